@@ -1,0 +1,88 @@
+"""The engine's exception hierarchy.
+
+One base class, one class per failure kind, each with a one-line docstring.
+Like rasterio's errors, I/O-flavoured ones also subclass the matching built-in
+so callers that only know ``OSError``/``ValueError`` still catch them. The CLI
+maps every ``EngineError`` to a one-line message; the HTTP layer (a later
+issue) maps them to status codes in one place.
+"""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+    #: Short stable code, used by the CLI and (later) the HTTP API.
+    code = "engine_error"
+
+
+class LayerNotFoundError(EngineError, FileNotFoundError):
+    """The layer path does not exist."""
+
+    code = "layer_not_found"
+
+
+class NotARasterError(EngineError, ValueError):
+    """The file exists but GDAL cannot open it as a raster."""
+
+    code = "not_a_raster"
+
+
+class CorruptRasterError(EngineError, OSError):
+    """The raster opens but its pixels cannot be read."""
+
+    code = "corrupt_raster"
+
+
+class MissingCRSError(EngineError, ValueError):
+    """The raster has no coordinate reference system."""
+
+    code = "missing_crs"
+
+
+class ExtentOutsideError(EngineError, ValueError):
+    """The requested extent does not intersect the raster."""
+
+    code = "extent_outside"
+
+
+class NoValidPixelsError(EngineError, ValueError):
+    """The extent intersects the raster but every pixel there is invalid."""
+
+    code = "no_valid_pixels"
+
+
+class BandRolesUnknownError(EngineError, ValueError):
+    """The bands of a stack cannot be mapped to roles (red, nir, ...)."""
+
+    code = "band_roles_unknown"
+
+
+class MissingBandError(EngineError, ValueError):
+    """The product lacks a band that the requested computation needs."""
+
+    code = "missing_band"
+
+
+class MetadataError(EngineError, ValueError):
+    """Product metadata (MTL, MTD_MSI*.xml) is missing or malformed."""
+
+    code = "bad_metadata"
+
+
+class InvalidExtentError(EngineError, ValueError):
+    """The extent itself is malformed (xmin >= xmax, unknown CRS, ...)."""
+
+    code = "invalid_extent"
+
+
+class ModelBuildError(EngineError, RuntimeError):
+    """The tiny test model could not be built or saved."""
+
+    code = "model_build_failed"
+
+
+class EngineWarning(UserWarning):
+    """Base class of recoverable problems (reported, not fatal)."""
+
