@@ -1,0 +1,230 @@
+"""Command line: ``python -m engine inspect|render|make-tiny-model``.
+
+Thin on purpose: it parses arguments into typed values, calls the library, and
+turns every ``EngineError`` into a one-line message and exit status 2 (a
+traceback only with ``--debug``). Progress bars go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from engine import __version__
+from engine.errors import EngineError
+from engine.types import BandRole, Extent, LayerSpec
+
+log = logging.getLogger("engine")
+
+EXIT_USER_ERROR = 2
+
+
+def _band_map(text: str) -> dict[BandRole, int]:
+    mapping: dict[BandRole, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if "=" not in part:
+            raise argparse.ArgumentTypeError(f"band map entries look like red=3, got {part!r}")
+        role, index = part.split("=", 1)
+        try:
+            mapping[BandRole.parse(role)] = int(index)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return mapping
+
+
+def _add_layer_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("layer", metavar="LAYER", type=Path,
+                   help="a Landsat product folder or *_MTL.txt, a Sentinel-2 SAFE folder, MTD_MSI*.xml or "
+                        "band file (*_B04_10m.jp2), or a multiband GeoTIFF/COG/VRT or RGB image")
+    p.add_argument("--bbox", nargs=4, type=float, metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
+                   help="extent to read; default: the whole layer")
+    p.add_argument("--bbox-crs", default=None, metavar="CRS",
+                   help="CRS of --bbox, e.g. EPSG:4326 (default: the layer's own CRS)")
+    p.add_argument("--sensor", default=None,
+                   help="override the sensor: landsat5, landsat7, landsat8, landsat9, sentinel2, rgb, generic")
+    p.add_argument("--band-map", type=_band_map, default={}, metavar="ROLE=INDEX,...",
+                   help="map band roles to 1-based band indexes of a stack, e.g. red=3,green=2,blue=1,nir=4")
+    p.add_argument("--scale", type=float, default=None, help="override reflectance = DN * scale + offset")
+    p.add_argument("--offset", type=float, default=None, help="override the offset used with --scale")
+    p.add_argument("--date", default=None, metavar="YYYY-MM-DD", help="override the acquisition date")
+    p.add_argument("--assume-crs", default=None, metavar="CRS",
+                   help="CRS to use for a raster that has none, e.g. EPSG:32648")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+
+
+def _layer_spec(args: argparse.Namespace) -> LayerSpec:
+    return LayerSpec(path=args.layer, date=args.date, sensor=args.sensor, band_map=args.band_map,
+                     scale=args.scale, offset=args.offset, assume_crs=args.assume_crs)
+
+
+def _extent(args: argparse.Namespace, layer_crs: str) -> Extent | None:
+    if args.bbox is None:
+        return None
+    return Extent(*args.bbox, crs=args.bbox_crs or layer_crs)
+
+
+def _bar(args: argparse.Namespace, desc: str, unit: str) -> tuple[tqdm | None, Callable[[int, int], None] | None]:
+    if args.quiet:
+        return None, None
+    bar = tqdm(desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return bar, update
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from engine.scene.layer import open_layer
+    from engine.scene.summary import summarise
+
+    product = open_layer(_layer_spec(args))
+    bar, update = _bar(args, "reading", "rows")
+    try:
+        summary = summarise(product, _extent(args, product.grid.crs.to_string()), args.budget_mb, update)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    d = summary.to_dict()
+    print(f"layer        {d['name']}")
+    print(f"sensor       {d['sensor_label']} ({d['sensor']}), {d['level']}")
+    print(f"acquired     {d['acquired'] or 'unknown (give --date)'}")
+    print(f"crs          {d['crs']}, pixel {d['pixel_size'][0]:g} x {d['pixel_size'][1]:g}")
+    b = d["bounds"]
+    print(f"bounds       {b[0]:.2f} {b[1]:.2f} {b[2]:.2f} {b[3]:.2f}")
+    print(f"pixels       {d['pixels']}  valid {100 * d['valid_fraction']:.1f} %")
+    print(f"{'band':<8}{'source':<10}{'mean':>9}{'std':>9}{'min':>9}{'max':>9}")
+    for role, s in d["bands"].items():
+        print(f"{role:<8}{s['source']!s:<10}{s['mean']:>9.4f}{s['std']:>9.4f}{s['min']:>9.4f}{s['max']:>9.4f}")
+    print(f"{'index':<18}{'mean':>9}{'std':>9}{'min':>9}{'max':>9}")
+    for name, s in d["indices"].items():
+        if s["count"]:
+            print(f"{name:<18}{s['mean']:>9.4f}{s['std']:>9.4f}{s['min']:>9.4f}{s['max']:>9.4f}")
+    for name, why in d["indices_unavailable"].items():
+        print(f"{name:<18}not available: {why}")
+    for note in d["notes"]:
+        print(f"note: {note}")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from engine.scene.export import save_tiles
+    from engine.scene.layer import open_layer
+    from engine.scene.render import Composite, RenderConfig, render
+
+    product = open_layer(_layer_spec(args))
+    composite = Composite.FALSE_COLOR if args.false_color else Composite.TRUE_COLOR
+    config = RenderConfig(min_pixels=args.min_pixels, max_pixels=args.max_pixels,
+                          resolution_m=args.resolution, use_overviews=not args.no_overviews)
+    build_bar: tqdm | None = None
+
+    def on_build(elapsed: float, written: int) -> None:
+        nonlocal build_bar
+        if args.quiet:
+            return
+        if build_bar is None:
+            build_bar = tqdm(desc="building overviews (once, cached)", unit="B", unit_scale=True,
+                             file=sys.stderr, leave=False)
+        build_bar.n = written
+        build_bar.refresh()
+
+    bar, update = _bar(args, "rendering", "tiles")
+    try:
+        plan, stretch, tiles = render(product, _extent(args, product.grid.crs.to_string()), composite, config,
+                                      update, on_build)
+        meta = {"layer": str(args.layer), "sensor": product.sensor.value,
+                "acquired": product.acquired.isoformat() if product.acquired else None}
+        written = save_tiles(args.output, plan, stretch, tiles, composite, meta)
+    finally:
+        for b in (bar, build_bar):
+            if b is not None:
+                b.close()
+    for path in written:
+        print(path)
+    if len(written) > 1:
+        print(f"{len(written)} tiles ({plan.rows} rows x {plan.cols} cols); geotransforms in "
+              f"{args.output.with_suffix('.json')}")
+    return 0
+
+
+def cmd_make_tiny_model(args: argparse.Namespace) -> int:
+    from engine.model.tiny import build_tiny_model
+
+    path = build_tiny_model(args.output, seed=args.seed)
+    print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m engine",
+        description="县域土地利用监测引擎 / County land-use monitoring engine: read Landsat and Sentinel-2 "
+                    "layers, measure, and render them for the vision-language model.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("inspect", help="sensor, date, CRS, bands, mean reflectance and indices of a layer",
+                       description="Describe a layer and summarise its valid pixels over an extent "
+                                   "(full resolution, read block by block).")
+    _add_layer_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--budget-mb", type=int, default=256, help="memory budget for reading (default 256)")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("render", help="render a true/false colour image of an extent for the model",
+                       description="Render an extent as PNG at Qwen2.5-VL sizes (sides multiples of 28), with a "
+                                   "2-98 %% stretch. Large extents at a given --resolution become tiles; each PNG "
+                                   "gets a world file and OUT.json records every tile's geotransform.")
+    _add_layer_options(p)
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png", help="output PNG path")
+    p.add_argument("--false-color", action="store_true", help="NIR-red-green instead of true colour")
+    p.add_argument("--resolution", type=float, default=None, metavar="METRES",
+                   help="ground metres per image pixel; extents too big for one image become tiles "
+                        "(default: fit the whole extent into one image)")
+    p.add_argument("--min-pixels", type=int, default=256 * 28 * 28, help="minimum image area (default 256*28*28)")
+    p.add_argument("--max-pixels", type=int, default=1280 * 28 * 28,
+                   help="maximum image area per tile (default 1280*28*28)")
+    p.add_argument("--no-overviews", action="store_true",
+                   help="do not build cached overviews for large files (slower display reads)")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("make-tiny-model", help="write a tiny random Qwen2.5-VL checkpoint (for tests and demos)",
+                       description="Write a tiny, randomly initialised Qwen2.5-VL (real transformers classes, "
+                                   "real processor) to a folder, loadable with from_pretrained. It explains "
+                                   "nothing; it exercises the code path offline.")
+    p.add_argument("output", type=Path, metavar="DIR")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    p.set_defaults(func=cmd_make_tiny_model)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (EngineError, ValueError, OSError) as exc:
+        if args.debug:
+            raise
+        kind = getattr(exc, "code", type(exc).__name__)
+        print(f"error ({kind}): {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
