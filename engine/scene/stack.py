@@ -18,6 +18,7 @@ import rasterio
 from engine.errors import BandRolesUnknownError
 from engine.scene.product import BandSource, MaskKind, MaskSource, Product
 from engine.scene.rasterio_io import grid_of, open_raster
+from engine.scene.sentinel2 import BASELINE_04_DATE
 from engine.types import SENSOR_BANDS, BandRole, Calibration, Sensor
 
 _ROLE_WORDS: dict[str, BandRole] = {
@@ -144,8 +145,12 @@ def open_stack(path: Path, sensor: Sensor | None = None,
         nodatavals = src.nodatavals
         default = _DEFAULT_SCALING.get(sensor) if src.dtypes[0] in ("uint16", "int16") else None
         if sensor is Sensor.SENTINEL_2 and src.dtypes[0] in ("uint16", "int16"):
-            off = -1000.0 if acquired and acquired >= dt.date(2022, 1, 25) else 0.0
-            default = (1e-4, off / 1e4, f"Sentinel-2 scaling 1/10000 with offset {off:g} assumed")
+            if "BOA_ADD_OFFSET" in tags:
+                off, how = float(tags["BOA_ADD_OFFSET"]), "from the BOA_ADD_OFFSET tag"
+            else:
+                off = -1000.0 if acquired and acquired >= BASELINE_04_DATE else 0.0
+                how = "assumed from the date"
+            default = (1e-4, off / 1e4, f"Sentinel-2 scaling 1/10000 with offset {off:g} {how}")
         bands: dict[BandRole, BandSource] = {}
         used_default = False
         for role, index in roles.items():
