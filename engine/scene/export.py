@@ -21,7 +21,7 @@ from engine.scene.render import Composite, RenderPlan, Stretch, Tile
 def _world_file(tile: Tile) -> str:
     t = tile.transform
     # World files give the centre of the upper-left pixel.
-    cx, cy = t * (0.5, 0.5)
+    cx, cy = t @ (0.5, 0.5)
     return "\n".join(f"{v:.10f}" for v in (t.a, t.d, t.b, t.e, cx, cy)) + "\n"
 
 

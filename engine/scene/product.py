@@ -42,8 +42,8 @@ class Grid:
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
-        x0, y0 = self.transform * (0, 0)
-        x1, y1 = self.transform * (self.width, self.height)
+        x0, y0 = self.transform @ (0, 0)
+        x1, y1 = self.transform @ (self.width, self.height)
         return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
     def same_as(self, other: Grid, tol: float = 1e-9) -> bool:

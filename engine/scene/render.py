@@ -119,7 +119,7 @@ class Tile:
         return self.spec.transform
 
     def pixel_to_map(self, x: float, y: float) -> tuple[float, float]:
-        return self.spec.transform * (x, y)
+        return self.spec.transform @ (x, y)
 
 
 Stretch = dict[BandRole, tuple[float, float]]
@@ -132,9 +132,9 @@ def ground_pixel_size_m(grid: Grid, window: Window) -> float:
         return math.sqrt(grid.pixel_size[0] * grid.pixel_size[1]) * factor
     col = window.col_off + window.width / 2
     row = window.row_off + window.height / 2
-    x0, y0 = grid.transform * (col, row)
-    x1, _ = grid.transform * (col + 1, row)
-    _, y1 = grid.transform * (col, row + 1)
+    x0, y0 = grid.transform @ (col, row)
+    x1, _ = grid.transform @ (col + 1, row)
+    _, y1 = grid.transform @ (col, row + 1)
     geod = Geod(ellps="WGS84")
     dx = geod.inv(x0, y0, x1, y0)[2]
     dy = geod.inv(x0, y0, x0, y1)[2]
@@ -164,7 +164,7 @@ def plan(grid: Grid, extent: Extent | None, config: RenderConfig) -> RenderPlan:
             win = Window(col_off, row_off, cols, rows)
             shape = smart_resize(rows * zoom, cols * zoom, PATCH, config.min_pixels, config.max_pixels)
             scale = Affine.scale(cols / shape[1], rows / shape[0])
-            tiles.append(TileSpec(r, c, win, shape, window_transform(win, grid.transform) * scale))
+            tiles.append(TileSpec(r, c, win, shape, window_transform(win, grid.transform) @ scale))
     return RenderPlan(window=window, crs=grid.crs.to_string(), ground_pixel_m=pixel_m,
                       rows=n_rows, cols=n_cols, tiles=tuple(tiles))
 

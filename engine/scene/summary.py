@@ -100,8 +100,8 @@ def summarise(product: Product, extent: Extent | None = None,
             "cloud or shadow; choose another extent or date"
         )
     row0, col0 = int(window.row_off), int(window.col_off)
-    left, top = product.grid.transform * (col0, row0)
-    right, bottom = product.grid.transform * (col0 + int(window.width), row0 + int(window.height))
+    left, top = product.grid.transform @ (col0, row0)
+    right, bottom = product.grid.transform @ (col0 + int(window.width), row0 + int(window.height))
     unavailable = {
         ix.value: "needs " + ", ".join(r.value for r in needed if r not in roles)
         for ix, needed in indices.INDEX_ROLES.items() if ix not in computable

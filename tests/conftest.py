@@ -1,0 +1,69 @@
+"""Shared fixtures: real Landsat samples, synthetic rasters and the tiny Qwen2.5-VL.
+
+Everything a test needs is made here (synthetic GeoTIFFs, the tiny model) except
+the small real Landsat subsets in ``tests/data`` (origin in ``tests/data/README.md``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+DATA = Path(__file__).parent / "data"
+LANDSAT = DATA / "landsat"
+L7 = LANDSAT / "LE07_L1TP_195025_20010730_20170204_01_T1"
+L8 = LANDSAT / "LC08_L1TP_195025_20130707_20170503_01_T1"
+L5 = LANDSAT / "LT05_L1TP_167055_20000309_20161214_01_T1"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the engine's cache (overviews, ...) out of the user's home during tests."""
+    monkeypatch.setenv("LANDUSE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "engine-cache"))
+
+
+def write_tif(path: Path, data: np.ndarray, *, crs: str | None = "EPSG:32648",
+              transform: Affine | None = None, nodata: float | None = None,
+              descriptions: list[str] | None = None, tags: dict[str, str] | None = None,
+              scales: list[float] | None = None, offsets: list[float] | None = None,
+              **profile: object) -> Path:
+    """Write ``data`` (bands, rows, cols) as a GeoTIFF with the given metadata."""
+    data = np.asarray(data)
+    if data.ndim == 2:
+        data = data[None]
+    kwargs: dict[str, object] = {
+        "driver": "GTiff", "count": data.shape[0], "height": data.shape[1], "width": data.shape[2],
+        "dtype": data.dtype.name, "transform": transform or Affine(10, 0, 500000, 0, -10, 4000000),
+    }
+    if crs is not None:
+        kwargs["crs"] = crs
+    if nodata is not None:
+        kwargs["nodata"] = nodata
+    kwargs.update(profile)
+    with rasterio.open(path, "w", **kwargs) as dst:
+        dst.write(data)
+        for i, d in enumerate(descriptions or [], start=1):
+            dst.set_band_description(i, d)
+        if tags:
+            dst.update_tags(**tags)
+        if scales:
+            dst.scales = scales
+        if offsets:
+            dst.offsets = offsets
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny Qwen2.5-VL checkpoint, built once per test session (or reused from $TINY_QWEN_DIR)."""
+    from engine.model.tiny import build_tiny_model
+
+    reuse = os.environ.get("TINY_QWEN_DIR")
+    if reuse and (Path(reuse) / "config.json").exists():
+        return Path(reuse)
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-qwen"))
