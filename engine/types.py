@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.errors import InvalidExtentError
 
 
-class BandRole(str, enum.Enum):
+class BandRole(enum.StrEnum):
     """What a band measures, independent of the sensor's band numbering."""
 
     BLUE = "blue"
@@ -37,7 +37,7 @@ class BandRole(str, enum.Enum):
 REFLECTANCE_ROLES: tuple[BandRole, ...] = tuple(BandRole)
 
 
-class Sensor(str, enum.Enum):
+class Sensor(enum.StrEnum):
     """Sensors the reader knows how to calibrate and label."""
 
     LANDSAT_5 = "landsat5"

@@ -42,7 +42,7 @@ def _stripes(tmp_path: Path, size: int = 600) -> Path:
 
 def test_single_image_fits_qwen_bounds(tmp_path: Path) -> None:
     product = open_layer(LayerSpec(path=_stripes(tmp_path)))
-    the_plan, stretch, tiles = render(product)
+    _, _, tiles = render(product)
     (tile,) = list(tiles)
     h, w, _ = tile.image.shape
     assert h % PATCH == 0 and w % PATCH == 0
@@ -120,17 +120,20 @@ def test_overviews_are_built_once_in_the_cache_not_beside_the_file(tmp_path: Pat
     product = open_layer(LayerSpec(path=path))
     calls: list[int] = []
     _, _, tiles = render(product, overview_progress=lambda s, b: calls.append(b))
-    first = list(tiles)[0].image
+    (tile,) = list(tiles)
+    first = tile.image
     assert sorted(p.name for p in user_dir.iterdir()) == before
     cached = list((overviews.cache_dir() / "overviews").glob("*.vrt.ovr"))
     assert len(cached) == 1
     mtime = cached[0].stat().st_mtime_ns
     _, _, tiles = render(product)
-    again = list(tiles)[0].image
+    (tile,) = list(tiles)
+    again = tile.image
     assert cached[0].stat().st_mtime_ns == mtime  # reused, not rebuilt
     np.testing.assert_array_equal(first, again)
     _, _, tiles = render(product, config=RenderConfig(use_overviews=False))
-    direct = list(tiles)[0].image
+    (tile,) = list(tiles)
+    direct = tile.image
     assert np.abs(direct.astype(int) - first.astype(int)).mean() < 8  # same picture either way
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from engine.types import BandRole
 
 
-class Index(str, enum.Enum):
+class Index(enum.StrEnum):
     NDVI = "ndvi"
     MNDWI = "mndwi"
     NDBI = "ndbi"

@@ -17,7 +17,7 @@ from rasterio.crs import CRS
 from engine.types import BandRole, Calibration, Sensor
 
 
-class MaskKind(str, enum.Enum):
+class MaskKind(enum.StrEnum):
     """How to decode a quality band into invalid pixels."""
 
     LANDSAT_BQA_C1 = "landsat_bqa_c1"  # Collection 1 BQA
@@ -62,7 +62,7 @@ class BandSource:
     role: BandRole
     path: str
     band: int  # 1-based band index in ``path``
-    calibration: Calibration = Calibration()
+    calibration: Calibration = field(default_factory=Calibration)
     nodata: float | None = None
     name: str = ""  # the band's name in the product (B4, SR_B4, B04, ...)
 

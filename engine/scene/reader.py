@@ -136,12 +136,17 @@ class SceneReader:
         valid = np.ones(shape, dtype=bool)
         raw: dict[BandRole, np.ndarray] = {}
         try:
+            by_path: dict[str, list[BandRole]] = {}
             for role in roles:
-                source = self.product.bands[role]
-                view = self._views[source.path]
-                data = view.read(source.band, window=window, out_shape=shape, resampling=resampling)
-                raw[role] = data
-                self._apply_validity(valid, data, source, view, window, shape)
+                by_path.setdefault(self.product.bands[role].path, []).append(role)
+            for path, group in by_path.items():
+                # one read per file: pixel-interleaved stacks decode each tile once
+                view = self._views[path]
+                indexes = [self.product.bands[r].band for r in group]
+                data = view.read(indexes, window=window, out_shape=(len(indexes), *shape), resampling=resampling)
+                for role, band in zip(group, data, strict=True):
+                    raw[role] = band
+                    self._apply_validity(valid, band, self.product.bands[role], view, window, shape)
             if self.product.mask is not None:
                 valid &= ~self._read_mask(self.product.mask, window, shape)
         except rasterio.errors.RasterioIOError as exc:

@@ -34,7 +34,7 @@ PATCH = 28  # Qwen2.5-VL: 14-px patches merged 2x2
 STRETCH_SAMPLE_SIDE = 1024  # longest side of the read used to compute the stretch
 
 
-class Composite(str, enum.Enum):
+class Composite(enum.StrEnum):
     TRUE_COLOR = "true_color"
     FALSE_COLOR = "false_color"
 

@@ -21,31 +21,40 @@ from engine.types import Extent
 
 @dataclass
 class RunningStats:
-    """Mean, std, min and max over values pushed in pieces."""
+    """Mean, std, min and max over values pushed in pieces.
+
+    Pieces are merged with Chan et al.'s parallel variance update, so the sum
+    of squares is taken around each piece's own mean (no cancellation), in
+    float32 for speed with float64 totals.
+    """
 
     count: int = 0
-    total: float = 0.0
-    total_sq: float = 0.0
+    mean: float = 0.0
+    m2: float = 0.0
     minimum: float = math.inf
     maximum: float = -math.inf
 
     def push(self, values: np.ndarray) -> None:
-        if values.size == 0:
+        n = int(values.size)
+        if n == 0:
             return
-        v64 = values.astype(np.float64, copy=False)
-        self.count += int(values.size)
-        self.total += float(v64.sum())
-        self.total_sq += float(np.dot(v64, v64))
-        self.minimum = min(self.minimum, float(values.min()))
-        self.maximum = max(self.maximum, float(values.max()))
+        flat = values.reshape(-1)
+        piece_mean = float(np.add.reduce(flat, dtype=np.float64)) / n
+        centred = flat - np.float32(piece_mean)
+        piece_m2 = float(np.dot(centred, centred))
+        total = self.count + n
+        delta = piece_mean - self.mean
+        self.m2 += piece_m2 + delta * delta * self.count * n / total
+        self.mean += delta * n / total
+        self.count = total
+        self.minimum = min(self.minimum, float(flat.min()))
+        self.maximum = max(self.maximum, float(flat.max()))
 
     def to_dict(self) -> dict[str, float | int | None]:
         if self.count == 0:
             return {"mean": None, "std": None, "min": None, "max": None, "count": 0}
-        mean = self.total / self.count
-        var = max(0.0, self.total_sq / self.count - mean * mean)
-        return {"mean": mean, "std": math.sqrt(var), "min": self.minimum, "max": self.maximum,
-                "count": self.count}
+        return {"mean": self.mean, "std": math.sqrt(max(0.0, self.m2 / self.count)), "min": self.minimum,
+                "max": self.maximum, "count": self.count}
 
 
 @dataclass
@@ -61,7 +70,7 @@ class SceneSummary:
     pixel_size: tuple[float, float]
     bounds: tuple[float, float, float, float]
     window: dict[str, int]
-    bands: dict[str, dict[str, float | int | None | str]]
+    bands: dict[str, dict[str, float | int | str | None]]
     indices: dict[str, dict[str, float | int | None]]
     indices_unavailable: dict[str, str]
     valid_fraction: float
@@ -88,11 +97,15 @@ def summarise(product: Product, extent: Extent | None = None,
             if n_ok == 0:
                 continue
             valid_count += n_ok
+            all_ok = n_ok == ok.size
             for role, values in block.bands.items():
-                band_stats[role].push(values[ok])
+                band_stats[role].push(values if all_ok else values[ok])
             for ix in computable:
-                values = indices.compute(ix, block.bands)[ok]
-                index_stats[ix].push(values[np.isfinite(values)])
+                values = indices.compute(ix, block.bands)
+                finite = np.isfinite(values)
+                if not all_ok:
+                    finite &= ok
+                index_stats[ix].push(values if finite.all() else values[finite])
     total = int(window.width) * int(window.height)
     if valid_count == 0:
         raise NoValidPixelsError(

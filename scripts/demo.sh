@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Set up the engine environment and run the main job on the bundled Landsat samples:
+# inspect the 2001 and 2013 scenes and render them in true and false colour into demo-output/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+out=demo-output
+mkdir -p "$out"
+for scene in tests/data/landsat/LE07_L1TP_195025_20010730_20170204_01_T1 \
+             tests/data/landsat/LC08_L1TP_195025_20130707_20170503_01_T1; do
+  name=$(basename "$scene" | cut -d_ -f1,4)
+  echo "== inspect $scene"
+  .venv/bin/python -m engine inspect "$scene"
+  .venv/bin/python -m engine render "$scene" -o "$out/${name}_true.png" --quiet
+  .venv/bin/python -m engine render "$scene" --false-color -o "$out/${name}_false.png" --quiet
+done
+echo "== images written to $out/"

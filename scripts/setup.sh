@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Set up the project's environments; safe to run again (it only does what is missing).
+#   scripts/setup.sh            the engine/training virtual environment (.venv) from requirements.txt
+#   scripts/setup.sh --qgis     also Debian's QGIS (qgis, python3-qgis), Xvfb and pytest for plugin tests
+#   scripts/setup.sh --deepspeed  also DeepSpeed (optional, for multi-GPU training)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_qgis=0
+want_deepspeed=0
+for arg in "$@"; do
+  case "$arg" in
+    --qgis) want_qgis=1 ;;
+    --deepspeed) want_deepspeed=1 ;;
+    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+  echo "setup.sh: need root (or sudo) to run: $*" >&2; exit 1; fi; }
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# --- engine/training environment -------------------------------------------------------------
+PY=""
+for candidate in python3.11 python3.12 python3; do
+  if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    PY=$(command -v "$candidate"); break
+  fi
+done
+if [ -z "$PY" ]; then
+  echo "setup.sh: Python 3.11 or newer is needed (apt-get install python3)" >&2; exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  if ! "$PY" -m venv .venv 2>/dev/null; then
+    rm -rf .venv
+    echo "setup.sh: installing python3-venv" >&2
+    apt_install python3-venv
+    "$PY" -m venv .venv
+  fi
+fi
+stamp=.venv/.requirements.sha256
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup.sh: installing requirements into .venv (several GB the first time)" >&2
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -r requirements.txt
+  echo "$want" > "$stamp"
+fi
+
+if [ "$want_deepspeed" = 1 ] && ! .venv/bin/python -c 'import deepspeed' 2>/dev/null; then
+  echo "setup.sh: building DeepSpeed (ops compiled on first use, so no CUDA is needed to install)" >&2
+  DS_BUILD_OPS=0 .venv/bin/python -m pip install --quiet --no-build-isolation -r training/requirements-deepspeed.txt
+fi
+
+# --- QGIS for the plugin tests -------------------------------------------------------------------
+if [ "$want_qgis" = 1 ]; then
+  if ! /usr/bin/python3 -c 'import qgis.core' 2>/dev/null || ! /usr/bin/python3 -c 'import pytest' 2>/dev/null \
+     || ! command -v Xvfb >/dev/null; then
+    echo "setup.sh: installing QGIS, Xvfb and pytest from Debian (about a minute)" >&2
+    apt_install qgis python3-qgis xvfb python3-pytest
+  fi
+fi
+echo "setup.sh: ready" >&2

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Set up everything and run the whole test suite: lint, engine/training tests in .venv,
+# plugin tests inside Debian's QGIS. Fails on any failure, and when a suite runs no test.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --qgis || exit 1
+
+status=0
+run_suite() {  # name, command...
+  local name=$1; shift
+  echo "== $name: $*"
+  "$@"
+  local rc=$?
+  if [ "$rc" = 5 ]; then echo "== $name: no tests were collected" >&2; rc=1; fi
+  if [ "$rc" != 0 ]; then echo "== $name: FAILED (exit $rc)" >&2; status=1; fi
+}
+
+run_suite lint .venv/bin/python -m ruff check .
+run_suite engine .venv/bin/python -m pytest tests --ignore=tests/qgis "$@"
+QT_QPA_PLATFORM=offscreen run_suite qgis /usr/bin/python3 -m pytest -p no:cacheprovider \
+  --confcutdir=tests/qgis tests/qgis
+exit $status

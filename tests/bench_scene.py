@@ -1,0 +1,128 @@
+"""Benchmark of the scene reader: bare read vs inspect vs render, with peak memory.
+
+    .venv/bin/python tests/bench_scene.py [--size 10980] [--out bench-out]
+
+Writes a four-band uint16 deflate-tiled GeoTIFF of SIZE x SIZE pixels (and a COG
+copy with internal overviews), then runs each case in a fresh child process and
+prints wall time, the ratio to the bare read, and the child's peak RSS:
+
+- bare read: rasterio reads the four bands strip by strip (same GDAL settings
+  as the engine: 64 MB block cache, GDAL_NUM_THREADS=ALL_CPUS), nothing else;
+- inspect: the engine's full-extent summary (reflectance, indices, validity);
+- render: full extent at display size, without overviews, from the COG's
+  internal overviews, and through the engine's cached overviews (first call
+  builds them, second call reuses them).
+
+Timings are one run each on a shared machine: read them as ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+CASES = {
+    "bare_read": """
+import rasterio, time
+from rasterio.windows import Window
+from engine.scene.rasterio_io import gdal_env
+t = time.perf_counter()
+with gdal_env(), rasterio.open(PATH) as src:
+    for row in range(0, src.height, 512):
+        src.read([1, 2, 3, 4], window=Window(0, row, src.width, min(512, src.height - row)))
+elapsed = time.perf_counter() - t
+""",
+    "inspect": """
+import time
+from engine.scene.layer import open_layer
+from engine.scene.summary import summarise
+from engine.types import LayerSpec
+t = time.perf_counter()
+summarise(open_layer(LayerSpec(path=PATH)))
+elapsed = time.perf_counter() - t
+""",
+    "render": """
+import time
+from engine.scene.layer import open_layer
+from engine.scene.render import RenderConfig, render
+from engine.types import LayerSpec
+t = time.perf_counter()
+_, _, tiles = render(open_layer(LayerSpec(path=PATH)), config=RenderConfig(use_overviews=OVERVIEWS))
+list(tiles)
+elapsed = time.perf_counter() - t
+""",
+}
+
+
+def run_case(code: str, path: Path, overviews: bool, cache: Path) -> tuple[float, float]:
+    """Run ``code`` in a child; return (seconds, peak RSS in MB) of that child."""
+    script = code.replace("PATH", repr(str(path))).replace("OVERVIEWS", repr(overviews))
+    script += "\nimport json, resource\nprint(json.dumps({'s': elapsed, " \
+              "'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    env = {**os.environ, "LANDUSE_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
+                         check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return result["s"], result["rss"]
+
+
+def make_inputs(size: int, out: Path) -> tuple[Path, Path]:
+    import rasterio.shutil
+    from tqdm import tqdm
+
+    from engine.synthetic import SyntheticSpec, write_scene
+
+    plain = out / f"bench_{size}.tif"
+    cog = out / f"bench_{size}_cog.tif"
+    if not plain.exists():
+        spec = SyntheticSpec(width=size, height=size, dates=("2024-05-01",), bands=("B02", "B03", "B04", "B08"),
+                             with_scl=False, patch_px=64, cloud_fraction=0.0)
+        with tqdm(desc=f"writing {size}x{size} scene", unit="strip", file=sys.stderr) as bar:
+            def update(done: int, total: int) -> None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+            scene = write_scene(spec, out / "tmp", progress=update)
+        scene.layers[0].rename(plain)
+    if not cog.exists():
+        t = time.perf_counter()
+        rasterio.shutil.copy(plain, cog, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=512, NUM_THREADS="ALL_CPUS")
+        print(f"COG with overviews written in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    return plain, cog
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=10980, help="scene side in pixels (default 10980)")
+    parser.add_argument("--out", type=Path, default=REPO / "bench-out", help="folder for the scenes")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    plain, cog = make_inputs(args.size, args.out)
+    cache = args.out / f"cache-{time.time_ns()}"
+
+    rows = []
+    bare_s, bare_rss = run_case(CASES["bare_read"], plain, False, cache)
+    rows.append(("bare rasterio read, 4 bands", bare_s, bare_rss))
+    rows.append(("inspect, full extent", *run_case(CASES["inspect"], plain, False, cache)))
+    rows.append(("render, no overviews", *run_case(CASES["render"], plain, False, cache)))
+    rows.append(("render, COG internal overviews", *run_case(CASES["render"], cog, True, cache)))
+    rows.append(("render, engine builds cached overviews", *run_case(CASES["render"], plain, True, cache)))
+    rows.append(("render, cached overviews reused", *run_case(CASES["render"], plain, True, cache)))
+
+    print(f"\nscene {args.size}x{args.size}, 4 x uint16, deflate, 512x512 tiles; {os.cpu_count()} cores")
+    print(f"{'case':<42}{'seconds':>9}{'x bare':>9}{'peak RSS MB':>13}")
+    for name, seconds, rss in rows:
+        print(f"{name:<42}{seconds:>9.2f}{seconds / bare_s:>9.2f}{rss:>13.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Fixtures for tests that run inside Debian's QGIS Python (/usr/bin/python3).
+
+A real ``QgsApplication`` (offscreen) and a small stand-in for ``QgisInterface``
+built from real Qt widgets: a main window with a real Plugins menu, toolbar and
+dock area, so the tests see what a user would see. The plugin is installed into
+a temporary plugins folder the way QGIS installs a zip: the package folder with
+``metadata.txt`` and the icon inside.
+"""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from qgis.core import QgsApplication
+from qgis.PyQt.QtWidgets import QMainWindow, QMenu, QToolBar
+
+REPO = Path(__file__).resolve().parents[2]
+PLUGIN_NAME = "county_landuse_monitor"
+
+_app = QgsApplication([], True)
+_app.initQgis()
+
+
+class WidgetIface:
+    """The part of QgisInterface the plugin uses, with real widgets behind it."""
+
+    def __init__(self):
+        self.window = QMainWindow()
+        self.plugins_menu = self.window.menuBar().addMenu("&Plugins")
+        self.toolbar = QToolBar("Plugins")
+        self.window.addToolBar(self.toolbar)
+        self.submenus = {}
+
+    def mainWindow(self):
+        return self.window
+
+    def addPluginToMenu(self, name, action):
+        menu = self.submenus.get(name)
+        if menu is None:
+            menu = QMenu(name, self.window)
+            self.plugins_menu.addMenu(menu)
+            self.submenus[name] = menu
+        menu.addAction(action)
+
+    def removePluginMenu(self, name, action):
+        menu = self.submenus.get(name)
+        if menu is not None:
+            menu.removeAction(action)
+            if not menu.actions():
+                self.plugins_menu.removeAction(menu.menuAction())
+                del self.submenus[name]
+
+    def addToolBarIcon(self, action):
+        self.toolbar.addAction(action)
+
+    def removeToolBarIcon(self, action):
+        self.toolbar.removeAction(action)
+
+    def addDockWidget(self, area, dock):
+        self.window.addDockWidget(area, dock)
+
+    def removeDockWidget(self, dock):
+        self.window.removeDockWidget(dock)
+
+
+@pytest.fixture
+def qgis_app():
+    return _app
+
+
+@pytest.fixture
+def plugins_dir(tmp_path):
+    """A plugins folder holding the plugin as QGIS would install it from the zip."""
+    target = tmp_path / "plugins" / PLUGIN_NAME
+    shutil.copytree(REPO / "qgis_plugin", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(REPO / "metadata.txt", target / "metadata.txt")
+    sys.path.insert(0, str(target.parent))
+    yield target.parent
+    sys.path.remove(str(target.parent))
+    for name in [m for m in sys.modules if m == PLUGIN_NAME or m.startswith(PLUGIN_NAME + ".")]:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def iface():
+    return WidgetIface()
