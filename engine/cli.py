@@ -105,13 +105,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     b = d["bounds"]
     print(f"bounds       {b[0]:.2f} {b[1]:.2f} {b[2]:.2f} {b[3]:.2f}")
     print(f"pixels       {d['pixels']}  valid {100 * d['valid_fraction']:.1f} %")
-    print(f"{'band':<8}{'source':<10}{'mean':>9}{'std':>9}{'min':>9}{'max':>9}")
+    print(f"{'band':<8}{'source':<10}{'mean':>9}{'min':>9}{'max':>9}")
     for role, s in d["bands"].items():
-        print(f"{role:<8}{s['source']!s:<10}{s['mean']:>9.4f}{s['std']:>9.4f}{s['min']:>9.4f}{s['max']:>9.4f}")
-    print(f"{'index':<18}{'mean':>9}{'std':>9}{'min':>9}{'max':>9}")
+        print(f"{role:<8}{s['source']!s:<10}{s['mean']:>9.4f}{s['min']:>9.4f}{s['max']:>9.4f}")
+    print(f"{'index':<18}{'mean':>9}{'min':>9}{'max':>9}")
     for name, s in d["indices"].items():
         if s["count"]:
-            print(f"{name:<18}{s['mean']:>9.4f}{s['std']:>9.4f}{s['min']:>9.4f}{s['max']:>9.4f}")
+            print(f"{name:<18}{s['mean']:>9.4f}{s['min']:>9.4f}{s['max']:>9.4f}")
     for name, why in d["indices_unavailable"].items():
         print(f"{name:<18}not available: {why}")
     for note in d["notes"]:

@@ -99,3 +99,52 @@ def test_bqa_cloud_bits_mark_pixels_invalid(tmp_path: Path) -> None:
         block = reader.read(Window(0, 0, product.grid.width, product.grid.height), (BandRole.RED,))
     assert not block.valid[:10, :10].any()
     assert block.valid[10:, 10:].all()
+
+
+C2_L2_MTL = """GROUP = LANDSAT_METADATA_FILE
+  GROUP = PRODUCT_CONTENTS
+    LANDSAT_PRODUCT_ID = "LC09_L2SP_130034_20240601_20240602_02_T1"
+    PROCESSING_LEVEL = "L2SP"
+{files}
+    FILE_NAME_QUALITY_L1_PIXEL = "LC09_L2SP_130034_20240601_20240602_02_T1_QA_PIXEL.TIF"
+  END_GROUP = PRODUCT_CONTENTS
+  GROUP = IMAGE_ATTRIBUTES
+    SPACECRAFT_ID = "LANDSAT_9"
+    DATE_ACQUIRED = 2024-06-01
+    SUN_ELEVATION = 65.0
+  END_GROUP = IMAGE_ATTRIBUTES
+  GROUP = LEVEL2_SURFACE_REFLECTANCE_PARAMETERS
+{sr}
+  END_GROUP = LEVEL2_SURFACE_REFLECTANCE_PARAMETERS
+  GROUP = LEVEL1_RADIOMETRIC_RESCALING
+{toa}
+  END_GROUP = LEVEL1_RADIOMETRIC_RESCALING
+END_GROUP = LANDSAT_METADATA_FILE
+END
+"""
+
+
+def test_collection2_level2_surface_reflectance_and_qa_pixel(tmp_path: Path) -> None:
+    """C2 L2: SR = DN * 2.75e-5 - 0.2 from the L2 group (not the L1 TOA group), no sun correction."""
+    from conftest import write_tif
+
+    name = "LC09_L2SP_130034_20240601_20240602_02_T1"
+    files, sr, toa = [], [], []
+    for n in range(1, 8):
+        files.append(f'    FILE_NAME_BAND_{n} = "{name}_SR_B{n}.TIF"')
+        sr.append(f"    REFLECTANCE_MULT_BAND_{n} = 2.75E-05\n    REFLECTANCE_ADD_BAND_{n} = -0.200000")
+        toa.append(f"    REFLECTANCE_MULT_BAND_{n} = 2.0000E-05\n    REFLECTANCE_ADD_BAND_{n} = -0.100000")
+        write_tif(tmp_path / f"{name}_SR_B{n}.TIF", np.full((6, 6), 10000 + 1000 * n, np.uint16), nodata=0)
+    qa = np.full((6, 6), 21824, np.uint16)  # clear land
+    qa[0, :] = 1 << 3  # cloud
+    qa[1, :] = 1 << 4  # cloud shadow
+    write_tif(tmp_path / f"{name}_QA_PIXEL.TIF", qa)
+    (tmp_path / f"{name}_MTL.txt").write_text(
+        C2_L2_MTL.format(files="\n".join(files), sr="\n".join(sr), toa="\n".join(toa)))
+    product = open_layer(LayerSpec(path=tmp_path))
+    assert product.sensor is Sensor.LANDSAT_9 and product.level.startswith("L2")
+    with SceneReader(product) as reader:
+        block = reader.read(Window(0, 0, 6, 6), (BandRole.RED, BandRole.NIR))
+    assert np.allclose(block.bands[BandRole.RED], (10000 + 4000) * 2.75e-5 - 0.2, atol=1e-6)  # B4 = red
+    assert np.allclose(block.bands[BandRole.NIR], (10000 + 5000) * 2.75e-5 - 0.2, atol=1e-6)  # B5 = nir
+    assert not block.valid[:2].any() and block.valid[2:].all()

@@ -152,3 +152,34 @@ def test_save_tiles_names_tiles_by_row_and_col(tmp_path: Path) -> None:
     assert {p.name for p in written} == {f"t_r{r}_c{c}.png" for r in range(2) for c in range(2)}
     sidecar = json.loads((tmp_path / "t.json").read_text())
     assert len(sidecar["tiles"]) == 4 and sidecar["grid"] == {"rows": 2, "cols": 2}
+
+
+@pytest.mark.parametrize(("values", "valid", "k", "expected", "expected_valid"), [
+    ([[1, 3], [5, 7]], [[1, 1], [1, 1]], 2, [[4.0]], [[True]]),
+    ([[1, 3], [5, 7]], [[1, 0], [0, 0]], 2, [[1.0]], [[True]]),
+    ([[1, 3], [5, 7]], [[0, 0], [0, 0]], 2, [[0.0]], [[False]]),
+    ([[2, 4, 6]], [[1, 1, 1]], 2, [[3.0, 6.0]], [[True, True]]),  # ragged edge padded as invalid
+])
+def test_block_mean_over_valid_pixels(values, valid, k, expected, expected_valid) -> None:
+    from engine.scene.decimate import block_mean
+
+    (means,), ok = block_mean([np.asarray(values, np.float32)], np.asarray(valid, bool), k)
+    np.testing.assert_allclose(means, expected)
+    np.testing.assert_array_equal(ok, expected_valid)
+
+
+def test_decimated_read_without_overviews_equals_block_average(tmp_path: Path) -> None:
+    from rasterio.windows import Window
+
+    from engine.scene.reader import SceneReader
+    from engine.types import BandRole
+
+    data = np.random.default_rng(3).uniform(0, 1, (1, 400, 600)).astype(np.float32)
+    data[0, :40, :60] = np.nan  # one invalid 4x4 output block... and partial ones
+    path = write_tif(tmp_path / "d.tif", data, descriptions=["red"], tiled=True, blockxsize=128, blockysize=128)
+    product = open_layer(LayerSpec(path=path))
+    with SceneReader(product) as reader:
+        block = reader.read(Window(0, 0, 600, 400), (BandRole.RED,), out_shape=(40, 60))
+    expected = np.nanmean(data[0].reshape(40, 10, 60, 10), axis=(1, 3))
+    assert not block.valid[:4, :6].any() and block.valid[4:, 6:].all()
+    np.testing.assert_allclose(block.bands[BandRole.RED][block.valid], expected[block.valid], rtol=1e-5)

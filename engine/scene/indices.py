@@ -29,25 +29,29 @@ INDEX_ROLES: dict[Index, tuple[BandRole, ...]] = {
 }
 
 
-def _normalised_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    num = a - b
-    den = a + b
+def compute(index: Index, bands: Mapping[BandRole, np.ndarray], out: np.ndarray | None = None,
+            work: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """``index`` from float32 reflectance ``bands`` (which must hold its roles).
+
+    ``out`` and the two ``work`` arrays, shaped like the bands, let callers that
+    loop over small chunks reuse cache-resident buffers instead of allocating.
+    """
+    shape = next(iter(bands.values())).shape
+    out = np.empty(shape, np.float32) if out is None else out
+    w1, w2 = work if work is not None else (np.empty(shape, np.float32), np.empty(shape, np.float32))
+    if index is Index.BSI:
+        a = np.add(bands[BandRole.SWIR1], bands[BandRole.RED], out=w1)
+        b = np.add(bands[BandRole.NIR], bands[BandRole.BLUE], out=w2)
+    else:
+        first, second = INDEX_ROLES[index][:2]
+        a, b = bands[first], bands[second]
+    np.subtract(a, b, out=out)
+    den = np.add(a, b, out=w1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = num / den
-    out[den == 0] = np.nan
+        np.divide(out, den, out=out)
+    if not den.all():
+        out[den == 0] = np.nan
     return out
-
-
-def compute(index: Index, bands: Mapping[BandRole, np.ndarray]) -> np.ndarray:
-    """``index`` from float reflectance ``bands`` (which must hold its roles)."""
-    if index is Index.NDVI:
-        return _normalised_difference(bands[BandRole.NIR], bands[BandRole.RED])
-    if index is Index.MNDWI:
-        return _normalised_difference(bands[BandRole.GREEN], bands[BandRole.SWIR1])
-    if index is Index.NDBI:
-        return _normalised_difference(bands[BandRole.SWIR1], bands[BandRole.NIR])
-    return _normalised_difference(bands[BandRole.SWIR1] + bands[BandRole.RED],
-                                  bands[BandRole.NIR] + bands[BandRole.BLUE])
 
 
 def available(roles: tuple[BandRole, ...] | set[BandRole]) -> list[Index]:

@@ -64,11 +64,12 @@ def needs_overviews(path: str) -> bool:
 
 
 def overview_levels(width: int, height: int) -> list[int]:
-    levels, factor = [], 2
+    """Levels from 4 up: a level-2 overview would cost a quarter of the file for little gain."""
+    levels, factor = [], 4
     while max(width, height) / factor >= SMALLEST_OVERVIEW_SIDE:
         levels.append(factor)
         factor *= 2
-    return levels or [2]
+    return levels or [4]
 
 
 def _vrt_xml(src: rasterio.io.DatasetReader, path: Path) -> str:

@@ -18,16 +18,16 @@ from rasterio.errors import RasterioIOError
 from engine.errors import LayerNotFoundError, MissingCRSError, NotARasterError
 from engine.scene.product import Grid
 
-#: GDAL block cache in MB; the default (5 % of RAM) would let RSS grow past 1 GB.
-GDAL_CACHE_MB = 64
-
 
 def gdal_env(**options: object) -> rasterio.Env:
-    """A rasterio environment with the engine's bounded cache and thread settings."""
+    """A rasterio environment with the engine's thread settings.
+
+    The block cache is bounded by ``GDAL_CACHEMAX`` in the process environment
+    (set in ``engine/__init__.py``): passed through ``rasterio.Env`` as a number
+    it would be taken as bytes, which disables the cache.
+    """
     settings: dict[str, object] = {
-        "GDAL_CACHEMAX": GDAL_CACHE_MB,
         "GDAL_NUM_THREADS": "ALL_CPUS",
-        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
         "CPL_LOG": os.devnull,
     }
     settings.update(options)

@@ -11,10 +11,12 @@ the next strip in a background thread while the caller works on the current one
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import rasterio
@@ -23,14 +25,17 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from engine.errors import CorruptRasterError, MissingBandError
+from engine.scene.decimate import block_mean, resize_to
 from engine.scene.product import BandSource, Grid, MaskKind, MaskSource, Product
 from engine.scene.rasterio_io import gdal_env, open_raster
-from engine.types import BandRole
+from engine.types import BandRole, Calibration
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_MB = 256
 ProgressFn = Callable[[int, int], None]
+_T = TypeVar("_T")
+RawStrip = tuple[Window, dict[BandRole, np.ndarray], np.ndarray]  # strip, raw DNs by role, validity
 
 
 @dataclass
@@ -130,9 +135,17 @@ class SceneReader:
     def read_raw(self, window: Window, roles: tuple[BandRole, ...],
                  out_shape: tuple[int, int] | None = None,
                  resampling: Resampling = Resampling.average) -> tuple[dict[BandRole, np.ndarray], np.ndarray]:
-        """Raw DNs per role and the validity mask (nodata, warped coverage, QA)."""
+        """Raw DNs per role and the validity mask (nodata, warped coverage, QA).
+
+        With ``out_shape`` smaller than the window, values are area averages
+        (float32) over valid pixels: from overviews when the file has them at
+        that scale, otherwise from full-resolution strips averaged in numpy.
+        """
         self.require(roles, "this read")
         shape = out_shape or (int(window.height), int(window.width))
+        factor = self._decimation_factor(window, shape, roles)
+        if factor >= 2:
+            return self._read_decimated(window, roles, shape, factor)
         valid = np.ones(shape, dtype=bool)
         raw: dict[BandRole, np.ndarray] = {}
         try:
@@ -144,14 +157,48 @@ class SceneReader:
                 view = self._views[path]
                 indexes = [self.product.bands[r].band for r in group]
                 data = view.read(indexes, window=window, out_shape=(len(indexes), *shape), resampling=resampling)
-                for role, band in zip(group, data, strict=True):
+                sources = [self.product.bands[r] for r in group]
+                zero_fill = data.dtype.kind == "u" and all(src.nodata == 0 for src in sources)
+                if zero_fill and path not in self._warped:
+                    # unsigned DNs with fill 0 (Landsat, Sentinel-2): one pass over all bands
+                    valid &= data.min(axis=0) != 0
+                for role, band, source in zip(group, data, sources, strict=True):
                     raw[role] = band
-                    self._apply_validity(valid, band, self.product.bands[role], view, window, shape)
+                    if not (zero_fill and path not in self._warped):
+                        self._apply_validity(valid, band, source, view, window, shape)
             if self.product.mask is not None:
                 valid &= ~self._read_mask(self.product.mask, window, shape)
         except rasterio.errors.RasterioIOError as exc:
             raise CorruptRasterError(f"cannot read pixels of {self.product.name}: {exc}") from None
         return raw, valid
+
+    def _decimation_factor(self, window: Window, shape: tuple[int, int], roles: tuple[BandRole, ...]) -> int:
+        """Integer block size for numpy decimation, or 1 when GDAL should resample."""
+        k = int(min(window.height / shape[0], window.width / shape[1]))
+        if k < 2:
+            return 1
+        paths = {self.product.bands[r].path for r in roles}
+        if self.product.mask is not None:
+            paths.add(self.product.mask.path)
+        for path in paths:
+            if path in self._warped:
+                return 1
+            levels = self._views[path].overviews(1)
+            if levels and min(levels) <= k:
+                return 1  # GDAL reads a suitable overview
+        return k
+
+    def _read_decimated(self, window: Window, roles: tuple[BandRole, ...], shape: tuple[int, int],
+                        k: int) -> tuple[dict[BandRole, np.ndarray], np.ndarray]:
+        rows_per_strip = max(k, (self.strip_rows(window, len(roles), DEFAULT_BUDGET_MB) // k) * k)
+        parts: list[tuple[list[np.ndarray], np.ndarray]] = []
+        strips = _strips(window, rows_per_strip)
+        for raw, valid in _prefetched(strips, lambda w: self.read_raw(w, roles)):
+            parts.append(block_mean([raw[r] for r in roles], valid, k))
+        means = [np.concatenate([p[0][i] for p in parts]) for i in range(len(roles))]
+        valid = np.concatenate([p[1] for p in parts])
+        means, valid = resize_to(means, valid, shape)
+        return dict(zip(roles, means, strict=True)), valid
 
     def _apply_validity(self, valid: np.ndarray, data: np.ndarray, source: BandSource,
                         view: rasterio.io.DatasetReaderBase, window: Window, shape: tuple[int, int]) -> None:
@@ -175,44 +222,64 @@ class SceneReader:
         return Block(window=window, bands=self.calibrate(raw), valid=valid)
 
     def calibrate(self, raw: dict[BandRole, np.ndarray]) -> dict[BandRole, np.ndarray]:
-        out: dict[BandRole, np.ndarray] = {}
-        for role, data in raw.items():
-            cal = self.product.bands[role].calibration
-            values = data.astype(np.float32)
-            if not cal.is_identity():
-                values *= np.float32(cal.scale)
-                values += np.float32(cal.offset)
-                if cal.sun_factor != 1.0:
-                    values /= np.float32(cal.sun_factor)
-            out[role] = values
-        return out
+        return {role: calibrate(data, self.product.bands[role].calibration) for role, data in raw.items()}
 
-    def strip_rows(self, window: Window, n_roles: int, budget_mb: int) -> int:
-        """Rows per strip so that one strip (raw + float32 + indices) fits ``budget_mb``."""
-        bytes_per_pixel = n_roles * 6 + 4 * 5 + 2  # raw + float32 per band, indices, masks
-        rows = max(1, int(budget_mb * 2**20 / 3 / (bytes_per_pixel * int(window.width))))
+    def strip_rows(self, window: Window, n_roles: int, budget_mb: int, calibrated: bool = False) -> int:
+        """Rows per strip so that two strips in flight (raw, validity, floats) fit ``budget_mb``.
+
+        Strips are whole rows of the file's blocks, so no block is decoded twice;
+        when one block row alone exceeds the budget, one block row it is.
+        """
+        bytes_per_pixel = 2 * (n_roles * (4 + (4 if calibrated else 0)) + 1)  # two strips: prefetch
+        rows = max(1, int(budget_mb * 2**20 / (bytes_per_pixel * int(window.width))))
         first = self.product.bands[next(iter(self.product.bands))]
         block_h = self._views[first.path].block_shapes[0][0] if first.path not in self._warped else 256
-        if rows >= block_h:
-            rows -= rows % block_h
-        return rows
+        return max(block_h, rows - rows % block_h)
 
-    def iter_blocks(self, window: Window, roles: tuple[BandRole, ...],
-                    budget_mb: int = DEFAULT_BUDGET_MB,
+    def iter_raw(self, window: Window, roles: tuple[BandRole, ...], budget_mb: int = DEFAULT_BUDGET_MB,
+                 progress: ProgressFn | None = None, calibrated: bool = False) -> Iterator[RawStrip]:
+        """(strip, raw DNs by role, validity) covering ``window``, read one strip ahead."""
+        self.require(roles, "this read")
+        strips = _strips(window, self.strip_rows(window, len(roles), budget_mb, calibrated))
+        row0, total = int(window.row_off), int(window.height)
+        for strip, (raw, valid) in zip(strips, _prefetched(strips, lambda w: self.read_raw(w, roles)), strict=True):
+            yield strip, raw, valid
+            if progress is not None:
+                progress(int(strip.row_off + strip.height) - row0, total)
+
+    def iter_blocks(self, window: Window, roles: tuple[BandRole, ...], budget_mb: int = DEFAULT_BUDGET_MB,
                     progress: ProgressFn | None = None) -> Iterator[Block]:
         """Calibrated strips covering ``window``, read one strip ahead."""
-        self.require(roles, "this read")
-        rows = self.strip_rows(window, len(roles), budget_mb)
-        row0, row_end = int(window.row_off), int(window.row_off + window.height)
-        strips = [Window(window.col_off, r, window.width, min(rows, row_end - r))
-                  for r in range(row0, row_end, rows)]
-        total = int(window.height)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scene-read") as pool:
-            pending = pool.submit(self.read_raw, strips[0], roles)
-            for i, strip in enumerate(strips):
-                raw, valid = pending.result()
-                if i + 1 < len(strips):
-                    pending = pool.submit(self.read_raw, strips[i + 1], roles)
-                yield Block(window=strip, bands=self.calibrate(raw), valid=valid)
-                if progress is not None:
-                    progress(int(strip.row_off + strip.height) - row0, total)
+        for strip, raw, valid in self.iter_raw(window, roles, budget_mb, progress, calibrated=True):
+            yield Block(window=strip, bands=self.calibrate(raw), valid=valid)
+
+
+def calibrate(data: np.ndarray, cal: Calibration, out: np.ndarray | None = None) -> np.ndarray:
+    """Reflectance ``(dn * scale + offset) / sun_factor`` as float32 (into ``out`` if given)."""
+    scale = np.float32(cal.scale / cal.sun_factor)
+    offset = np.float32(cal.offset / cal.sun_factor)
+    if cal.is_identity():
+        return data.astype(np.float32) if out is None else np.copyto(out, data, casting="unsafe") or out
+    values = np.multiply(data, scale, out=out, dtype=np.float32)
+    values += offset
+    return values
+
+
+def _strips(window: Window, rows: int) -> list[Window]:
+    """Strips of ``window`` whose edges fall on absolute multiples of ``rows`` (block-aligned)."""
+    row0, row_end = int(window.row_off), int(window.row_off + window.height)
+    edges = [row0, *range((row0 // rows + 1) * rows, row_end, rows), row_end]
+    return [Window(window.col_off, a, window.width, b - a) for a, b in itertools.pairwise(edges)]
+
+
+def _prefetched(items: list[Window], read: Callable[[Window], _T]) -> Iterator[_T]:
+    """``read(item)`` for each item, the next one running in a background thread meanwhile."""
+    if not items:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scene-read") as pool:
+        pending = pool.submit(read, items[0])
+        for i in range(len(items)):
+            result = pending.result()
+            if i + 1 < len(items):
+                pending = pool.submit(read, items[i + 1])
+            yield result

@@ -27,7 +27,7 @@ from engine.errors import NoValidPixelsError
 from engine.scene import overviews
 from engine.scene.extent import window_for
 from engine.scene.product import Grid, Product
-from engine.scene.reader import SceneReader, missing_band_error
+from engine.scene.reader import Block, SceneReader, missing_band_error
 from engine.types import BandRole, Extent
 
 PATCH = 28  # Qwen2.5-VL: 14-px patches merged 2x2
@@ -187,20 +187,15 @@ def display_product(product: Product, window: Window,
     return dataclasses.replace(product, bands=bands, mask=mask)
 
 
-def _resampling(window: Window, shape: tuple[int, int]) -> Resampling:
-    return Resampling.average if shape[0] * shape[1] < window.width * window.height else Resampling.nearest
+def _read_display(reader: SceneReader, window: Window, composite: Composite, shape: tuple[int, int]) -> Block:
+    resampling = Resampling.average if shape[0] * shape[1] < window.width * window.height else Resampling.nearest
+    return reader.read(window, composite.roles, shape, resampling)
 
 
-def compute_stretch(reader: SceneReader, window: Window, composite: Composite,
-                    percentiles: tuple[float, float]) -> Stretch:
-    """Per-band percentile limits over valid pixels of a display-size read of ``window``."""
-    scale = min(1.0, STRETCH_SAMPLE_SIDE / max(window.width, window.height))
-    shape = (max(1, round(window.height * scale)), max(1, round(window.width * scale)))
-    block = reader.read(window, composite.roles, shape, _resampling(window, shape))
+def stretch_of(block: Block, composite: Composite, percentiles: tuple[float, float], name: str) -> Stretch:
+    """Per-band percentile limits over the valid pixels of ``block``."""
     if not block.valid.any():
-        raise NoValidPixelsError(
-            f"no valid pixels to render in the extent of {reader.product.name} (nodata, cloud or shadow)"
-        )
+        raise NoValidPixelsError(f"no valid pixels to render in the extent of {name} (nodata, cloud or shadow)")
     stretch: Stretch = {}
     for role in composite.roles:
         lo, hi = np.percentile(block.bands[role][block.valid], percentiles)
@@ -208,16 +203,30 @@ def compute_stretch(reader: SceneReader, window: Window, composite: Composite,
     return stretch
 
 
-def render_tile(reader: SceneReader, spec: TileSpec, composite: Composite, stretch: Stretch) -> Tile:
-    """Read one tile at image size and stretch it to uint8 RGB (invalid pixels black)."""
-    block = reader.read(spec.window, composite.roles, spec.out_shape, _resampling(spec.window, spec.out_shape))
-    image = np.zeros((*spec.out_shape, 3), dtype=np.uint8)
+def compute_stretch(reader: SceneReader, window: Window, composite: Composite,
+                    percentiles: tuple[float, float]) -> Stretch:
+    """Stretch from a display-size read of the whole ``window``."""
+    scale = min(1.0, STRETCH_SAMPLE_SIDE / max(window.width, window.height))
+    shape = (max(1, round(window.height * scale)), max(1, round(window.width * scale)))
+    return stretch_of(_read_display(reader, window, composite, shape), composite, percentiles,
+                      reader.product.name)
+
+
+def to_image(block: Block, composite: Composite, stretch: Stretch) -> np.ndarray:
+    """Stretch a display block to uint8 RGB; invalid pixels black."""
+    image = np.zeros((*block.valid.shape, 3), dtype=np.uint8)
     for channel, role in enumerate(composite.roles):
         lo, hi = stretch[role]
         scaled = (block.bands[role] - lo) * (255.0 / (hi - lo))
         np.clip(scaled, 0, 255, out=scaled)
         image[..., channel] = np.where(block.valid, scaled, 0).astype(np.uint8)
-    return Tile(spec=spec, image=image, crs=reader.grid.crs.to_string())
+    return image
+
+
+def render_tile(reader: SceneReader, spec: TileSpec, composite: Composite, stretch: Stretch) -> Tile:
+    """Read one tile at image size and stretch it to uint8 RGB."""
+    block = _read_display(reader, spec.window, composite, spec.out_shape)
+    return Tile(spec=spec, image=to_image(block, composite, stretch), crs=reader.grid.crs.to_string())
 
 
 def render(product: Product, extent: Extent | None = None, composite: Composite = Composite.TRUE_COLOR,
@@ -231,8 +240,15 @@ def render(product: Product, extent: Extent | None = None, composite: Composite 
     the_plan = plan(product.grid, extent, config)
     source = display_product(product, the_plan.window, overview_progress) if config.use_overviews else product
     reader = SceneReader(source, grid=product.grid).__enter__()
+    first: Tile | None = None
     try:
-        stretch = compute_stretch(reader, the_plan.window, composite, config.percentiles)
+        if len(the_plan.tiles) == 1:  # one read serves both the stretch and the image
+            spec = the_plan.tiles[0]
+            block = _read_display(reader, spec.window, composite, spec.out_shape)
+            stretch = stretch_of(block, composite, config.percentiles, product.name)
+            first = Tile(spec=spec, image=to_image(block, composite, stretch), crs=the_plan.crs)
+        else:
+            stretch = compute_stretch(reader, the_plan.window, composite, config.percentiles)
     except BaseException:
         reader.close()
         raise
@@ -240,7 +256,7 @@ def render(product: Product, extent: Extent | None = None, composite: Composite 
     def tiles() -> Iterator[Tile]:
         try:
             for i, spec in enumerate(the_plan.tiles):
-                yield render_tile(reader, spec, composite, stretch)
+                yield first if first is not None else render_tile(reader, spec, composite, stretch)
                 if progress is not None:
                     progress(i + 1, len(the_plan.tiles))
         finally:
