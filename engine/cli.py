@@ -38,6 +38,13 @@ def _band_map(text: str) -> dict[BandRole, int]:
     return mapping
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
 def _add_layer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("layer", metavar="LAYER", type=Path,
                    help="a Landsat product folder or *_MTL.txt, a Sentinel-2 SAFE folder, MTD_MSI*.xml or "
@@ -181,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(full resolution, read block by block).")
     _add_layer_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--budget-mb", type=int, default=256, help="memory budget for reading (default 256)")
+    p.add_argument("--budget-mb", type=_positive_int, default=256, help="memory budget for reading (default 256)")
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("render", help="render a true/false colour image of an extent for the model",
@@ -194,8 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolution", type=float, default=None, metavar="METRES",
                    help="ground metres per image pixel; extents too big for one image become tiles "
                         "(default: fit the whole extent into one image)")
-    p.add_argument("--min-pixels", type=int, default=256 * 28 * 28, help="minimum image area (default 256*28*28)")
-    p.add_argument("--max-pixels", type=int, default=1280 * 28 * 28,
+    p.add_argument("--min-pixels", type=_positive_int, default=256 * 28 * 28,
+                   help="minimum image area (default 256*28*28)")
+    p.add_argument("--max-pixels", type=_positive_int, default=1280 * 28 * 28,
                    help="maximum image area per tile (default 1280*28*28)")
     p.add_argument("--no-overviews", action="store_true",
                    help="do not build cached overviews for large files (slower display reads)")

@@ -58,3 +58,19 @@ def test_summary_over_an_extent(scene) -> None:
     want = _expected(layer, (slice(50, 150), slice(100, 300)))
     assert got["bands"]["nir"]["mean"] == pytest.approx(want["nir"], abs=1e-6)
     assert got["bounds"] == pytest.approx((501000, 3998500, 503000, 3999500))
+
+
+@pytest.mark.parametrize(("index", "bands", "expected"), [
+    ("ndvi", {"nir": 0.5, "red": 0.1}, (0.5 - 0.1) / (0.5 + 0.1)),
+    ("ndvi", {"nir": 0.0, "red": 0.0}, float("nan")),
+    ("mndwi", {"green": 0.08, "swir1": 0.02}, (0.08 - 0.02) / (0.08 + 0.02)),
+    ("ndbi", {"swir1": 0.3, "nir": 0.2}, (0.3 - 0.2) / (0.3 + 0.2)),
+    ("bsi", {"swir1": 0.3, "red": 0.2, "nir": 0.25, "blue": 0.1}, (0.5 - 0.35) / (0.5 + 0.35)),
+])
+def test_index_formulas(index: str, bands: dict[str, float], expected: float) -> None:
+    from engine.scene.indices import Index, compute
+    from engine.types import BandRole
+
+    arrays = {BandRole(k): np.full(3, v, np.float32) for k, v in bands.items()}
+    got = compute(Index(index), arrays)
+    np.testing.assert_allclose(got, np.full(3, expected, np.float32), rtol=1e-6)

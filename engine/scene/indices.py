@@ -30,11 +30,13 @@ INDEX_ROLES: dict[Index, tuple[BandRole, ...]] = {
 
 
 def compute(index: Index, bands: Mapping[BandRole, np.ndarray], out: np.ndarray | None = None,
-            work: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+            work: tuple[np.ndarray, np.ndarray] | None = None, zero_as_nan: bool = True) -> np.ndarray:
     """``index`` from float32 reflectance ``bands`` (which must hold its roles).
 
     ``out`` and the two ``work`` arrays, shaped like the bands, let callers that
     loop over small chunks reuse cache-resident buffers instead of allocating.
+    With ``zero_as_nan=False`` a zero denominator gives ±inf or NaN as IEEE
+    division does, for callers that drop non-finite values anyway.
     """
     shape = next(iter(bands.values())).shape
     out = np.empty(shape, np.float32) if out is None else out
@@ -49,7 +51,7 @@ def compute(index: Index, bands: Mapping[BandRole, np.ndarray], out: np.ndarray 
     den = np.add(a, b, out=w1)
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(out, den, out=out)
-    if not den.all():
+    if zero_as_nan and not den.all():
         out[den == 0] = np.nan
     return out
 

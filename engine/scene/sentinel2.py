@@ -77,7 +77,7 @@ def open_sentinel2(path: Path, assume_crs: str | None = None) -> Product:
     offsets: dict[str, float] = {}
     quantification = 10000.0
     acquired: dt.date | None = None
-    level = "L2A" if "MSIL2A" in str(path).upper() or "_SCL" in str(path).upper() else "L1C"
+    level = "L1C"
     if mtd is not None:
         root_dir = mtd.parent
         tree = ET.parse(mtd).getroot()
@@ -106,6 +106,9 @@ def open_sentinel2(path: Path, assume_crs: str | None = None) -> Product:
         prefix = _BAND_FILE.split(path.name)[0]
         files = _index_files([p for p in siblings if p.name.startswith(prefix)])
         name = prefix
+        # L2A names its band files with a resolution (B04_10m) and ships SCL; L1C does neither
+        if any(res for _, res in files) or any(bid == "SCL" for bid, _ in files):
+            level = "L2A"
         match = _SENSING.search(path.name)
         if match:
             acquired = dt.datetime.strptime(match.group(1), "%Y%m%d").date()

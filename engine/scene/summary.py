@@ -37,7 +37,10 @@ class RunningStats:
     maximum: float = -math.inf
 
     def push(self, values: np.ndarray) -> None:
-        """Add a chunk (at most ``CHUNK`` values, so 16-bit sums fit 32-bit accumulators); NaNs are skipped."""
+        """Add a chunk (at most ``CHUNK`` values, so 16-bit sums fit 32-bit accumulators).
+
+        Non-finite values (NaN, ±inf) are skipped.
+        """
         if values.size == 0:
             return
         kind, size = values.dtype.kind, values.dtype.itemsize
@@ -48,7 +51,7 @@ class RunningStats:
         else:
             acc = None
         total = float(np.add.reduce(values, dtype=acc))
-        if math.isnan(total):
+        if not math.isfinite(total):
             values = values[np.isfinite(values)]
             if values.size == 0:
                 return
@@ -126,7 +129,7 @@ def summarise(product: Product, extent: Extent | None = None,
                     band_stats[role].push(values if keep is None else values[keep])
                 bands = {r: calibrate(chunk[r], calibrations[r], buffers[r][:n]) for r in needed}
                 for ix in computable:
-                    values = indices.compute(ix, bands, out[:n], (w1[:n], w2[:n]))
+                    values = indices.compute(ix, bands, out[:n], (w1[:n], w2[:n]), zero_as_nan=False)
                     index_stats[ix].push(values if keep is None else values[keep])
     total = int(window.width) * int(window.height)
     if valid_count == 0:
