@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -180,8 +181,8 @@ def test_decimated_read_without_overviews_equals_block_average(tmp_path: Path) -
     product = open_layer(LayerSpec(path=path))
     with SceneReader(product) as reader:
         block = reader.read(Window(0, 0, 600, 400), (BandRole.RED,), out_shape=(40, 60))
-    with np.errstate(invalid="ignore"), __import__("warnings").catch_warnings():
-        __import__("warnings").simplefilter("ignore", RuntimeWarning)  # all-NaN blocks are expected
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks are expected
         expected = np.nanmean(data[0].reshape(40, 10, 60, 10), axis=(1, 3))
     assert not block.valid[:4, :6].any() and block.valid[4:, 6:].all()
     np.testing.assert_allclose(block.bands[BandRole.RED][block.valid], expected[block.valid], rtol=1e-5)
