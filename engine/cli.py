@@ -1,4 +1,4 @@
-"""Command line: ``python -m engine inspect|render|make-tiny-model``.
+"""Command line: ``python -m engine inspect|render|analyse|make-tiny-model``.
 
 Thin on purpose: it parses arguments into typed values, calls the library, and
 turns every ``EngineError`` into a one-line message and exit status 2 (a
@@ -166,6 +166,66 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyse(args: argparse.Namespace) -> int:
+    from engine.analysis.areas import AreaUnit, format_area
+    from engine.analysis.classes import MEASURED
+    from engine.analysis.classify import Thresholds
+    from engine.analysis.run import AnalysisConfig, analyse
+
+    specs = [LayerSpec(path=p, sensor=args.sensor, assume_crs=args.assume_crs) for p in args.layer]
+    config = AnalysisConfig(thresholds=Thresholds.parse_overrides(args.thresholds or ""), mmu_ha=args.mmu_ha,
+                            budget_mb=args.budget_mb)
+    extent = None
+    if args.bbox is not None:
+        crs = args.bbox_crs
+        if crs is None:
+            from engine.scene.layer import open_layer
+
+            crs = open_layer(specs[0]).grid.crs.to_string()
+        extent = Extent(*args.bbox, crs=crs)
+    bars: dict[str, tqdm] = {}
+
+    def on_progress(stage: str, done: int, total: int) -> None:
+        if args.quiet:
+            return
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(desc=stage, total=total, file=sys.stderr, leave=False, unit="rows")
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        result = analyse(specs, extent, config, on_progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    facts = result.facts
+    if args.json:
+        print(json.dumps(facts.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    unit = AreaUnit(args.unit)
+    print(f"extent       {facts.extent['xmin']:.1f} {facts.extent['ymin']:.1f} {facts.extent['xmax']:.1f} "
+          f"{facts.extent['ymax']:.1f} ({facts.crs}), {format_area(facts.area_m2, unit)}")
+    header = f"{'class / 地类':<22}" + "".join(f"{d.date:>18}" for d in facts.per_date)
+    print(header)
+    for cls in MEASURED:
+        row = "".join(f"{format_area(d.classes[cls.key].area_m2, unit):>18}" for d in facts.per_date)
+        print(f"{cls.key + ' ' + cls.label_zh:<20}{row}")
+    print(f"{'valid / 有效':<20}" + "".join(f"{100 * d.valid_fraction:>17.1f}%" for d in facts.per_date))
+    if len(facts.per_date) > 1:
+        print(f"\ntransitions {facts.dates[0]} -> {facts.dates[-1]} "
+              f"(minimum mapping unit {facts.mmu_m2 / 10000:g} ha; speckle removed "
+              f"{format_area(facts.speckle_m2, unit)})")
+        if not facts.transitions:
+            print("  no change patches at or above the minimum mapping unit")
+        for t in facts.transitions:
+            print(f"  {t.class_from:>9} -> {t.class_to:<9} {format_area(t.area_m2, unit):>16}  {t.patches} patches")
+    for note in facts.notes:
+        print(f"note: {note}")
+    return 0
+
+
 def cmd_make_tiny_model(args: argparse.Namespace) -> int:
     from engine.model.tiny import build_tiny_model
 
@@ -208,6 +268,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-overviews", action="store_true",
                    help="do not build cached overviews for large files (slower display reads)")
     p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("analyse", help="measure land cover per date and change between dates",
+                       description="Classify each date, measure class areas (m², ha, km², 亩) and the change "
+                                   "between the first and the last date over an extent. Layers are sorted by "
+                                   "acquisition date and read on the first date's grid.")
+    p.add_argument("--layer", action="append", type=Path, required=True, metavar="LAYER",
+                   help="a layer (as for inspect); repeat for more dates")
+    p.add_argument("--bbox", nargs=4, type=float, metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
+                   help="extent to analyse; default: the whole first layer")
+    p.add_argument("--bbox-crs", default=None, metavar="CRS", help="CRS of --bbox (default: the first layer's)")
+    p.add_argument("--unit", choices=["mu", "ha", "km2", "m2"], default="ha",
+                   help="unit for the table: mu (亩), ha (公顷), km2 (平方公里), m2 (default ha); "
+                        "--json always gives every unit")
+    p.add_argument("--mmu-ha", type=float, default=0.5, metavar="HA",
+                   help="minimum mapping unit for change patches, in hectares (default 0.5)")
+    p.add_argument("--thresholds", default=None, metavar="NAME=VALUE,...",
+                   help="override classifier thresholds, e.g. vegetation_ndvi=0.35,water_mndwi=0.1 "
+                        "(water_mndwi unset = Otsu per scene)")
+    p.add_argument("--sensor", default=None, help="override the sensor of every layer")
+    p.add_argument("--assume-crs", default=None, metavar="CRS", help="CRS for rasters that have none")
+    p.add_argument("--budget-mb", type=_positive_int, default=256, help="memory budget for reading (default 256)")
+    p.add_argument("--json", action="store_true", help="print the facts record as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    p.set_defaults(func=cmd_analyse)
 
     p = sub.add_parser("make-tiny-model", help="write a tiny random Qwen2.5-VL checkpoint (for tests and demos)",
                        description="Write a tiny, randomly initialised Qwen2.5-VL (real transformers classes, "

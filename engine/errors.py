@@ -77,6 +77,12 @@ class InvalidExtentError(EngineError, ValueError):
     code = "invalid_extent"
 
 
+class NoOverlapError(EngineError, ValueError):
+    """Two dates of an analysis do not overlap."""
+
+    code = "no_overlap"
+
+
 class ModelBuildError(EngineError, RuntimeError):
     """The tiny test model could not be built or saved."""
 
@@ -86,3 +92,7 @@ class ModelBuildError(EngineError, RuntimeError):
 class EngineWarning(UserWarning):
     """Base class of recoverable problems (reported, not fatal)."""
 
+
+
+class DateOrderWarning(EngineWarning):
+    """Layers were given out of acquisition-date order and were sorted."""

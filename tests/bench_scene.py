@@ -15,7 +15,8 @@ prints wall time, the ratio to the bare read, and the child's peak RSS:
   internal overviews, and through the engine's cached overviews (first call
   builds them, second call reuses them).
 
-Timings are one run each on a shared machine: read them as ratios.
+Each case runs --repeat times (median shown; the overview build once): the
+machines are shared and noisy, so read the table as ratios.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -73,8 +75,13 @@ elapsed = time.perf_counter() - t
 }
 
 
-def run_case(code: str, path: Path, overviews: bool, cache: Path) -> tuple[float, float]:
-    """Run ``code`` in a child; return (seconds, peak RSS in MB) of that child."""
+def run_case(code: str, path: Path, overviews: bool, cache: Path, repeat: int = 1) -> tuple[float, float]:
+    """Run ``code`` in ``repeat`` fresh children; return (median seconds, max peak RSS in MB)."""
+    runs = [_run_once(code, path, overviews, cache) for _ in range(repeat)]
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def _run_once(code: str, path: Path, overviews: bool, cache: Path) -> tuple[float, float]:
     script = code.replace("PATH", repr(str(path))).replace("OVERVIEWS", repr(overviews))
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork+exec.
     script += "\nimport json, re\nhwm = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1])" \
@@ -115,23 +122,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=10980, help="scene side in pixels (default 10980)")
     parser.add_argument("--out", type=Path, default=REPO / "bench-out", help="folder for the scenes")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per case; the median is shown (default 3)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     plain, cog = make_inputs(args.size, args.out)
     cache = args.out / f"cache-{time.time_ns()}"
 
+    r = args.repeat
     rows = []
-    bare_s, bare_rss = run_case(CASES["bare_read"], plain, False, cache)
+    bare_s, bare_rss = run_case(CASES["bare_read"], plain, False, cache, r)
     rows.append(("bare rasterio read, 4 bands", bare_s, bare_rss))
-    rows.append(("bare read, GDAL defaults (1 decode thread)", *run_case(CASES["bare_read_default"], plain, False,
-                                                                         cache)))
-    rows.append(("inspect, full extent", *run_case(CASES["inspect"], plain, False, cache)))
-    rows.append(("render, no overviews", *run_case(CASES["render"], plain, False, cache)))
-    rows.append(("render, COG internal overviews", *run_case(CASES["render"], cog, True, cache)))
+    rows.append(("bare read, GDAL defaults (1 decode thread)",
+                 *run_case(CASES["bare_read_default"], plain, False, cache, r)))
+    rows.append(("inspect, full extent", *run_case(CASES["inspect"], plain, False, cache, r)))
+    rows.append(("render, no overviews", *run_case(CASES["render"], plain, False, cache, r)))
+    rows.append(("render, COG internal overviews", *run_case(CASES["render"], cog, True, cache, r)))
     rows.append(("render, engine builds cached overviews", *run_case(CASES["render"], plain, True, cache)))
-    rows.append(("render, cached overviews reused", *run_case(CASES["render"], plain, True, cache)))
+    rows.append(("render, cached overviews reused", *run_case(CASES["render"], plain, True, cache, r)))
 
-    print(f"\nscene {args.size}x{args.size}, 4 x uint16, deflate, 512x512 tiles; {os.cpu_count()} cores")
+    print(f"\nscene {args.size}x{args.size}, 4 x uint16, deflate, 512x512 tiles; {os.cpu_count()} cores; "
+          f"median of {r} runs (the overview build runs once)")
     print(f"{'case':<46}{'seconds':>9}{'x bare':>9}{'peak RSS MB':>13}")
     for name, seconds, rss in rows:
         print(f"{name:<46}{seconds:>9.2f}{seconds / bare_s:>9.2f}{rss:>13.0f}")

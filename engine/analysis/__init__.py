@@ -1,0 +1,1 @@
+"""Analysis stage: land cover, change, areas and the facts record."""

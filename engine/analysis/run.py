@@ -1,0 +1,166 @@
+"""``analyse``: layers and an extent in, measured facts out.
+
+Dates are sorted by acquisition date and read on the first date's grid; each
+date is classified; areas come from per-row pixel areas; change is measured
+between the first and the last date after the minimum mapping unit.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rasterio.windows import Window
+from rasterio.windows import bounds as window_bounds
+
+from engine.analysis.areas import M2_PER_HA, row_pixel_areas_m2
+from engine.analysis.change import Change, detect_change
+from engine.analysis.classes import MEASURED, LandCover
+from engine.analysis.classify import Thresholds
+from engine.analysis.facts import ClassArea, DateFacts, Facts, TransitionFact
+from engine.analysis.landcover import ClassMap, classify_window
+from engine.errors import DateOrderWarning, ExtentOutsideError, MetadataError, NoOverlapError
+from engine.scene.extent import window_for
+from engine.scene.layer import open_layer
+from engine.scene.product import Grid, Product
+from engine.scene.reader import DEFAULT_BUDGET_MB, SceneReader
+from engine.types import Extent, LayerSpec
+
+log = logging.getLogger(__name__)
+
+StageProgress = Callable[[str, int, int], None]  # (stage label, done, total)
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Analysis settings; areas in ha as users state them."""
+
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    mmu_ha: float = 0.5
+    budget_mb: int = DEFAULT_BUDGET_MB
+
+    def __post_init__(self) -> None:
+        if self.mmu_ha < 0:
+            raise ValueError(f"the minimum mapping unit must be >= 0 ha, got {self.mmu_ha}")
+        if self.budget_mb <= 0:
+            raise ValueError("budget_mb must be positive")
+
+
+@dataclass
+class Analysis:
+    """Facts plus the arrays they were measured from (for findings and rendering)."""
+
+    facts: Facts
+    products: list[Product]
+    class_maps: list[ClassMap]
+    change: Change | None
+
+
+def _sorted_products(specs: list[LayerSpec]) -> tuple[list[Product], list[str]]:
+    products = [open_layer(s) for s in specs]
+    undated = [p.name for p in products if p.acquired is None]
+    if undated:
+        raise MetadataError(
+            f"acquisition date unknown for {', '.join(undated)}; put the date in the file name "
+            "(e.g. scene_2024-05-01.tif) or tag ACQUISITION_DATE=YYYY-MM-DD"
+        )
+    ordered = sorted(products, key=lambda p: p.acquired)
+    notes = []
+    if [p.name for p in ordered] != [p.name for p in products]:
+        msg = "layers were given out of date order and were sorted by acquisition date: " + ", ".join(
+            f"{p.name} ({p.acquired})" for p in ordered)
+        warnings.warn(msg, DateOrderWarning, stacklevel=3)
+        notes.append(msg)
+    return ordered, notes
+
+
+def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: AnalysisConfig | None = None,
+            progress: StageProgress | None = None) -> Analysis:
+    """Measure land cover per date and change between the first and last date."""
+    config = config or AnalysisConfig()
+    if not specs:
+        raise ValueError("give at least one layer")
+    products, notes = _sorted_products(specs)
+    grid = products[0].grid
+    window = window_for(grid, extent)
+    row_areas = row_pixel_areas_m2(grid, window)
+    total_area = float(row_areas.sum() * int(window.width))
+    maps: list[ClassMap] = []
+    per_date: list[DateFacts] = []
+    for i, product in enumerate(products):
+        label = f"date {i + 1}/{len(products)} {product.acquired}"
+
+        def step(done: int, total: int, label: str = label) -> None:
+            if progress is not None:
+                progress(label, done, total)
+
+        with SceneReader(product, grid=grid) as reader:
+            cmap = classify_window(product, window, config.thresholds, reader, config.budget_mb, step)
+        maps.append(cmap)
+        areas = cmap.counts(row_areas)
+        valid_area = total_area - areas[LandCover.INVALID]
+        if valid_area <= 0:
+            if i > 0 and _overlaps_nothing(product, grid, window):
+                raise NoOverlapError(f"{product.name} ({product.acquired}) does not overlap the first date's extent")
+            notes.append(f"{product.acquired}: no valid pixels in the extent (nodata, cloud or shadow); "
+                         "its areas are not measured and change involving it is not computed")
+        per_date.append(DateFacts(
+            date=product.acquired.isoformat(), layer=product.name, sensor=product.sensor.value,
+            classes={c.key: ClassArea(areas[c], areas[c] / valid_area if valid_area > 0 else 0.0) for c in MEASURED},
+            valid_fraction=valid_area / total_area if total_area else 0.0, valid_area_m2=valid_area,
+            invalid_area_m2=areas[LandCover.INVALID], thresholds=cmap.thresholds.to_dict(), method=cmap.method,
+            indices=cmap.index_means,
+        ))
+    change = None
+    first, last = per_date[0], per_date[-1]
+    if len(maps) > 1 and first.valid_area_m2 > 0 and last.valid_area_m2 > 0:
+        if progress is not None:
+            progress("change", 0, 1)
+        change = detect_change(maps[0].classes, maps[-1].classes, window, row_areas, config.mmu_ha * M2_PER_HA)
+        if progress is not None:
+            progress("change", 1, 1)
+    left, bottom, right, top = window_bounds(window, grid.transform)
+    facts = Facts(
+        dates=[d.date for d in per_date],
+        crs=grid.crs.to_string(),
+        pixel_size=grid.pixel_size,
+        extent={"xmin": left, "ymin": bottom, "xmax": right, "ymax": top, "crs": grid.crs.to_string()},
+        area_m2=total_area,
+        per_date=per_date,
+        mmu_m2=config.mmu_ha * M2_PER_HA,
+        notes=list(dict.fromkeys([*notes, *(f"{p.name}: {n}" for p in products for n in p.notes)])),
+    )
+    if change is not None:
+        counts: dict[tuple[LandCover, LandCover], int] = {}
+        for patch in change.patches:
+            counts[(patch.class_from, patch.class_to)] = counts.get((patch.class_from, patch.class_to), 0) + 1
+        facts.transitions = sorted(
+            (TransitionFact(a.key, b.key, area, first.date, last.date, counts.get((a, b), 0))
+             for (a, b), area in change.transitions.items()),
+            key=lambda t: t.area_m2, reverse=True)
+        facts.net_change = {c.key: v for c, v in change.net_change_m2().items()}
+        facts.speckle_m2 = change.speckle_m2
+        facts.findings_count = len(change.patches)
+        facts.index_change = {
+            k: (last.indices[k] - first.indices[k])
+            if first.indices.get(k) is not None and last.indices.get(k) is not None else None
+            for k in first.indices
+        }
+    return Analysis(facts=facts, products=products, class_maps=maps, change=change)
+
+
+def _overlaps_nothing(product: Product, grid: Grid, window: Window) -> bool:
+    """True when ``window`` of ``grid`` lies wholly outside ``product``."""
+    try:
+        window_for(product.grid, Extent(*window_bounds(window, grid.transform), crs=grid.crs.to_string()))
+    except ExtentOutsideError:
+        return True
+    return False
+
+
+def class_fraction_table(facts: Facts) -> dict[str, list[float]]:
+    """Share of each class per date (rows: classes, columns: dates), for trend answers."""
+    return {c.key: [d.classes[c.key].fraction for d in facts.per_date] for c in MEASURED}
+
