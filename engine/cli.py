@@ -195,12 +195,23 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         bar.n = done
         bar.refresh()
 
+    zones = None
+    if args.zones is not None:
+        from engine.analysis.run import ZoneSpec
+        from engine.analysis.zones import ZoneKind
+
+        zones = ZoneSpec(args.zones, args.zone_name_field, ZoneKind(args.zone_kind) if args.zone_kind else None,
+                         args.zones_crs)
     try:
-        result = analyse(specs, extent, config, on_progress)
+        result = analyse(specs, extent, config, on_progress, zones)
     finally:
         for bar in bars.values():
             bar.close()
     facts = result.facts
+    if args.geojson is not None:
+        from engine.analysis.findings import write_geojson
+
+        write_geojson(result.findings(args.max_findings), args.geojson)
     if args.json:
         print(json.dumps(facts.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -221,6 +232,18 @@ def cmd_analyse(args: argparse.Namespace) -> int:
             print("  no change patches at or above the minimum mapping unit")
         for t in facts.transitions:
             print(f"  {t.class_from:>9} -> {t.class_to:<9} {format_area(t.area_m2, unit):>16}  {t.patches} patches")
+    for zone in facts.zones:
+        if zone.get("outside"):
+            print(f"\nzone {zone['name']} ({zone['kind_zh']}): outside the extent")
+            continue
+        print(f"\nzone {zone['name']} ({zone['kind_zh']}), {format_area(zone['area_in_extent_m2'], unit)} in extent")
+        if not zone["violations"]:
+            print("  no suspected violations")
+        for v in zone["violations"]:
+            print(f"  suspected {v['kind']}: {v['class_from']} -> {v['class_to']} "
+                  f"{format_area(v['area_m2'], unit)} near {v['centroid_lon']:.5f}, {v['centroid_lat']:.5f}")
+    if args.geojson is not None:
+        print(f"\nfindings: {facts.findings_count} change patches written to {args.geojson}")
     for note in facts.notes:
         print(f"note: {note}")
     return 0
@@ -286,6 +309,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--thresholds", default=None, metavar="NAME=VALUE,...",
                    help="override classifier thresholds, e.g. vegetation_ndvi=0.35,water_mndwi=0.1 "
                         "(water_mndwi unset = Otsu per scene)")
+    p.add_argument("--zones", type=Path, default=None, metavar="ZONES",
+                   help="protection zones: GeoJSON or any OGR vector (shapefile, GeoPackage, ...) in any CRS")
+    p.add_argument("--zone-name-field", default=None, metavar="FIELD",
+                   help="attribute holding the zone name (default: name, NAME, 名称, zone ...)")
+    p.add_argument("--zone-kind", choices=["farmland", "ecological", "river", "other"], default=None,
+                   help="kind of every zone (default: from a 'kind' field or words in the zone name)")
+    p.add_argument("--zones-crs", default=None, metavar="CRS",
+                   help="CRS of a zones file that carries none (e.g. a shapefile without .prj)")
+    p.add_argument("--geojson", type=Path, default=None, metavar="OUT",
+                   help="write the change patches as an RFC 7946 GeoJSON FeatureCollection (EPSG:4326)")
+    p.add_argument("--max-findings", type=_positive_int, default=500,
+                   help="largest patches written to --geojson (default 500; the count left out is stated)")
     p.add_argument("--sensor", default=None, help="override the sensor of every layer")
     p.add_argument("--assume-crs", default=None, metavar="CRS", help="CRS for rasters that have none")
     p.add_argument("--budget-mb", type=_positive_int, default=256, help="memory budget for reading (default 256)")

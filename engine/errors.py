@@ -83,6 +83,12 @@ class NoOverlapError(EngineError, ValueError):
     code = "no_overlap"
 
 
+class ZonesError(EngineError, ValueError):
+    """A zones file cannot be read or used (missing, no CRS, unknown CRS, empty)."""
+
+    code = "bad_zones"
+
+
 class ModelBuildError(EngineError, RuntimeError):
     """The tiny test model could not be built or saved."""
 

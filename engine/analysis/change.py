@@ -11,8 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from affine import Affine
+from rasterio import features
 from rasterio.windows import Window
 from scipy import ndimage
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
 
 from engine.analysis.classes import LandCover
 
@@ -31,6 +36,7 @@ class Patch:
     rows: slice  # bounding box in the window
     cols: slice
     centroid_px: tuple[float, float]  # (col, row) in window pixels, pixel centres at +0.5
+    outline_px: BaseGeometry | None = None  # polygon(s) in window pixel coordinates (col, row)
 
 
 @dataclass
@@ -60,6 +66,14 @@ def _areas_by_label(labels: np.ndarray, n: int, row_areas_m2: np.ndarray) -> np.
     for r in range(labels.shape[0]):
         out += np.bincount(labels[r], minlength=n + 1) * row_areas_m2[r]
     return out
+
+
+def _outline(mask: np.ndarray, row0: int, col0: int) -> BaseGeometry:
+    """The pixel outline of ``mask`` as a (multi)polygon in window pixel coordinates."""
+    polygons = [shape(geom) for geom, value in features.shapes(mask.astype(np.uint8), mask=mask,
+                                                              connectivity=8, transform=Affine.translation(col0, row0))
+                if value == 1]
+    return unary_union(polygons)
 
 
 def detect_change(before: np.ndarray, after: np.ndarray, window: Window, row_areas_m2: np.ndarray,
@@ -94,8 +108,9 @@ def detect_change(before: np.ndarray, after: np.ndarray, window: Window, row_are
         centroids = ndimage.center_of_mass(labels, labels, kept)
         for label, (cy, cx) in zip(kept, centroids, strict=True):
             rows, cols = boxes[label - 1]
+            outline = _outline(labels[rows, cols] == label, rows.start, cols.start)
             result.patches.append(Patch(a, b, float(areas[label]), int(counts[label]), rows, cols,
-                                        (float(cx) + 0.5, float(cy) + 0.5)))
+                                        (float(cx) + 0.5, float(cy) + 0.5), outline))
         del labels
     result.patches.sort(key=lambda p: p.area_m2, reverse=True)
     result.codes = codes

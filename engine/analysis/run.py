@@ -11,6 +11,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rasterio.windows import Window
 from rasterio.windows import bounds as window_bounds
@@ -20,7 +21,9 @@ from engine.analysis.change import Change, detect_change
 from engine.analysis.classes import MEASURED, LandCover
 from engine.analysis.classify import Thresholds
 from engine.analysis.facts import ClassArea, DateFacts, Facts, TransitionFact
+from engine.analysis.findings import DEFAULT_CAP, to_feature_collection
 from engine.analysis.landcover import ClassMap, classify_window
+from engine.analysis.zones import ZoneKind, ZoneSet, measure_zones, read_zones, zone_lookup
 from engine.errors import DateOrderWarning, ExtentOutsideError, MetadataError, NoOverlapError
 from engine.scene.extent import window_for
 from engine.scene.layer import open_layer
@@ -48,6 +51,16 @@ class AnalysisConfig:
             raise ValueError("budget_mb must be positive")
 
 
+@dataclass(frozen=True)
+class ZoneSpec:
+    """A zones file and how to read it."""
+
+    path: Path
+    name_field: str | None = None
+    kind: ZoneKind | None = None
+    crs: str | None = None  # for formats that carry none
+
+
 @dataclass
 class Analysis:
     """Facts plus the arrays they were measured from (for findings and rendering)."""
@@ -56,6 +69,15 @@ class Analysis:
     products: list[Product]
     class_maps: list[ClassMap]
     change: Change | None
+    grid: Grid
+    zones: ZoneSet | None = None
+
+    def findings(self, cap: int = DEFAULT_CAP) -> dict[str, object]:
+        """The change patches as a GeoJSON FeatureCollection (empty without change)."""
+        if self.change is None:
+            return {"type": "FeatureCollection", "features": [], "properties": {"count": 0, "left_out": 0}}
+        lookup = zone_lookup(self.zones) if self.zones is not None else None
+        return to_feature_collection(self.change, self.grid, self.facts.dates[0], self.facts.dates[-1], lookup, cap)
 
 
 def _sorted_products(specs: list[LayerSpec]) -> tuple[list[Product], list[str]]:
@@ -77,14 +99,15 @@ def _sorted_products(specs: list[LayerSpec]) -> tuple[list[Product], list[str]]:
 
 
 def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: AnalysisConfig | None = None,
-            progress: StageProgress | None = None) -> Analysis:
-    """Measure land cover per date and change between the first and last date."""
+            progress: StageProgress | None = None, zones: ZoneSpec | None = None) -> Analysis:
+    """Measure land cover per date, change between the first and last date, and zones."""
     config = config or AnalysisConfig()
     if not specs:
         raise ValueError("give at least one layer")
     products, notes = _sorted_products(specs)
     grid = products[0].grid
     window = window_for(grid, extent)
+    zone_set = read_zones(zones.path, grid, zones.name_field, zones.kind, zones.crs) if zones else None
     row_areas = row_pixel_areas_m2(grid, window)
     total_area = float(row_areas.sum() * int(window.width))
     maps: list[ClassMap] = []
@@ -148,7 +171,14 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
             if first.indices.get(k) is not None and last.indices.get(k) is not None else None
             for k in first.indices
         }
-    return Analysis(facts=facts, products=products, class_maps=maps, change=change)
+    if zone_set is not None:
+        facts.notes.extend(zone_set.notes)
+        facts.zones = measure_zones(zone_set, grid, window, row_areas, [m.classes for m in maps], facts.dates,
+                                    change.codes if change is not None else None)
+        outside = [z["name"] for z in facts.zones if z.get("outside")]
+        if outside:
+            facts.notes.append(f"zones outside the analysed extent (nothing measured): {', '.join(outside)}")
+    return Analysis(facts=facts, products=products, class_maps=maps, change=change, grid=grid, zones=zone_set)
 
 
 def _overlaps_nothing(product: Product, grid: Grid, window: Window) -> bool:

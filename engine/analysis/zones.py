@@ -1,0 +1,233 @@
+"""Protection zones: reading, repairing, and measuring land cover and violations inside them.
+
+Zones come as GeoJSON (read directly; without a ``crs`` member it is WGS84
+lon/lat, as RFC 7946 says) or any OGR vector format (through pyogrio), in any
+CRS, with a name field. Each zone has a kind that decides what counts as a
+suspected violation:
+
+| kind | suspected violation |
+|---|---|
+| farmland (基本农田) | gain of built-up or bare land |
+| ecological (生态红线, 自然保护区) | gain of built-up or bare land; loss of forest |
+| river (河道管理范围) | gain of built-up land |
+| other | none (areas and transitions only) |
+
+The kind comes from a ``kind`` field (English or Chinese values) or, failing
+that, from words in the zone's name (table ``KIND_WORDS``); ``--zone-kind``
+sets it for every zone.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pyproj import CRS as ProjCRS
+from pyproj import Transformer
+from rasterio import features
+from rasterio.windows import Window
+from rasterio.windows import bounds as window_bounds
+from rasterio.windows import transform as window_transform
+from shapely import make_valid
+from shapely.geometry import box, shape
+from shapely.geometry.base import BaseGeometry
+
+from engine.analysis.areas import all_units
+from engine.analysis.classes import MEASURED, LandCover
+from engine.analysis.geo import reproject
+from engine.errors import ZonesError
+from engine.scene.product import Grid
+
+log = logging.getLogger(__name__)
+
+MAX_ZONES = 5000
+
+
+class ZoneKind(enum.StrEnum):
+    FARMLAND = "farmland"
+    ECOLOGICAL = "ecological"
+    RIVER = "river"
+    OTHER = "other"
+
+    @property
+    def label_zh(self) -> str:
+        return {ZoneKind.FARMLAND: "基本农田保护区", ZoneKind.ECOLOGICAL: "生态保护红线/自然保护区",
+                ZoneKind.RIVER: "河道管理范围", ZoneKind.OTHER: "其他区域"}[self]
+
+
+KIND_WORDS: tuple[tuple[ZoneKind, tuple[str, ...]], ...] = (
+    (ZoneKind.FARMLAND, ("farmland", "基本农田", "永久基本农田", "耕地保护")),
+    (ZoneKind.ECOLOGICAL, ("ecological", "ecology", "nature reserve", "protected", "生态", "红线", "保护区",
+                           "自然保护")),
+    (ZoneKind.RIVER, ("river", "河道", "河流", "水域管理")),
+    (ZoneKind.OTHER, ("other", "其他")),
+)
+NAME_FIELDS = ("name", "NAME", "Name", "名称", "zone", "ZONE", "zone_name")
+
+
+def kind_from_text(text: str | None) -> ZoneKind | None:
+    if not text:
+        return None
+    lowered = text.strip().lower()
+    for kind, words in KIND_WORDS:
+        if any(w in lowered for w in words):
+            return kind
+    return None
+
+
+@dataclass(frozen=True)
+class Zone:
+    name: str
+    kind: ZoneKind
+    geometry: BaseGeometry  # in the analysis grid's CRS
+    repaired: bool = False
+
+
+@dataclass
+class ZoneSet:
+    zones: list[Zone]
+    notes: list[str] = field(default_factory=list)
+
+
+def _crs_of_geojson(data: dict) -> str:
+    member = data.get("crs")
+    if not member:
+        return "EPSG:4326"
+    name = (member.get("properties") or {}).get("name", "")
+    if "CRS84" in name.upper():
+        return "OGC:CRS84"
+    return name.replace("urn:ogc:def:crs:", "").replace("::", ":") or "EPSG:4326"
+
+
+def _read_records(path: Path, crs_override: str | None) -> tuple[list[tuple[dict, BaseGeometry]], str]:
+    """(properties, geometry) records and the source CRS."""
+    if path.suffix.lower() in (".geojson", ".json"):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ZonesError(f"{path.name} is not valid GeoJSON: {exc}") from None
+        feats = data.get("features") if data.get("type") == "FeatureCollection" else [data]
+        records = [(f.get("properties") or {}, shape(f["geometry"])) for f in feats if f.get("geometry")]
+        return records, crs_override or _crs_of_geojson(data)
+    import pyogrio.raw
+    from shapely import from_wkb
+
+    try:
+        meta, _, geometry, field_data = pyogrio.raw.read(path)
+    except Exception as exc:  # pyogrio raises its own DataSourceError/DataLayerError
+        raise ZonesError(f"cannot read zones from {path}: {exc}") from None
+    crs = crs_override or meta.get("crs")
+    if not crs:
+        raise ZonesError(f"{path.name} has no CRS (no .prj next to a shapefile?); "
+                         "say which CRS it uses with --zones-crs EPSG:NNNN")
+    names = list(meta["fields"])
+    records = []
+    for i, wkb in enumerate(geometry):
+        if wkb is None:
+            continue
+        props = {n: (col[i].item() if hasattr(col[i], "item") else col[i]) for n, col in zip(names, field_data,
+                                                                                          strict=True)}
+        records.append((props, from_wkb(wkb)))
+    return records, crs
+
+
+def read_zones(path: Path, grid: Grid, name_field: str | None = None, kind: ZoneKind | None = None,
+               crs_override: str | None = None) -> ZoneSet:
+    """Zones from ``path``, transformed into ``grid``'s CRS and repaired where invalid."""
+    if not path.exists():
+        raise ZonesError(f"zones file not found: {path}")
+    records, crs = _read_records(path, crs_override)
+    if not records:
+        raise ZonesError(f"{path.name} holds no zone geometries")
+    if len(records) > MAX_ZONES:
+        raise ZonesError(f"{path.name} holds {len(records)} zones; at most {MAX_ZONES} are measured at once")
+    try:
+        to_grid = Transformer.from_crs(ProjCRS.from_user_input(crs), grid.crs, always_xy=True)
+    except Exception as exc:  # pyproj.exceptions.CRSError
+        raise ZonesError(f"unknown CRS {crs!r} for zones in {path.name}: {exc}") from None
+    zones, notes = [], []
+    for i, (props, geom) in enumerate(records):
+        name = str(props.get(name_field) if name_field else next(
+            (props[f] for f in NAME_FIELDS if props.get(f)), f"zone {i + 1}"))
+        zone_kind = kind or kind_from_text(str(props.get("kind") or "")) or kind_from_text(name) or ZoneKind.OTHER
+        repaired = False
+        if not geom.is_valid:
+            geom = make_valid(geom)
+            repaired = True
+            notes.append(f"zone {name!r}: invalid geometry repaired")
+        zones.append(Zone(name=name, kind=zone_kind, geometry=reproject(geom, to_grid),
+                          repaired=repaired))
+    return ZoneSet(zones=zones, notes=notes)
+
+
+def _violation(kind: ZoneKind, a: LandCover, b: LandCover) -> str | None:
+    sealed = (LandCover.BUILT_UP, LandCover.BARE)
+    if kind in (ZoneKind.FARMLAND, ZoneKind.ECOLOGICAL) and b in sealed and a not in sealed:
+        return "built_up_or_bare_gain"
+    if kind is ZoneKind.ECOLOGICAL and a is LandCover.FOREST:
+        return "forest_loss"
+    if kind is ZoneKind.RIVER and b is LandCover.BUILT_UP:
+        return "built_up_gain"
+    return None
+
+
+def measure_zones(zone_set: ZoneSet, grid: Grid, window: Window, row_areas_m2: np.ndarray,
+                  class_maps: list[np.ndarray], dates: list[str], codes: np.ndarray | None) -> list[dict[str, object]]:
+    """Per zone: class areas per date, transitions inside, suspected violations with locations."""
+    t = window_transform(window, grid.transform)
+    frame = box(*window_bounds(window, grid.transform))
+    to_lonlat = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
+    shape_ = (int(window.height), int(window.width))
+    out = []
+    for zone in zone_set.zones:
+        record: dict[str, object] = {"name": zone.name, "kind": zone.kind.value, "kind_zh": zone.kind.label_zh,
+                                     "repaired": zone.repaired, "violations": []}
+        if not zone.geometry.intersects(frame):
+            record["outside"] = True
+            record["note"] = "zone lies outside the analysed extent; nothing measured"
+            out.append(record)
+            continue
+        inside = features.geometry_mask([zone.geometry], shape_, t, invert=True, all_touched=False)
+        record["outside"] = False
+        record["area_in_extent_m2"] = float(inside.sum(axis=1) @ row_areas_m2)
+        record["classes"] = {
+            date: {c.key: all_units(float(((cmap == c) & inside).sum(axis=1) @ row_areas_m2)) for c in MEASURED}
+            for date, cmap in zip(dates, class_maps, strict=True)
+        }
+        transitions = []
+        if codes is not None:
+            zone_codes = np.where(inside, codes, 0)
+            for code in np.flatnonzero(np.bincount(zone_codes.ravel(), minlength=64)[1:]) + 1:
+                a, b = LandCover(int(code) // 8), LandCover(int(code) % 8)
+                hit = zone_codes == code
+                area = float(hit.sum(axis=1) @ row_areas_m2)
+                transitions.append({"from": a.key, "to": b.key, **all_units(area)})
+                kind = _violation(zone.kind, a, b)
+                if kind is not None:
+                    rows, cols = np.nonzero(hit)
+                    x, y = t @ (float(cols.mean()) + 0.5, float(rows.mean()) + 0.5)
+                    lon, lat = to_lonlat.transform(x, y)
+                    record["violations"].append({"kind": kind, "class_from": a.key, "class_to": b.key,
+                                                 **all_units(area), "centroid_lon": lon, "centroid_lat": lat})
+        record["transitions"] = sorted(transitions, key=lambda r: r["area_m2"], reverse=True)
+        record["violations"].sort(key=lambda r: r["area_m2"], reverse=True)
+        out.append(record)
+    return out
+
+
+def zone_lookup(zone_set: ZoneSet) -> Callable[[BaseGeometry], str | None]:
+    """A function naming the zone that overlaps a map geometry most (None when none does)."""
+    def name_of(geom: BaseGeometry) -> str | None:
+        best, best_area = None, 0.0
+        for zone in zone_set.zones:
+            if zone.geometry.intersects(geom):
+                area = zone.geometry.intersection(geom).area
+                if area > best_area:
+                    best, best_area = zone.name, area
+        return best
+    return name_of
