@@ -173,6 +173,8 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     from engine.analysis.run import AnalysisConfig, analyse
 
     specs = [LayerSpec(path=p, sensor=args.sensor, assume_crs=args.assume_crs) for p in args.layer]
+    args.unit_given = args.unit is not None
+    args.unit = args.unit or "ha"
     config = AnalysisConfig(thresholds=Thresholds.parse_overrides(args.thresholds or ""), mmu_ha=args.mmu_ha,
                             budget_mb=args.budget_mb)
     extent = None
@@ -216,6 +218,11 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         print(json.dumps(facts.to_dict(), ensure_ascii=False, indent=2))
         return 0
     unit = AreaUnit(args.unit)
+    if args.question:
+        from engine.analysis.answerer import answer
+
+        reply = answer(args.question, facts, unit if args.unit_given else None)
+        print(f"问 / Q: {args.question}\n答 / A: {reply.text}\n")
     print(f"extent       {facts.extent['xmin']:.1f} {facts.extent['ymin']:.1f} {facts.extent['xmax']:.1f} "
           f"{facts.extent['ymax']:.1f} ({facts.crs}), {format_area(facts.area_m2, unit)}")
     header = f"{'class / 地类':<22}" + "".join(f"{d.date:>18}" for d in facts.per_date)
@@ -301,8 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bbox", nargs=4, type=float, metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
                    help="extent to analyse; default: the whole first layer")
     p.add_argument("--bbox-crs", default=None, metavar="CRS", help="CRS of --bbox (default: the first layer's)")
-    p.add_argument("--unit", choices=["mu", "ha", "km2", "m2"], default="ha",
-                   help="unit for the table: mu (亩), ha (公顷), km2 (平方公里), m2 (default ha); "
+    p.add_argument("--question", default=None, metavar="TEXT",
+                   help="a question in Chinese or English, answered from the measured facts only "
+                        "(the analytics-only answerer), e.g. \"新增耕地面积是多少？\"")
+    p.add_argument("--unit", choices=["mu", "ha", "km2", "m2"], default=None,
+                   help="unit: mu (亩), ha (公顷), km2 (平方公里), m2 (default ha for the table; for --question the "
+                        "unit named in the question, else 亩 in Chinese and ha in English); "
                         "--json always gives every unit")
     p.add_argument("--mmu-ha", type=float, default=0.5, metavar="HA",
                    help="minimum mapping unit for change patches, in hectares (default 0.5)")
@@ -347,6 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
+    except BrokenPipeError:  # e.g. piped into `head`
+        return 0
     except (EngineError, ValueError, OSError) as exc:
         if args.debug:
             raise

@@ -81,7 +81,7 @@ def pixel_area_m2(grid: Grid) -> float:
 def format_area(area_m2: float, unit: AreaUnit, language: str = "zh") -> str:
     """A display string, e.g. ``12.5 公顷`` or ``0.13 km²``, with sensible precision."""
     value = unit.from_m2(area_m2)
-    digits = 0 if abs(value) >= 1000 else 1 if abs(value) >= 100 else 2 if abs(value) >= 1 else 4
+    digits = 0 if abs(value) >= 1000 or value == 0 else 1 if abs(value) >= 100 else 2 if abs(value) >= 1 else 4
     text = f"{value:,.{digits}f}" if math.isfinite(value) else "?"
     label = unit.label_zh if language == "zh" else unit.label_en
     return f"{text} {label}"
