@@ -205,7 +205,9 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         zones = ZoneSpec(args.zones, args.zone_name_field, ZoneKind(args.zone_kind) if args.zone_kind else None,
                          args.zones_crs)
     try:
-        result = analyse(specs, extent, config, on_progress, zones)
+        from engine.analysis.cache import AnalysisCache
+
+        result = analyse(specs, extent, config, on_progress, zones, None if args.no_cache else AnalysisCache())
     finally:
         for bar in bars.values():
             bar.close()
@@ -218,6 +220,8 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         print(json.dumps(facts.to_dict(), ensure_ascii=False, indent=2))
         return 0
     unit = AreaUnit(args.unit)
+    if result.from_cache:
+        print("(from the cache: same files, extent and settings as an earlier run)")
     if args.question:
         from engine.analysis.answerer import answer
 
@@ -335,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sensor", default=None, help="override the sensor of every layer")
     p.add_argument("--assume-crs", default=None, metavar="CRS", help="CRS for rasters that have none")
     p.add_argument("--budget-mb", type=_positive_int, default=256, help="memory budget for reading (default 256)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="recompute everything (by default class maps and results are cached in "
+                        "$LANDUSE_CACHE_DIR or ~/.cache/county-landuse, capped at $LANDUSE_CACHE_MB, default 2048)")
     p.add_argument("--json", action="store_true", help="print the facts record as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")

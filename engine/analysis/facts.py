@@ -91,3 +91,18 @@ class Facts:
             "findings_count": self.findings_count,
             "notes": self.notes,
         }
+
+    def to_raw(self) -> dict[str, object]:
+        """Field-for-field data (for the cache); ``from_raw`` rebuilds the same ``Facts``."""
+        return asdict(self)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, object]) -> Facts:
+        data = dict(raw)
+        data["pixel_size"] = tuple(data["pixel_size"])
+        data["per_date"] = [
+            DateFacts(**{**d, "classes": {k: ClassArea(**v) for k, v in d["classes"].items()}})
+            for d in data["per_date"]
+        ]
+        data["transitions"] = [TransitionFact(**t) for t in data["transitions"]]
+        return cls(**data)

@@ -15,11 +15,12 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import shapely
 from pyproj import Transformer
 from rasterio.windows import transform as window_transform
 from shapely import make_valid
 from shapely.affinity import affine_transform
-from shapely.geometry import MultiPolygon, Polygon, mapping
+from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
@@ -60,7 +61,7 @@ def to_feature_collection(change: Change, grid: Grid, date_from: str, date_to: s
         centre = reproject(in_map.centroid, to_lonlat)
         features.append({
             "type": "Feature",
-            "geometry": mapping(lonlat),
+            "geometry": json.loads(shapely.to_geojson(lonlat)),
             "properties": {
                 "class_from": patch.class_from.key,
                 "class_to": patch.class_to.key,

@@ -17,6 +17,7 @@ from rasterio.windows import Window
 from rasterio.windows import bounds as window_bounds
 
 from engine.analysis.areas import M2_PER_HA, row_pixel_areas_m2
+from engine.analysis.cache import AnalysisCache, file_identity, grid_identity, make_key, product_identity
 from engine.analysis.change import Change, detect_change
 from engine.analysis.classes import MEASURED, LandCover
 from engine.analysis.classify import Thresholds
@@ -34,6 +35,7 @@ from engine.types import Extent, LayerSpec
 log = logging.getLogger(__name__)
 
 StageProgress = Callable[[str, int, int], None]  # (stage label, done, total)
+CACHED_FINDINGS = 5000  # findings kept with a cached result
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,22 @@ class Analysis:
 
     facts: Facts
     products: list[Product]
-    class_maps: list[ClassMap]
+    class_maps: list[ClassMap]  # empty when the result came from the cache
     change: Change | None
     grid: Grid
     zones: ZoneSet | None = None
+    cached_findings: dict[str, object] | None = None
+    from_cache: bool = False
 
     def findings(self, cap: int = DEFAULT_CAP) -> dict[str, object]:
         """The change patches as a GeoJSON FeatureCollection (empty without change)."""
+        if self.cached_findings is not None:
+            feats = list(self.cached_findings["features"])
+            count = int(self.cached_findings["properties"]["count"])
+            left_out = max(0, count - min(cap, len(feats)))
+            return {"type": "FeatureCollection", "features": feats[:cap],
+                    "properties": {"count": count, "left_out": left_out,
+                                   "note": f"{left_out} smaller patches left out (cap {cap})" if left_out else None}}
         if self.change is None:
             return {"type": "FeatureCollection", "features": [], "properties": {"count": 0, "left_out": 0}}
         lookup = zone_lookup(self.zones) if self.zones is not None else None
@@ -99,8 +110,14 @@ def _sorted_products(specs: list[LayerSpec]) -> tuple[list[Product], list[str]]:
 
 
 def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: AnalysisConfig | None = None,
-            progress: StageProgress | None = None, zones: ZoneSpec | None = None) -> Analysis:
-    """Measure land cover per date, change between the first and last date, and zones."""
+            progress: StageProgress | None = None, zones: ZoneSpec | None = None,
+            cache: AnalysisCache | None = None) -> Analysis:
+    """Measure land cover per date, change between the first and last date, and zones.
+
+    With ``cache``, a repeated call with the same files, extent and settings
+    returns the stored facts and findings without reading a pixel, and class
+    maps are reused across different zones or minimum mapping units.
+    """
     config = config or AnalysisConfig()
     if not specs:
         raise ValueError("give at least one layer")
@@ -108,6 +125,16 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
     grid = products[0].grid
     window = window_for(grid, extent)
     zone_set = read_zones(zones.path, grid, zones.name_field, zones.kind, zones.crs) if zones else None
+    result_key = None
+    if cache is not None:
+        zone_id = None if zones is None else [file_identity(zones.path), zones.name_field, zones.kind, zones.crs]
+        result_key = make_key("result", [product_identity(p) for p in products], grid_identity(grid, window),
+                              config.thresholds.to_dict(), config.mmu_ha, zone_id, CACHED_FINDINGS)
+        stored = cache.load_result(result_key)
+        if stored is not None:
+            log.info("analysis served from the cache")
+            return Analysis(facts=Facts.from_raw(stored["facts"]), products=products, class_maps=[], change=None,
+                            grid=grid, zones=zone_set, cached_findings=stored["findings"], from_cache=True)
     row_areas = row_pixel_areas_m2(grid, window)
     total_area = float(row_areas.sum() * int(window.width))
     maps: list[ClassMap] = []
@@ -119,8 +146,7 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
             if progress is not None:
                 progress(label, done, total)
 
-        with SceneReader(product, grid=grid) as reader:
-            cmap = classify_window(product, window, config.thresholds, reader, config.budget_mb, step)
+        cmap = _class_map(product, grid, window, config, cache, step)
         maps.append(cmap)
         areas = cmap.counts(row_areas)
         valid_area = total_area - areas[LandCover.INVALID]
@@ -178,7 +204,29 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
         outside = [z["name"] for z in facts.zones if z.get("outside")]
         if outside:
             facts.notes.append(f"zones outside the analysed extent (nothing measured): {', '.join(outside)}")
-    return Analysis(facts=facts, products=products, class_maps=maps, change=change, grid=grid, zones=zone_set)
+    result = Analysis(facts=facts, products=products, class_maps=maps, change=change, grid=grid, zones=zone_set)
+    if cache is not None and result_key is not None:
+        cache.save_result(result_key, {"facts": facts.to_raw(), "findings": result.findings(CACHED_FINDINGS)})
+    return result
+
+
+def _class_map(product: Product, grid: Grid, window: Window, config: AnalysisConfig, cache: AnalysisCache | None,
+               step: Callable[[int, int], None]) -> ClassMap:
+    """Classify one date, or load its class map from the cache."""
+    key = cache.class_map_key(product, grid, window, config.thresholds) if cache is not None else None
+    if cache is not None and key is not None:
+        stored = cache.load_class_map(key)
+        if stored is not None:
+            classes, meta = stored
+            step(int(window.height), int(window.height))
+            return ClassMap(classes=classes, window=window, thresholds=Thresholds(**meta["thresholds"]),
+                            method=str(meta["method"]), index_means=dict(meta["index_means"]))
+    with SceneReader(product, grid=grid) as reader:
+        cmap = classify_window(product, window, config.thresholds, reader, config.budget_mb, step)
+    if cache is not None and key is not None:
+        cache.save_class_map(key, cmap.classes, {"thresholds": cmap.thresholds.to_dict(), "method": cmap.method,
+                                                 "index_means": cmap.index_means})
+    return cmap
 
 
 def _overlaps_nothing(product: Product, grid: Grid, window: Window) -> bool:
