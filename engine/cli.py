@@ -207,7 +207,16 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     try:
         from engine.analysis.cache import AnalysisCache
 
-        result = analyse(specs, extent, config, on_progress, zones, None if args.no_cache else AnalysisCache())
+        reference = None
+        if args.reference is not None:
+            import datetime as dt
+
+            from engine.analysis.reference import ReferenceSpec
+
+            reference = ReferenceSpec(args.reference, dt.date.fromisoformat(args.reference_date)
+                                      if args.reference_date else None, args.reference_field, args.reference_map)
+        result = analyse(specs, extent, config, on_progress, zones, None if args.no_cache else AnalysisCache(),
+                         reference)
     finally:
         for bar in bars.values():
             bar.close()
@@ -253,6 +262,12 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         for v in zone["violations"]:
             print(f"  suspected {v['kind']}: {v['class_from']} -> {v['class_to']} "
                   f"{format_area(v['area_m2'], unit)} near {v['centroid_lon']:.5f}, {v['centroid_lat']:.5f}")
+    if facts.reference is not None:
+        ref = facts.reference
+        agree = ref["agreement"]
+        overall = "n/a" if agree["overall"] is None else f"{100 * agree['overall']:.1f} %"
+        print(f"\nreference {ref['name']} ({ref['scheme']}, {ref['date']}): agreement with {ref['compared_with']} "
+              f"{overall} over {agree['pixels']} pixels")
     if args.geojson is not None:
         print(f"\nfindings: {facts.findings_count} change patches written to {args.geojson}")
     for note in facts.notes:
@@ -332,6 +347,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="kind of every zone (default: from a 'kind' field or words in the zone name)")
     p.add_argument("--zones-crs", default=None, metavar="CRS",
                    help="CRS of a zones file that carries none (e.g. a shapefile without .prj)")
+    p.add_argument("--reference", type=Path, default=None, metavar="R",
+                   help="a reference land-use layer used as one more date: an ESA WorldCover raster or a vector "
+                        "with GB/T 21010 (三调) codes; its agreement with the nearest classified date is reported")
+    p.add_argument("--reference-date", default=None, metavar="YYYY-MM-DD",
+                   help="date of --reference (default: a date or year in its file name)")
+    p.add_argument("--reference-field", default=None, metavar="FIELD",
+                   help="code field of a vector reference (default: DLBM, code, class, ...)")
+    p.add_argument("--reference-map", type=Path, default=None, metavar="TABLE.json",
+                   help="JSON table replacing code mappings, e.g. "
+                        '{"gbt21010": {"0101": "cropland"}, "worldcover": {"90": "cropland"}}')
     p.add_argument("--geojson", type=Path, default=None, metavar="OUT",
                    help="write the change patches as an RFC 7946 GeoJSON FeatureCollection (EPSG:4326)")
     p.add_argument("--max-findings", type=_positive_int, default=500,

@@ -89,6 +89,12 @@ class ZonesError(EngineError, ValueError):
     code = "bad_zones"
 
 
+class ReferenceLayerError(EngineError, ValueError):
+    """A reference land-use layer cannot be read or has codes the mapping table does not know."""
+
+    code = "bad_reference"
+
+
 class ModelBuildError(EngineError, RuntimeError):
     """The tiny test model could not be built or saved."""
 

@@ -66,6 +66,7 @@ class Facts:
     speckle_m2: float = 0.0
     findings_count: int = 0
     zones: list[dict[str, object]] = field(default_factory=list)
+    reference: dict[str, object] | None = None  # reference layer and its agreement with the nearest date
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
@@ -88,6 +89,7 @@ class Facts:
             "mmu_m2": self.mmu_m2,
             "speckle_m2": self.speckle_m2,
             "zones": self.zones,
+            "reference": self.reference,
             "findings_count": self.findings_count,
             "notes": self.notes,
         }

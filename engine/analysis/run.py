@@ -24,6 +24,7 @@ from engine.analysis.classify import Thresholds
 from engine.analysis.facts import ClassArea, DateFacts, Facts, TransitionFact
 from engine.analysis.findings import DEFAULT_CAP, to_feature_collection
 from engine.analysis.landcover import ClassMap, classify_window
+from engine.analysis.reference import ReferenceSpec, agreement, read_reference
 from engine.analysis.zones import ZoneKind, ZoneSet, measure_zones, read_zones, zone_lookup
 from engine.errors import DateOrderWarning, ExtentOutsideError, MetadataError, NoOverlapError
 from engine.scene.extent import window_for
@@ -111,7 +112,7 @@ def _sorted_products(specs: list[LayerSpec]) -> tuple[list[Product], list[str]]:
 
 def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: AnalysisConfig | None = None,
             progress: StageProgress | None = None, zones: ZoneSpec | None = None,
-            cache: AnalysisCache | None = None) -> Analysis:
+            cache: AnalysisCache | None = None, reference: ReferenceSpec | None = None) -> Analysis:
     """Measure land cover per date, change between the first and last date, and zones.
 
     With ``cache``, a repeated call with the same files, extent and settings
@@ -128,8 +129,10 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
     result_key = None
     if cache is not None:
         zone_id = None if zones is None else [file_identity(zones.path), zones.name_field, zones.kind, zones.crs]
+        ref_id = None if reference is None else [file_identity(reference.path), reference.date, reference.code_field,
+                                                  None if reference.table is None else file_identity(reference.table)]
         result_key = make_key("result", [product_identity(p) for p in products], grid_identity(grid, window),
-                              config.thresholds.to_dict(), config.mmu_ha, zone_id, CACHED_FINDINGS)
+                              config.thresholds.to_dict(), config.mmu_ha, zone_id, ref_id, CACHED_FINDINGS)
         stored = cache.load_result(result_key)
         if stored is not None:
             log.info("analysis served from the cache")
@@ -155,13 +158,24 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
                 raise NoOverlapError(f"{product.name} ({product.acquired}) does not overlap the first date's extent")
             notes.append(f"{product.acquired}: no valid pixels in the extent (nodata, cloud or shadow); "
                          "its areas are not measured and change involving it is not computed")
-        per_date.append(DateFacts(
-            date=product.acquired.isoformat(), layer=product.name, sensor=product.sensor.value,
-            classes={c.key: ClassArea(areas[c], areas[c] / valid_area if valid_area > 0 else 0.0) for c in MEASURED},
-            valid_fraction=valid_area / total_area if total_area else 0.0, valid_area_m2=valid_area,
-            invalid_area_m2=areas[LandCover.INVALID], thresholds=cmap.thresholds.to_dict(), method=cmap.method,
-            indices=cmap.index_means,
-        ))
+        per_date.append(_date_facts(product.acquired.isoformat(), product.name, product.sensor.value, cmap,
+                                    areas, total_area))
+    reference_facts = None
+    if reference is not None:
+        ref = read_reference(reference, grid, window)
+        ref_map = ClassMap(classes=ref.classes, window=window, thresholds=config.thresholds,
+                           method=f"reference layer {ref.name} ({ref.scheme} codes mapped to classes)",
+                           index_means={})
+        nearest = min(range(len(maps)), key=lambda i: abs(products[i].acquired - ref.date))
+        reference_facts = {"name": ref.name, "date": ref.date.isoformat(), "scheme": ref.scheme,
+                           "compared_with": per_date[nearest].date,
+                           "agreement": agreement(ref.classes, maps[nearest].classes)}
+        position = sum(1 for d in per_date if d.date <= ref.date.isoformat())
+        maps.insert(position, ref_map)
+        per_date.insert(position, _date_facts(ref.date.isoformat(), ref.name, "reference", ref_map,
+                                              ref_map.counts(row_areas), total_area))
+        notes.append(f"the reference layer {ref.name} is the {ref.date} date; change between it and classified "
+                     "dates mixes two methods, so part of it may be method difference")
     change = None
     first, last = per_date[0], per_date[-1]
     if len(maps) > 1 and first.valid_area_m2 > 0 and last.valid_area_m2 > 0:
@@ -180,6 +194,7 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
         per_date=per_date,
         mmu_m2=config.mmu_ha * M2_PER_HA,
         notes=list(dict.fromkeys([*notes, *(f"{p.name}: {n}" for p in products for n in p.notes)])),
+        reference=reference_facts,
     )
     if change is not None:
         counts: dict[tuple[LandCover, LandCover], int] = {}
@@ -227,6 +242,18 @@ def _class_map(product: Product, grid: Grid, window: Window, config: AnalysisCon
         cache.save_class_map(key, cmap.classes, {"thresholds": cmap.thresholds.to_dict(), "method": cmap.method,
                                                  "index_means": cmap.index_means})
     return cmap
+
+
+def _date_facts(date: str, layer: str, sensor: str, cmap: ClassMap, areas: dict[LandCover, float],
+                total_area: float) -> DateFacts:
+    valid_area = total_area - areas[LandCover.INVALID]
+    return DateFacts(
+        date=date, layer=layer, sensor=sensor,
+        classes={c.key: ClassArea(areas[c], areas[c] / valid_area if valid_area > 0 else 0.0) for c in MEASURED},
+        valid_fraction=valid_area / total_area if total_area else 0.0, valid_area_m2=valid_area,
+        invalid_area_m2=areas[LandCover.INVALID], thresholds=cmap.thresholds.to_dict(), method=cmap.method,
+        indices=cmap.index_means,
+    )
 
 
 def _overlaps_nothing(product: Product, grid: Grid, window: Window) -> bool:
