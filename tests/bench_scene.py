@@ -68,21 +68,25 @@ from engine.scene.layer import open_layer
 from engine.scene.render import RenderConfig, render
 from engine.types import LayerSpec
 t = time.perf_counter()
-_, _, tiles = render(open_layer(LayerSpec(path=PATH)), config=RenderConfig(use_overviews=OVERVIEWS))
+_, _, tiles = render(open_layer(LayerSpec(path=PATH)), config=RenderConfig(use_overviews=FLAG))
 list(tiles)
 elapsed = time.perf_counter() - t
 """,
 }
 
 
-def run_case(code: str, path: Path, overviews: bool, cache: Path, repeat: int = 1) -> tuple[float, float]:
-    """Run ``code`` in ``repeat`` fresh children; return (median seconds, max peak RSS in MB)."""
-    runs = [_run_once(code, path, overviews, cache) for _ in range(repeat)]
+def run_case(code: str, path: Path | list[Path], flag: bool, cache: Path, repeat: int = 1) -> tuple[float, float]:
+    """Run ``code`` in ``repeat`` fresh children; return (median seconds, max peak RSS in MB).
+
+    In ``code``, PATH becomes the path (or list of paths) and FLAG the boolean ``flag``.
+    """
+    runs = [_run_once(code, path, flag, cache) for _ in range(repeat)]
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 
-def _run_once(code: str, path: Path, overviews: bool, cache: Path) -> tuple[float, float]:
-    script = code.replace("PATH", repr(str(path))).replace("OVERVIEWS", repr(overviews))
+def _run_once(code: str, path: Path | list[Path], flag: bool, cache: Path) -> tuple[float, float]:
+    value = [str(p) for p in path] if isinstance(path, list) else str(path)
+    script = code.replace("PATH", repr(value)).replace("FLAG", repr(flag))
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork+exec.
     script += "\nimport json, re\nhwm = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1])" \
               "\nprint(json.dumps({'s': elapsed, 'rss': hwm / 1024}))\n"

@@ -4,6 +4,11 @@ A change patch is a connected (8-neighbour) group of pixels with the same
 transition (from class -> to class), both dates valid. Patches smaller than the
 minimum mapping unit (default 0.5 ha) are speckle: they are dropped before
 patches are counted and before transition areas are summed.
+
+To stay fast and small on 10980² scenes, changed pixels of any transition are
+labelled once (one int32 label image); only the few components that mix
+transitions are split again, inside their bounding boxes. Full-image passes
+run in strips of rows, so no other full-size temporary is made.
 """
 
 from __future__ import annotations
@@ -58,14 +63,31 @@ class Change:
         return net
 
 
+_STRIP = 256  # rows per strip for full-image passes
+
+
 def _areas_by_label(labels: np.ndarray, n: int, row_areas_m2: np.ndarray) -> np.ndarray:
-    """Area in m² of each label 0..n (row by row, so geographic grids get per-row areas)."""
-    if np.all(row_areas_m2 == row_areas_m2[0]):
-        return np.bincount(labels.ravel(), minlength=n + 1).astype(float) * row_areas_m2[0]
+    """Area in m² of each label 0..n, strip by strip (per-row areas for geographic grids)."""
     out = np.zeros(n + 1)
-    for r in range(labels.shape[0]):
-        out += np.bincount(labels[r], minlength=n + 1) * row_areas_m2[r]
+    uniform = bool(np.all(row_areas_m2 == row_areas_m2[0]))
+    for r0 in range(0, labels.shape[0], _STRIP):
+        part = labels[r0:r0 + _STRIP]
+        if uniform:
+            out += np.bincount(part.ravel(), minlength=n + 1) * row_areas_m2[0]
+        else:
+            for i, row in enumerate(part):
+                out += np.bincount(row, minlength=n + 1) * row_areas_m2[r0 + i]
     return out
+
+
+def transition_codes(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """``from * 8 + to`` where both dates are valid and differ, else 0 (uint8)."""
+    codes = np.zeros(before.shape, np.uint8)
+    for r0 in range(0, before.shape[0], _STRIP):
+        b, a = before[r0:r0 + _STRIP], after[r0:r0 + _STRIP]
+        changed = (b != LandCover.INVALID) & (a != LandCover.INVALID) & (b != a)
+        codes[r0:r0 + _STRIP] = np.where(changed, b * _SHIFT + a, 0)
+    return codes
 
 
 def _outline(mask: np.ndarray, row0: int, col0: int) -> BaseGeometry:
@@ -76,42 +98,56 @@ def _outline(mask: np.ndarray, row0: int, col0: int) -> BaseGeometry:
     return unary_union(polygons)
 
 
+def _patch(code: int, mask: np.ndarray, area_m2: float, rows: slice, cols: slice) -> Patch:
+    """A patch from its transition code and its pixel mask inside the bounding box (rows, cols)."""
+    ys, xs = np.nonzero(mask)
+    return Patch(LandCover(code // _SHIFT), LandCover(code % _SHIFT), area_m2, int(ys.size), rows, cols,
+                 (float(xs.mean()) + cols.start + 0.5, float(ys.mean()) + rows.start + 0.5),
+                 _outline(mask, rows.start, cols.start))
+
+
 def detect_change(before: np.ndarray, after: np.ndarray, window: Window, row_areas_m2: np.ndarray,
                   mmu_m2: float = 5000.0) -> Change:
     """Transitions and patches between two class maps of the same window."""
     if before.shape != after.shape:
         raise ValueError(f"class maps differ in shape: {before.shape} vs {after.shape}")
-    both_valid = (before != LandCover.INVALID) & (after != LandCover.INVALID)
-    changed = both_valid & (before != after)
-    codes = np.zeros(before.shape, np.uint8)
-    codes[changed] = before[changed] * _SHIFT + after[changed]
-    del changed, both_valid
-    present = np.flatnonzero(np.bincount(codes.ravel(), minlength=64)[1:]) + 1
-    result = Change(window=window, transitions={}, mmu_m2=mmu_m2)
-    for code in present:
-        a, b = LandCover(int(code) // _SHIFT), LandCover(int(code) % _SHIFT)
-        labels, n = ndimage.label(codes == code, structure=_EIGHT)
-        areas = _areas_by_label(labels, n, row_areas_m2)
-        small = np.flatnonzero(areas[1:] < mmu_m2) + 1
-        if small.size:
-            result.speckle_m2 += float(areas[small].sum())
-            drop = np.zeros(n + 1, bool)
-            drop[small] = True
-            codes[drop[labels]] = 0
-        kept = np.flatnonzero(areas[1:] >= mmu_m2) + 1
-        if kept.size == 0:
+    codes = transition_codes(before, after)
+    labels = np.empty(codes.shape, np.int32)
+    n = ndimage.label(codes, structure=_EIGHT, output=labels)
+    areas = _areas_by_label(labels, n, row_areas_m2)
+    keep = areas >= mmu_m2
+    keep[0] = False
+    result = Change(window=window, transitions={}, mmu_m2=mmu_m2, speckle_m2=float(areas[1:][~keep[1:]].sum()))
+    for r0 in range(0, codes.shape[0], _STRIP):
+        part = codes[r0:r0 + _STRIP]
+        part[~keep[labels[r0:r0 + _STRIP]]] = 0
+    boxes = ndimage.find_objects(labels)
+    for label in np.flatnonzero(keep):
+        rows, cols = boxes[label - 1]
+        component = labels[rows, cols] == label
+        local_codes = codes[rows, cols]  # a view: speckle inside mixed components is cleared in place
+        present = np.flatnonzero(np.bincount(local_codes[component], minlength=64)[1:]) + 1
+        if present.size == 1:
+            result.patches.append(_patch(int(present[0]), component, float(areas[label]), rows, cols))
             continue
-        result.transitions[(a, b)] = float(areas[kept].sum())
-        boxes = ndimage.find_objects(labels)
-        counts = np.bincount(labels.ravel(), minlength=n + 1)
-        # weights = the label itself: constant inside each patch, so this is the plain centroid
-        centroids = ndimage.center_of_mass(labels, labels, kept)
-        for label, (cy, cx) in zip(kept, centroids, strict=True):
-            rows, cols = boxes[label - 1]
-            outline = _outline(labels[rows, cols] == label, rows.start, cols.start)
-            result.patches.append(Patch(a, b, float(areas[label]), int(counts[label]), rows, cols,
-                                        (float(cx) + 0.5, float(cy) + 0.5), outline))
-        del labels
+        local_areas = row_areas_m2[rows]
+        for code in present:
+            sub, m = ndimage.label(component & (local_codes == code), structure=_EIGHT)
+            sub_areas = _areas_by_label(sub, m, local_areas)
+            for k in range(1, m + 1):
+                piece = sub == k
+                if sub_areas[k] >= mmu_m2:
+                    r, c = ndimage.find_objects(piece.astype(np.uint8))[0]
+                    result.patches.append(_patch(int(code), piece[r, c], float(sub_areas[k]),
+                                                 slice(rows.start + r.start, rows.start + r.stop),
+                                                 slice(cols.start + c.start, cols.start + c.stop)))
+                else:
+                    local_codes[piece] = 0
+                    result.speckle_m2 += float(sub_areas[k])
+    per_code = _areas_by_label(codes, 63, row_areas_m2)
+    for code in np.flatnonzero(per_code[1:]) + 1:
+        result.transitions[(LandCover(int(code) // _SHIFT), LandCover(int(code) % _SHIFT))] = float(per_code[code])
+    del labels
     result.patches.sort(key=lambda p: p.area_m2, reverse=True)
     result.codes = codes
     return result

@@ -18,8 +18,6 @@ from engine.types import BandRole
 
 log = logging.getLogger(__name__)
 
-SAMPLE_SIDE = 1024  # longest side of the display-size read used to adapt thresholds
-
 
 @dataclass
 class ClassMap:
@@ -45,9 +43,7 @@ def classify_window(product: Product, window: Window, thresholds: Thresholds, gr
     """Classify ``window`` of ``product`` (read through ``grid_reader``, already on the target grid)."""
     grid_reader.require(REQUIRED, "land-cover classification")
     roles = tuple(r for r in BandRole if r in product.bands)
-    scale = min(1.0, SAMPLE_SIDE / max(window.width, window.height))
-    shape = (max(1, round(window.height * scale)), max(1, round(window.width * scale)))
-    sample = grid_reader.read(window, roles, shape)
+    sample = grid_reader.read_sample(window, roles)
     resolved, how = adapt(thresholds, sample.bands, sample.valid)
     classes = np.empty((int(window.height), int(window.width)), np.uint8)
     row0 = int(window.row_off)

@@ -224,6 +224,27 @@ class SceneReader:
     def calibrate(self, raw: dict[BandRole, np.ndarray]) -> dict[BandRole, np.ndarray]:
         return {role: calibrate(data, self.product.bands[role].calibration) for role, data in raw.items()}
 
+    def read_sample(self, window: Window, roles: tuple[BandRole, ...], max_pixels: int = 1 << 21) -> Block:
+        """A sample of ``window`` of about ``max_pixels`` for scene statistics (thresholds, stretch).
+
+        From overviews when the files have them; otherwise evenly spaced full-resolution
+        block rows, so no pass over the whole window is spent on a sample.
+        """
+        w, h = int(window.width), int(window.height)
+        if w * h <= max_pixels:
+            return self.read(window, roles)
+        scale = (max_pixels / (w * h)) ** 0.5
+        shape = (max(1, int(h * scale)), max(1, int(w * scale)))
+        if self._decimation_factor(window, shape, roles) == 1:
+            return self.read(window, roles, shape)  # overviews (or a warped view) serve it
+        block_h = self.strip_rows(window, len(roles), 1)  # one block row
+        n = max(1, min(h // block_h, -(-max_pixels // (w * block_h))))
+        starts = [int(window.row_off) + (i * (h // n)) // block_h * block_h for i in range(n)]
+        blocks = [self.read(Window(window.col_off, r, w, min(block_h, int(window.row_off) + h - r)), roles)
+                  for r in dict.fromkeys(starts)]
+        return Block(window=window, bands={r: np.concatenate([b.bands[r] for b in blocks]) for r in roles},
+                     valid=np.concatenate([b.valid for b in blocks]))
+
     def strip_rows(self, window: Window, n_roles: int, budget_mb: int, calibrated: bool = False) -> int:
         """Rows per strip so that two strips in flight (raw, validity, floats) fit ``budget_mb``.
 
