@@ -24,6 +24,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
+from engine.analysis.areas import area_by_value
 from engine.analysis.classes import LandCover
 
 _EIGHT = np.ones((3, 3), dtype=bool)
@@ -66,20 +67,6 @@ class Change:
 _STRIP = 256  # rows per strip for full-image passes
 
 
-def _areas_by_label(labels: np.ndarray, n: int, row_areas_m2: np.ndarray) -> np.ndarray:
-    """Area in m² of each label 0..n, strip by strip (per-row areas for geographic grids)."""
-    out = np.zeros(n + 1)
-    uniform = bool(np.all(row_areas_m2 == row_areas_m2[0]))
-    for r0 in range(0, labels.shape[0], _STRIP):
-        part = labels[r0:r0 + _STRIP]
-        if uniform:
-            out += np.bincount(part.ravel(), minlength=n + 1) * row_areas_m2[0]
-        else:
-            for i, row in enumerate(part):
-                out += np.bincount(row, minlength=n + 1) * row_areas_m2[r0 + i]
-    return out
-
-
 def transition_codes(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """``from * 8 + to`` where both dates are valid and differ, else 0 (uint8)."""
     codes = np.zeros(before.shape, np.uint8)
@@ -114,7 +101,7 @@ def detect_change(before: np.ndarray, after: np.ndarray, window: Window, row_are
     codes = transition_codes(before, after)
     labels = np.empty(codes.shape, np.int32)
     n = ndimage.label(codes, structure=_EIGHT, output=labels)
-    areas = _areas_by_label(labels, n, row_areas_m2)
+    areas = area_by_value(labels, n, row_areas_m2)
     keep = areas >= mmu_m2
     keep[0] = False
     result = Change(window=window, transitions={}, mmu_m2=mmu_m2, speckle_m2=float(areas[1:][~keep[1:]].sum()))
@@ -133,7 +120,7 @@ def detect_change(before: np.ndarray, after: np.ndarray, window: Window, row_are
         local_areas = row_areas_m2[rows]
         for code in present:
             sub, m = ndimage.label(component & (local_codes == code), structure=_EIGHT)
-            sub_areas = _areas_by_label(sub, m, local_areas)
+            sub_areas = area_by_value(sub, m, local_areas)
             for k in range(1, m + 1):
                 piece = sub == k
                 if sub_areas[k] >= mmu_m2:
@@ -144,7 +131,7 @@ def detect_change(before: np.ndarray, after: np.ndarray, window: Window, row_are
                 else:
                     local_codes[piece] = 0
                     result.speckle_m2 += float(sub_areas[k])
-    per_code = _areas_by_label(codes, 63, row_areas_m2)
+    per_code = area_by_value(codes, 63, row_areas_m2)
     for code in np.flatnonzero(per_code[1:]) + 1:
         result.transitions[(LandCover(int(code) // _SHIFT), LandCover(int(code) % _SHIFT))] = float(per_code[code])
     del labels

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 from rasterio.windows import Window
 
+from engine.analysis.areas import area_by_value
 from engine.analysis.classes import MEASURED, LandCover
 from engine.analysis.classify import REQUIRED, Thresholds, adapt, classify
 from engine.scene import indices
 from engine.scene.product import Product
-from engine.scene.reader import DEFAULT_BUDGET_MB, ProgressFn, SceneReader
+from engine.scene.reader import DEFAULT_BUDGET_MB, ProgressFn, SceneReader, calibrate
 from engine.scene.summary import CHUNK, RunningStats
 from engine.types import BandRole
 
@@ -32,9 +33,9 @@ class ClassMap:
     def counts(self, row_areas_m2: np.ndarray) -> dict[LandCover, float]:
         """Area in m² per class, using each row's pixel area."""
         areas: dict[LandCover, float] = {}
+        per_class = area_by_value(self.classes, 7, row_areas_m2)
         for cls in (LandCover.INVALID, *MEASURED):
-            per_row = np.count_nonzero(self.classes == cls, axis=1)
-            areas[cls] = float(per_row @ row_areas_m2)
+            areas[cls] = float(per_class[cls])
         return areas
 
 
@@ -49,14 +50,26 @@ def classify_window(product: Product, window: Window, thresholds: Thresholds, gr
     row0 = int(window.row_off)
     computable = indices.available(roles)
     stats = {ix: RunningStats() for ix in computable}
-    for block in grid_reader.iter_blocks(window, roles, budget_mb, progress):
-        r = int(block.window.row_off) - row0
-        classes[r:r + int(block.window.height)] = classify(block.bands, block.valid, resolved)
-        if block.valid.any():
-            for ix in computable:
-                values = indices.compute(ix, block.bands)[block.valid]
-                for start in range(0, values.size, CHUNK):
-                    stats[ix].push(values[start:start + CHUNK])
+    calibrations = {r: product.bands[r].calibration for r in roles}
+    buffers = {r: np.empty(CHUNK, np.float32) for r in roles}
+    out, w1, w2 = (np.empty(CHUNK, np.float32) for _ in range(3))
+    # cache-resident chunks, as in scene.summary: calibrate, classify and sum a chunk at a time
+    for strip, raw, valid in grid_reader.iter_raw(window, roles, budget_mb, progress):
+        r = int(strip.row_off) - row0
+        target = classes[r:r + int(strip.height)].reshape(-1)
+        flat_valid = valid.reshape(-1)
+        flat_raw = {role: raw[role].reshape(-1) for role in roles}
+        for start in range(0, flat_valid.size, CHUNK):
+            ok = flat_valid[start:start + CHUNK]
+            n = ok.size
+            bands = {role: calibrate(flat_raw[role][start:start + n], calibrations[role], buffers[role][:n])
+                     for role in roles}
+            target[start:start + n] = classify(bands, ok, resolved)
+            n_ok = int(np.count_nonzero(ok))
+            if n_ok:
+                for ix in computable:
+                    values = indices.compute(ix, bands, out[:n], (w1[:n], w2[:n]), zero_as_nan=False)
+                    stats[ix].push(values if n_ok == n else values[ok])
     method = f"baseline spectral rules (NDVI, {'MNDWI' if BandRole.SWIR1 in roles else 'NDWI'}, red-blue); {how}"
     log.info("%s classified: %s", product.name, method)
     return ClassMap(classes=classes, window=window, thresholds=resolved, method=method,
