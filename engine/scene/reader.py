@@ -47,8 +47,15 @@ class Block:
     valid: np.ndarray  # bool, shape (rows, cols)
 
 
+_SCL_INVALID = np.zeros(256, bool)
+_SCL_INVALID[[0, 1, 3, 8, 9, 10]] = True
+
+
 def decode_mask(qa: np.ndarray, kind: MaskKind) -> np.ndarray:
     """True where the quality band marks a pixel invalid (fill, cloud, shadow)."""
+    if kind is MaskKind.S2_SCL:
+        # no data, saturated/defective, cloud shadow, cloud medium/high, thin cirrus
+        return _SCL_INVALID[np.minimum(qa, 255)]
     qa = qa.astype(np.uint32, copy=False)
     if kind is MaskKind.LANDSAT_QA_PIXEL:
         return (qa & 0b11111) != 0  # fill, dilated cloud, cirrus, cloud, shadow
@@ -58,8 +65,6 @@ def decode_mask(qa: np.ndarray, kind: MaskKind) -> np.ndarray:
         shadow_high = ((qa >> 7) & 0b11) == 3
         cirrus_high = ((qa >> 11) & 0b11) == 3
         return fill | cloud | shadow_high | cirrus_high
-    if kind is MaskKind.S2_SCL:
-        return np.isin(qa, (0, 1, 3, 8, 9, 10))
     return qa != 0
 
 
@@ -235,8 +240,9 @@ class SceneReader:
             return self.read(window, roles)
         scale = (max_pixels / (w * h)) ** 0.5
         shape = (max(1, int(h * scale)), max(1, int(w * scale)))
-        if self._decimation_factor(window, shape, roles) == 1:
-            return self.read(window, roles, shape)  # overviews (or a warped view) serve it
+        paths = {self.product.bands[r].path for r in roles}
+        if all(p in self._warped or self._views[p].overviews(1) for p in paths):
+            return self.read(window, roles, shape)  # overviews (or the warper) serve it
         block_h = self.strip_rows(window, len(roles), 1)  # one block row
         n = max(1, min(h // block_h, -(-max_pixels // (w * block_h))))
         starts = [int(window.row_off) + (i * (h // n)) // block_h * block_h for i in range(n)]
