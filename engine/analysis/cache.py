@@ -92,8 +92,9 @@ class AnalysisCache:
         self.evict()
 
     # -- whole results -------------------------------------------------------------------------
-    def load_result(self, key: str) -> dict[str, object] | None:
-        path = self.root / f"{key}.json"
+    def load_result(self, key: str, part: str = "facts") -> dict[str, object] | None:
+        """A stored part of a result (``facts`` or ``findings``), or None."""
+        path = self.root / f"{key}.{part}.json"
         if not path.exists():
             return None
         try:
@@ -104,11 +105,13 @@ class AnalysisCache:
         os.utime(path)
         return data
 
-    def save_result(self, key: str, data: dict[str, object]) -> None:
+    def save_result(self, key: str, parts: dict[str, dict[str, object]]) -> None:
+        """Store each part as its own file, so facts load without the (larger) findings."""
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f"{key}.tmp.json"
-        tmp.write_text(json.dumps(data, ensure_ascii=False))
-        os.replace(tmp, self.root / f"{key}.json")
+        for part, data in parts.items():
+            tmp = self.root / f"{key}.{part}.tmp.json"
+            tmp.write_text(json.dumps(data, ensure_ascii=False))
+            os.replace(tmp, self.root / f"{key}.{part}.json")
         self.evict()
 
     def evict(self) -> None:

@@ -74,14 +74,15 @@ class Analysis:
     change: Change | None
     grid: Grid
     zones: ZoneSet | None = None
-    cached_findings: dict[str, object] | None = None
+    cached_findings: Callable[[], dict[str, object] | None] | None = None  # loads stored findings
     from_cache: bool = False
 
     def findings(self, cap: int = DEFAULT_CAP) -> dict[str, object]:
         """The change patches as a GeoJSON FeatureCollection (empty without change)."""
-        if self.cached_findings is not None:
-            feats = list(self.cached_findings["features"])
-            count = int(self.cached_findings["properties"]["count"])
+        stored = self.cached_findings() if self.cached_findings is not None else None
+        if stored is not None:
+            feats = list(stored["features"])
+            count = int(stored["properties"]["count"])
             left_out = max(0, count - min(cap, len(feats)))
             return {"type": "FeatureCollection", "features": feats[:cap],
                     "properties": {"count": count, "left_out": left_out,
@@ -133,11 +134,13 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
                                                   None if reference.table is None else file_identity(reference.table)]
         result_key = make_key("result", [product_identity(p) for p in products], grid_identity(grid, window),
                               config.thresholds.to_dict(), config.mmu_ha, zone_id, ref_id, CACHED_FINDINGS)
-        stored = cache.load_result(result_key)
+        stored = cache.load_result(result_key, "facts")
         if stored is not None:
             log.info("analysis served from the cache")
-            return Analysis(facts=Facts.from_raw(stored["facts"]), products=products, class_maps=[], change=None,
-                            grid=grid, zones=zone_set, cached_findings=stored["findings"], from_cache=True)
+            key = result_key
+            return Analysis(facts=Facts.from_raw(stored), products=products, class_maps=[], change=None,
+                            grid=grid, zones=zone_set, cached_findings=lambda: cache.load_result(key, "findings"),
+                            from_cache=True)
     row_areas = row_pixel_areas_m2(grid, window)
     total_area = float(row_areas.sum() * int(window.width))
     maps: list[ClassMap] = []
