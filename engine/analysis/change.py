@@ -31,7 +31,7 @@ _EIGHT = np.ones((3, 3), dtype=bool)
 _SHIFT = 8  # transition code = from * 8 + to (classes fit in 3 bits)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Patch:
     """One change patch, in pixels of the analysed window."""
 
@@ -42,7 +42,23 @@ class Patch:
     rows: slice  # bounding box in the window
     cols: slice
     centroid_px: tuple[float, float]  # (col, row) in window pixels, pixel centres at +0.5
-    outline_px: BaseGeometry | None = None  # polygon(s) in window pixel coordinates (col, row)
+    mask: np.ndarray = field(repr=False)  # bool, the patch's pixels inside its bounding box
+
+    def outline_px(self, fill_holes_px: int = 0) -> BaseGeometry:
+        """The patch outline in window pixel coordinates (col, row), vectorised on demand.
+
+        Holes of fewer than ``fill_holes_px`` pixels (unchanged speckle inside the
+        patch) are filled in the outline; ``area_m2`` stays the measured pixels.
+        """
+        mask = self.mask
+        if fill_holes_px > 0:
+            holes, n = ndimage.label(ndimage.binary_fill_holes(mask) & ~mask)
+            if n:
+                sizes = np.bincount(holes.ravel(), minlength=n + 1)
+                small = sizes < fill_holes_px
+                small[0] = False
+                mask = mask | small[holes]
+        return _outline(mask, self.rows.start, self.cols.start)
 
 
 @dataclass
@@ -89,8 +105,7 @@ def _patch(code: int, mask: np.ndarray, area_m2: float, rows: slice, cols: slice
     """A patch from its transition code and its pixel mask inside the bounding box (rows, cols)."""
     ys, xs = np.nonzero(mask)
     return Patch(LandCover(code // _SHIFT), LandCover(code % _SHIFT), area_m2, int(ys.size), rows, cols,
-                 (float(xs.mean()) + cols.start + 0.5, float(ys.mean()) + rows.start + 0.5),
-                 _outline(mask, rows.start, cols.start))
+                 (float(xs.mean()) + cols.start + 0.5, float(ys.mean()) + rows.start + 0.5), mask.copy())
 
 
 def detect_change(before: np.ndarray, after: np.ndarray, window: Window, row_areas_m2: np.ndarray,
@@ -113,24 +128,32 @@ def detect_change(before: np.ndarray, after: np.ndarray, window: Window, row_are
         rows, cols = boxes[label - 1]
         component = labels[rows, cols] == label
         local_codes = codes[rows, cols]  # a view: speckle inside mixed components is cleared in place
-        present = np.flatnonzero(np.bincount(local_codes[component], minlength=64)[1:]) + 1
+        counts = np.bincount(local_codes[component], minlength=64)
+        present = np.flatnonzero(counts[1:]) + 1
         if present.size == 1:
             result.patches.append(_patch(int(present[0]), component, float(areas[label]), rows, cols))
             continue
         local_areas = row_areas_m2[rows]
+        pixel_m2 = float(local_areas.mean())
         for code in present:
-            sub, m = ndimage.label(component & (local_codes == code), structure=_EIGHT)
+            this = component & (local_codes == code)
+            if counts[code] * pixel_m2 < mmu_m2:  # too small to hold a patch: speckle, no labelling needed
+                local_codes[this] = 0
+                result.speckle_m2 += float(this.sum(axis=1) @ local_areas)
+                continue
+            sub, m = ndimage.label(this, structure=_EIGHT)
             sub_areas = area_by_value(sub, m, local_areas)
             for k in range(1, m + 1):
                 piece = sub == k
-                if sub_areas[k] >= mmu_m2:
-                    r, c = ndimage.find_objects(piece.astype(np.uint8))[0]
-                    result.patches.append(_patch(int(code), piece[r, c], float(sub_areas[k]),
-                                                 slice(rows.start + r.start, rows.start + r.stop),
-                                                 slice(cols.start + c.start, cols.start + c.stop)))
-                else:
+                if sub_areas[k] < mmu_m2:
                     local_codes[piece] = 0
                     result.speckle_m2 += float(sub_areas[k])
+                    continue
+                ys, xs = np.nonzero(piece)
+                r, c = slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1)
+                result.patches.append(_patch(int(code), piece[r, c], float(sub_areas[k]),
+                                             slice(rows.start + r.start, rows.start + r.stop),
+                                             slice(cols.start + c.start, cols.start + c.stop)))
     per_code = area_by_value(codes, 63, row_areas_m2)
     for code in np.flatnonzero(per_code[1:]) + 1:
         result.transitions[(LandCover(int(code) // _SHIFT), LandCover(int(code) % _SHIFT))] = float(per_code[code])

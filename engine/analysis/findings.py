@@ -1,6 +1,8 @@
 """Findings: change patches as an RFC 7946 GeoJSON FeatureCollection in EPSG:4326.
 
-Each patch outline (pixel edges in the analysed window) is placed on the map
+Each patch outline (pixel edges in the analysed window; unchanged specks
+smaller than the minimum mapping unit inside a patch are filled, while the
+area properties stay the measured changed pixels) is placed on the map
 with the grid's transform, simplified by half a pixel without breaking
 topology, reprojected to lon/lat, oriented counter-clockwise (the right-hand
 rule of RFC 7946) and made valid. Properties carry the measured areas in every
@@ -46,7 +48,9 @@ def polygonal(geom: BaseGeometry) -> Polygon | MultiPolygon:
 def patch_geometry_map(patch: Patch, change: Change, grid: Grid) -> BaseGeometry:
     """The patch outline in the grid's CRS, simplified by half a pixel."""
     t = window_transform(change.window, grid.transform)
-    geom = affine_transform(patch.outline_px, [t.a, t.b, t.d, t.e, t.c, t.f])
+    pixel_m2 = patch.area_m2 / max(1, patch.pixels)
+    outline = patch.outline_px(fill_holes_px=int(change.mmu_m2 / pixel_m2) if pixel_m2 > 0 else 0)
+    geom = affine_transform(outline, [t.a, t.b, t.d, t.e, t.c, t.f])
     return geom.simplify(min(grid.pixel_size) / 2, preserve_topology=True)
 
 
