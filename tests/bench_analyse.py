@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from bench_scene import run_case  # noqa: E402
+from bench_scene import print_table, run_case  # noqa: E402
 
 BARE = """
 import rasterio, time
@@ -84,16 +84,12 @@ def main() -> int:
     cache = args.out / f"cache-analyse-{time.time_ns()}"
     r = args.repeat
     rows = []
-    bare_s, bare_rss = run_case(BARE, layers, False, cache, r)
-    rows.append(("bare read, 5 bands x 2 dates", bare_s, bare_rss))
+    rows.append(("bare read, 5 bands x 2 dates", *run_case(BARE, layers, False, cache, r)))
     rows.append(("analyse, no cache", *run_case(ANALYSE, layers, False, cache, r)))
     rows.append(("analyse, first run writing the cache", *run_case(ANALYSE, layers, True, cache)))
     rows.append(("analyse, repeated (served from the cache)", *run_case(ANALYSE, layers, True, cache, r)))
-    print(f"\ntwo dates {args.size}x{args.size}, 5 x uint16 (B02 B03 B04 B08 SCL), deflate, 512x512 tiles; "
-          f"{os.cpu_count()} cores; median of {r} runs")
-    print(f"{'case':<44}{'seconds':>9}{'x bare':>9}{'peak RSS MB':>13}")
-    for name, seconds, rss in rows:
-        print(f"{name:<44}{seconds:>9.2f}{seconds / bare_s:>9.2f}{rss:>13.0f}")
+    print_table(f"two dates {args.size}x{args.size}, 5 x uint16 (B02 B03 B04 B08 SCL), deflate, 512x512 tiles; "
+                f"{os.cpu_count()} cores; median of {r} runs", rows)
     return 0
 
 

@@ -144,12 +144,18 @@ def main() -> int:
     rows.append(("render, engine builds cached overviews", *run_case(CASES["render"], plain, True, cache)))
     rows.append(("render, cached overviews reused", *run_case(CASES["render"], plain, True, cache, r)))
 
-    print(f"\nscene {args.size}x{args.size}, 4 x uint16, deflate, 512x512 tiles; {os.cpu_count()} cores; "
-          f"median of {r} runs (the overview build runs once)")
+    print_table(f"scene {args.size}x{args.size}, 4 x uint16, deflate, 512x512 tiles; {os.cpu_count()} cores; "
+                f"median of {r} runs (the overview build runs once)", rows)
+    return 0
+
+
+def print_table(title: str, rows: list[tuple[str, float, float]]) -> None:
+    """Rows of (case, seconds, peak RSS MB); the first row is the reference of the ratio column."""
+    reference = rows[0][1]
+    print(f"\n{title}")
     print(f"{'case':<46}{'seconds':>9}{'x bare':>9}{'peak RSS MB':>13}")
     for name, seconds, rss in rows:
-        print(f"{name:<46}{seconds:>9.2f}{seconds / bare_s:>9.2f}{rss:>13.0f}")
-    return 0
+        print(f"{name:<46}{seconds:>9.2f}{seconds / reference:>9.2f}{rss:>13.0f}")
 
 
 if __name__ == "__main__":
