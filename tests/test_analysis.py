@@ -110,7 +110,8 @@ def test_accuracy_table(tmp_path_factory: pytest.TempPathFactory, capsys: pytest
         spec = SyntheticSpec(width=width, height=height, noise=0.03, cloud_fraction=0.1, nodata_border_px=4,
                              seed=seed)
         scene = write_scene(spec, tmp_path_factory.mktemp(f"acc{width}"))
-        result = analyse([LayerSpec(path=p) for p in scene.layers], config=AnalysisConfig(mmu_ha=0.5))
+        result = analyse([LayerSpec(path=p) for p in scene.layers], config=AnalysisConfig(mmu_ha=0.5),
+                         keep_class_maps=True)
         truth, pixel_m2 = _truth(scene)
         both = [(t != LandCover.INVALID) & (c.classes != LandCover.INVALID) for t, c in zip(truth, result.class_maps,
                                                                                              strict=True)]

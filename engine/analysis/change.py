@@ -113,7 +113,12 @@ def detect_change(before: np.ndarray, after: np.ndarray, window: Window, row_are
     """Transitions and patches between two class maps of the same window."""
     if before.shape != after.shape:
         raise ValueError(f"class maps differ in shape: {before.shape} vs {after.shape}")
-    codes = transition_codes(before, after)
+    return detect_change_codes(transition_codes(before, after), window, row_areas_m2, mmu_m2)
+
+
+def detect_change_codes(codes: np.ndarray, window: Window, row_areas_m2: np.ndarray,
+                        mmu_m2: float = 5000.0) -> Change:
+    """Transitions and patches from transition codes (``transition_codes``); ``codes`` is updated in place."""
     labels = np.empty(codes.shape, np.int32)
     n = ndimage.label(codes, structure=_EIGHT, output=labels)
     areas = area_by_value(labels, n, row_areas_m2)

@@ -18,14 +18,14 @@ from rasterio.windows import bounds as window_bounds
 
 from engine.analysis.areas import M2_PER_HA, row_pixel_areas_m2
 from engine.analysis.cache import AnalysisCache, file_identity, grid_identity, make_key, product_identity
-from engine.analysis.change import Change, detect_change
+from engine.analysis.change import Change, detect_change_codes, transition_codes
 from engine.analysis.classes import MEASURED, LandCover
 from engine.analysis.classify import Thresholds
 from engine.analysis.facts import ClassArea, DateFacts, Facts, TransitionFact
 from engine.analysis.findings import DEFAULT_CAP, to_feature_collection
 from engine.analysis.landcover import ClassMap, classify_window
 from engine.analysis.reference import ReferenceSpec, agreement, read_reference
-from engine.analysis.zones import ZoneKind, ZoneSet, measure_zones, read_zones, zone_lookup
+from engine.analysis.zones import ZoneKind, ZoneSet, add_zone_change, measure_zones, read_zones, zone_lookup
 from engine.errors import DateOrderWarning, ExtentOutsideError, MetadataError, NoOverlapError
 from engine.scene.extent import window_for
 from engine.scene.layer import open_layer
@@ -70,7 +70,7 @@ class Analysis:
 
     facts: Facts
     products: list[Product]
-    class_maps: list[ClassMap]  # empty when the result came from the cache
+    class_maps: list[ClassMap]  # empty unless analyse(keep_class_maps=True) computed them
     change: Change | None
     grid: Grid
     zones: ZoneSet | None = None
@@ -113,12 +113,15 @@ def _sorted_products(specs: list[LayerSpec]) -> tuple[list[Product], list[str]]:
 
 def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: AnalysisConfig | None = None,
             progress: StageProgress | None = None, zones: ZoneSpec | None = None,
-            cache: AnalysisCache | None = None, reference: ReferenceSpec | None = None) -> Analysis:
+            cache: AnalysisCache | None = None, reference: ReferenceSpec | None = None,
+            keep_class_maps: bool = False) -> Analysis:
     """Measure land cover per date, change between the first and last date, and zones.
 
     With ``cache``, a repeated call with the same files, extent and settings
     returns the stored facts and findings without reading a pixel, and class
-    maps are reused across different zones or minimum mapping units.
+    maps are reused across different zones or minimum mapping units. The class
+    maps are dropped once measured unless ``keep_class_maps`` (they are the
+    largest arrays; the cache keeps them on disk).
     """
     config = config or AnalysisConfig()
     if not specs:
@@ -179,14 +182,21 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
                                               ref_map.counts(row_areas), total_area))
         notes.append(f"the reference layer {ref.name} is the {ref.date} date; change between it and classified "
                      "dates mixes two methods, so part of it may be method difference")
+    zone_records = (measure_zones(zone_set, grid, window, row_areas, [m.classes for m in maps],
+                                  [d.date for d in per_date]) if zone_set is not None else [])
     change = None
     first, last = per_date[0], per_date[-1]
     if len(maps) > 1 and first.valid_area_m2 > 0 and last.valid_area_m2 > 0:
         if progress is not None:
             progress("change", 0, 1)
-        change = detect_change(maps[0].classes, maps[-1].classes, window, row_areas, config.mmu_ha * M2_PER_HA)
+        codes = transition_codes(maps[0].classes, maps[-1].classes)
+        if not keep_class_maps:
+            maps = []  # the class maps are no longer needed: free them before labelling (10980² fits in 1 GB)
+        change = detect_change_codes(codes, window, row_areas, config.mmu_ha * M2_PER_HA)
         if progress is not None:
             progress("change", 1, 1)
+    if not keep_class_maps:
+        maps = []
     left, bottom, right, top = window_bounds(window, grid.transform)
     facts = Facts(
         dates=[d.date for d in per_date],
@@ -217,8 +227,9 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
         }
     if zone_set is not None:
         facts.notes.extend(zone_set.notes)
-        facts.zones = measure_zones(zone_set, grid, window, row_areas, [m.classes for m in maps], facts.dates,
-                                    change.codes if change is not None else None)
+        if change is not None and change.codes is not None:
+            add_zone_change(zone_records, zone_set, grid, window, row_areas, change.codes)
+        facts.zones = zone_records
         outside = [z["name"] for z in facts.zones if z.get("outside")]
         if outside:
             facts.notes.append(f"zones outside the analysed extent (nothing measured): {', '.join(outside)}")

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from affine import Affine
 from pyproj import CRS as ProjCRS
 from pyproj import Transformer
 from rasterio import features
@@ -176,48 +177,77 @@ def _violation(kind: ZoneKind, a: LandCover, b: LandCover) -> str | None:
     return None
 
 
-def measure_zones(zone_set: ZoneSet, grid: Grid, window: Window, row_areas_m2: np.ndarray,
-                  class_maps: list[np.ndarray], dates: list[str], codes: np.ndarray | None) -> list[dict[str, object]]:
-    """Per zone: class areas per date, transitions inside, suspected violations with locations."""
+def _zone_pixels(zone: Zone, grid: Grid, window: Window) -> tuple[slice, slice, np.ndarray] | None:
+    """The zone's bounding box in the window (row and column slices) and its pixel mask there."""
     t = window_transform(window, grid.transform)
-    frame = box(*window_bounds(window, grid.transform))
-    to_lonlat = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
-    shape_ = (int(window.height), int(window.width))
+    if not zone.geometry.intersects(box(*window_bounds(window, grid.transform))):
+        return None
+    xmin, ymin, xmax, ymax = zone.geometry.bounds
+    inv = ~t
+    cols_rows = [inv @ (x, y) for x in (xmin, xmax) for y in (ymin, ymax)]
+    c0 = max(0, int(np.floor(min(c for c, _ in cols_rows))))
+    c1 = min(int(window.width), int(np.ceil(max(c for c, _ in cols_rows))))
+    r0 = max(0, int(np.floor(min(r for _, r in cols_rows))))
+    r1 = min(int(window.height), int(np.ceil(max(r for _, r in cols_rows))))
+    if c1 <= c0 or r1 <= r0:
+        return None
+    sub = t @ Affine.translation(c0, r0)
+    inside = features.geometry_mask([zone.geometry], (r1 - r0, c1 - c0), sub, invert=True, all_touched=False)
+    return slice(r0, r1), slice(c0, c1), inside
+
+
+def measure_zones(zone_set: ZoneSet, grid: Grid, window: Window, row_areas_m2: np.ndarray,
+                  class_maps: list[np.ndarray], dates: list[str]) -> list[dict[str, object]]:
+    """Per zone: kind, area in the extent and class areas per date (change is added by ``add_zone_change``)."""
     out = []
     for zone in zone_set.zones:
         record: dict[str, object] = {"name": zone.name, "kind": zone.kind.value, "kind_zh": zone.kind.label_zh,
-                                     "repaired": zone.repaired, "violations": []}
-        if not zone.geometry.intersects(frame):
+                                     "repaired": zone.repaired, "violations": [], "transitions": []}
+        pixels = _zone_pixels(zone, grid, window)
+        if pixels is None:
             record["outside"] = True
             record["note"] = "zone lies outside the analysed extent; nothing measured"
             out.append(record)
             continue
-        inside = features.geometry_mask([zone.geometry], shape_, t, invert=True, all_touched=False)
+        rows, cols, inside = pixels
+        areas = row_areas_m2[rows]
         record["outside"] = False
-        record["area_in_extent_m2"] = float(inside.sum(axis=1) @ row_areas_m2)
+        record["area_in_extent_m2"] = float(inside.sum(axis=1) @ areas)
         record["classes"] = {
-            date: {c.key: all_units(float(((cmap == c) & inside).sum(axis=1) @ row_areas_m2)) for c in MEASURED}
+            date: {c.key: all_units(float(((cmap[rows, cols] == c) & inside).sum(axis=1) @ areas)) for c in MEASURED}
             for date, cmap in zip(dates, class_maps, strict=True)
         }
-        transitions = []
-        if codes is not None:
-            zone_codes = np.where(inside, codes, 0)
-            for code in np.flatnonzero(np.bincount(zone_codes.ravel(), minlength=64)[1:]) + 1:
-                a, b = LandCover(int(code) // 8), LandCover(int(code) % 8)
-                hit = zone_codes == code
-                area = float(hit.sum(axis=1) @ row_areas_m2)
-                transitions.append({"from": a.key, "to": b.key, **all_units(area)})
-                kind = _violation(zone.kind, a, b)
-                if kind is not None:
-                    rows, cols = np.nonzero(hit)
-                    x, y = t @ (float(cols.mean()) + 0.5, float(rows.mean()) + 0.5)
-                    lon, lat = to_lonlat.transform(x, y)
-                    record["violations"].append({"kind": kind, "class_from": a.key, "class_to": b.key,
-                                                 **all_units(area), "centroid_lon": lon, "centroid_lat": lat})
-        record["transitions"] = sorted(transitions, key=lambda r: r["area_m2"], reverse=True)
-        record["violations"].sort(key=lambda r: r["area_m2"], reverse=True)
         out.append(record)
     return out
+
+
+def add_zone_change(records: list[dict[str, object]], zone_set: ZoneSet, grid: Grid, window: Window,
+                    row_areas_m2: np.ndarray, codes: np.ndarray) -> None:
+    """Add transitions and suspected violations (with locations) inside each zone, from transition codes."""
+    t = window_transform(window, grid.transform)
+    to_lonlat = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
+    for record, zone in zip(records, zone_set.zones, strict=True):
+        pixels = None if record.get("outside") else _zone_pixels(zone, grid, window)
+        if pixels is None:
+            continue
+        rows, cols, inside = pixels
+        areas = row_areas_m2[rows]
+        zone_codes = np.where(inside, codes[rows, cols], 0)
+        transitions, violations = [], []
+        for code in np.flatnonzero(np.bincount(zone_codes.ravel(), minlength=64)[1:]) + 1:
+            a, b = LandCover(int(code) // 8), LandCover(int(code) % 8)
+            hit = zone_codes == code
+            area = float(hit.sum(axis=1) @ areas)
+            transitions.append({"from": a.key, "to": b.key, **all_units(area)})
+            kind = _violation(zone.kind, a, b)
+            if kind is not None:
+                ys, xs = np.nonzero(hit)
+                x, y = t @ (float(xs.mean()) + cols.start + 0.5, float(ys.mean()) + rows.start + 0.5)
+                lon, lat = to_lonlat.transform(x, y)
+                violations.append({"kind": kind, "class_from": a.key, "class_to": b.key, **all_units(area),
+                                   "centroid_lon": lon, "centroid_lat": lat})
+        record["transitions"] = sorted(transitions, key=lambda r: r["area_m2"], reverse=True)
+        record["violations"] = sorted(violations, key=lambda r: r["area_m2"], reverse=True)
 
 
 def zone_lookup(zone_set: ZoneSet) -> Callable[[BaseGeometry], str | None]:
