@@ -166,6 +166,7 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
                          "its areas are not measured and change involving it is not computed")
         per_date.append(_date_facts(product.acquired.isoformat(), product.name, product.sensor.value, cmap,
                                     areas, total_area))
+        del cmap  # only ``maps`` holds class maps, so they can be freed before change detection
     reference_facts = None
     if reference is not None:
         ref = read_reference(reference, grid, window)
