@@ -125,8 +125,13 @@ def adapt(thresholds: Thresholds, sample: dict[BandRole, np.ndarray], valid: np.
         "water threshold default (no water/land split found by Otsu)")
 
 
-def classify(bands: dict[BandRole, np.ndarray], valid: np.ndarray, t: Thresholds) -> np.ndarray:
-    """Class codes (uint8, ``LandCover``) for calibrated reflectance ``bands``."""
+def classify(bands: dict[BandRole, np.ndarray], valid: np.ndarray, t: Thresholds,
+             ndvi: np.ndarray | None = None, water: np.ndarray | None = None) -> np.ndarray:
+    """Class codes (uint8, ``LandCover``) for calibrated reflectance ``bands``.
+
+    ``ndvi`` and ``water`` (the water index) may be passed when the caller has
+    them already, e.g. for index statistics, so they are not computed twice.
+    """
     missing = [r.value for r in REQUIRED if r not in bands]
     if missing:
         raise MissingBandError(f"land-cover classification needs {', '.join(missing)} bands")
@@ -134,18 +139,21 @@ def classify(bands: dict[BandRole, np.ndarray], valid: np.ndarray, t: Thresholds
         raise ValueError("classify needs a resolved water threshold; call adapt() first")
     blue, green, red, nir = (bands[r] for r in REQUIRED)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ndvi = (nir - red) / (nir + red)
-        _, water_ix = water_index(bands)
-        red_blue = (red - blue) / (red + blue)
+        if ndvi is None:
+            ndvi = (nir - red) / (nir + red)
+        if water is None:
+            _, water = water_index(bands)
+        # (red - blue) / (red + blue) >= b, without the division (reflectance sums are positive)
+        bare = (red - blue) >= t.bare_red_blue_min * (red + blue)
     out = np.full(valid.shape, LandCover.BUILT_UP, np.uint8)
-    out[red_blue >= t.bare_red_blue_min] = LandCover.BARE
+    out[bare] = LandCover.BARE
     vegetation = ndvi >= t.vegetation_ndvi
     if BandRole.SWIR2 in bands:
         woody = bands[BandRole.SWIR2] < t.forest_swir2_max
     else:
-        woody = (blue + green + red) / 3 < t.forest_visible_max
+        woody = (blue + green + red) < 3 * t.forest_visible_max
     out[vegetation] = LandCover.CROPLAND
     out[vegetation & woody] = LandCover.FOREST
-    out[(water_ix > t.water_mndwi) & (ndvi < t.water_ndvi_max)] = LandCover.WATER
-    out[~valid | ~np.isfinite(ndvi)] = LandCover.INVALID
+    out[(water > t.water_mndwi) & (ndvi < t.water_ndvi_max)] = LandCover.WATER
+    out[~(valid & np.isfinite(ndvi))] = LandCover.INVALID
     return out

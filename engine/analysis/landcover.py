@@ -10,8 +10,9 @@ from rasterio.windows import Window
 
 from engine.analysis.areas import area_by_value
 from engine.analysis.classes import MEASURED, LandCover
-from engine.analysis.classify import REQUIRED, Thresholds, adapt, classify
+from engine.analysis.classify import REQUIRED, Thresholds, adapt, classify, water_index
 from engine.scene import indices
+from engine.scene.indices import Index
 from engine.scene.product import Product
 from engine.scene.reader import DEFAULT_BUDGET_MB, ProgressFn, SceneReader, calibrate
 from engine.scene.summary import CHUNK, RunningStats
@@ -52,7 +53,8 @@ def classify_window(product: Product, window: Window, thresholds: Thresholds, gr
     stats = {ix: RunningStats() for ix in computable}
     calibrations = {r: product.bands[r].calibration for r in roles}
     buffers = {r: np.empty(CHUNK, np.float32) for r in roles}
-    out, w1, w2 = (np.empty(CHUNK, np.float32) for _ in range(3))
+    scratch = {ix: np.empty(CHUNK, np.float32) for ix in computable}
+    w1, w2 = (np.empty(CHUNK, np.float32) for _ in range(2))
     # cache-resident chunks, as in scene.summary: calibrate, classify and sum a chunk at a time
     for strip, raw, valid in grid_reader.iter_raw(window, roles, budget_mb, progress):
         r = int(strip.row_off) - row0
@@ -64,12 +66,16 @@ def classify_window(product: Product, window: Window, thresholds: Thresholds, gr
             n = ok.size
             bands = {role: calibrate(flat_raw[role][start:start + n], calibrations[role], buffers[role][:n])
                      for role in roles}
-            target[start:start + n] = classify(bands, ok, resolved)
+            values = {ix: indices.compute(ix, bands, scratch[ix][:n], (w1[:n], w2[:n]), zero_as_nan=False)
+                      for ix in computable}
+            water = values.get(Index.MNDWI)
+            if water is None:
+                _, water = water_index(bands)
+            target[start:start + n] = classify(bands, ok, resolved, values[Index.NDVI], water)
             n_ok = int(np.count_nonzero(ok))
             if n_ok:
-                for ix in computable:
-                    values = indices.compute(ix, bands, out[:n], (w1[:n], w2[:n]), zero_as_nan=False)
-                    stats[ix].push(values if n_ok == n else values[ok])
+                for ix, v in values.items():
+                    stats[ix].push(v if n_ok == n else v[ok])
     method = f"baseline spectral rules (NDVI, {'MNDWI' if BandRole.SWIR1 in roles else 'NDWI'}, red-blue); {how}"
     log.info("%s classified: %s", product.name, method)
     return ClassMap(classes=classes, window=window, thresholds=resolved, method=method,
