@@ -3,7 +3,7 @@
 Two layers, both keyed by the identity of every input file (absolute path,
 size, modification time) and every parameter that changes the result:
 
-- class maps per date (``<key>.npz`` plus metadata), so a new zone file or
+- class maps per date (``<key>.classes.tif`` plus metadata), so a new zone file or
   minimum mapping unit does not reclassify;
 - whole results (facts and findings, ``<key>.json``), so a repeated question
   on the same extent does not recompute at all.
@@ -18,19 +18,23 @@ import hashlib
 import json
 import logging
 import os
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import rasterio
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from engine.analysis.classify import Thresholds
 from engine.scene.overviews import cache_dir
 from engine.scene.product import Grid, Product
+from engine.scene.rasterio_io import gdal_env
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1  # bump when classification or facts change meaning
+CACHE_VERSION = 2  # bump when classification or facts change meaning
 
 
 def file_identity(path: str | Path) -> list[object]:
@@ -71,24 +75,36 @@ class AnalysisCache:
         return make_key("classmap", product_identity(product), grid_identity(grid, window), thresholds.to_dict())
 
     def load_class_map(self, key: str) -> tuple[np.ndarray, dict[str, object]] | None:
-        path = self.root / f"{key}.npz"
-        if not path.exists():
+        path = self.root / f"{key}.classes.tif"
+        meta_path = self.root / f"{key}.classes.json"
+        if not (path.exists() and meta_path.exists()):
             return None
         try:
-            with np.load(path, allow_pickle=False) as data:
-                classes = data["classes"]
-                meta = json.loads(str(data["meta"]))
-        except (OSError, ValueError, KeyError) as exc:
+            with gdal_env(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                with rasterio.open(path) as src:
+                    classes = src.read(1)
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError, rasterio.errors.RasterioError) as exc:
             log.warning("ignoring unreadable cache entry %s: %s", path.name, exc)
             return None
         os.utime(path)
+        os.utime(meta_path)
         return classes, meta
 
     def save_class_map(self, key: str, classes: np.ndarray, meta: dict[str, object]) -> None:
+        """Store as a tiled GeoTIFF with fast deflate (class maps compress well; GDAL compresses in threads)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f"{key}.tmp.npz"
-        np.savez_compressed(tmp, classes=classes, meta=np.array(json.dumps(meta)))
-        os.replace(tmp, self.root / f"{key}.npz")
+        tmp = self.root / f"{key}.classes.tmp.tif"
+        profile = {"driver": "GTiff", "width": classes.shape[1], "height": classes.shape[0], "count": 1,
+                   "dtype": "uint8", "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "deflate",
+                   "zlevel": 1, "num_threads": "ALL_CPUS"}
+        with gdal_env(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)  # plain arrays: no georeference needed
+            with rasterio.open(tmp, "w", **profile) as dst:
+                dst.write(classes, 1)
+        os.replace(tmp, self.root / f"{key}.classes.tif")
+        (self.root / f"{key}.classes.json").write_text(json.dumps(meta))
         self.evict()
 
     # -- whole results -------------------------------------------------------------------------
