@@ -157,11 +157,20 @@ class SceneReader:
             by_path: dict[str, list[BandRole]] = {}
             for role in roles:
                 by_path.setdefault(self.product.bands[role].path, []).append(role)
+            mask = self.product.mask
+            full_res = shape == (int(window.height), int(window.width))
+            mask_done = False
             for path, group in by_path.items():
-                # one read per file: pixel-interleaved stacks decode each tile once
+                # one read per file: pixel-interleaved stacks decode each tile once (the mask band too)
                 view = self._views[path]
                 indexes = [self.product.bands[r].band for r in group]
-                data = view.read(indexes, window=window, out_shape=(len(indexes), *shape), resampling=resampling)
+                with_mask = mask is not None and mask.path == path and full_res
+                data = view.read(indexes + ([mask.band] if with_mask else []), window=window,
+                                 out_shape=(len(indexes) + with_mask, *shape), resampling=resampling)
+                if with_mask:
+                    valid &= ~decode_mask(data[-1], mask.kind)
+                    data = data[:-1]
+                    mask_done = True
                 sources = [self.product.bands[r] for r in group]
                 zero_fill = data.dtype.kind == "u" and all(src.nodata == 0 for src in sources)
                 if zero_fill and path not in self._warped:
@@ -171,8 +180,8 @@ class SceneReader:
                     raw[role] = band
                     if not (zero_fill and path not in self._warped):
                         self._apply_validity(valid, band, source, view, window, shape)
-            if self.product.mask is not None:
-                valid &= ~self._read_mask(self.product.mask, window, shape)
+            if mask is not None and not mask_done:
+                valid &= ~self._read_mask(mask, window, shape)
         except rasterio.errors.RasterioIOError as exc:
             raise CorruptRasterError(f"cannot read pixels of {self.product.name}: {exc}") from None
         return raw, valid
