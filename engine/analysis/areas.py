@@ -78,8 +78,10 @@ def area_by_value(image: np.ndarray, n: int, row_areas_m2: np.ndarray, strip: in
     Rows are weighted by their own pixel area (geographic grids); the strips keep
     ``np.bincount``'s int64 copy of the input small whatever the image size.
     """
-    out = np.zeros(n + 1)
     uniform = bool(np.all(row_areas_m2 == row_areas_m2[0]))
+    if uniform and image.shape[0] <= strip:  # small images (patch boxes): one bincount
+        return np.bincount(image.ravel(), minlength=n + 1)[:n + 1] * float(row_areas_m2[0])
+    out = np.zeros(n + 1)
     for r0 in range(0, image.shape[0], strip):
         part = image[r0:r0 + strip]
         if uniform:
