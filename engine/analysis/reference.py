@@ -36,6 +36,7 @@ from engine.analysis.geo import reproject
 from engine.errors import ReferenceLayerError
 from engine.scene.product import Grid
 from engine.scene.rasterio_io import gdal_env, open_raster
+from engine.scene.stack import date_in_name
 
 DEFAULT_MAPS: dict[str, dict[str, str]] = {
     "worldcover": {  # ESA WorldCover 10 m v100/v200
@@ -49,7 +50,6 @@ DEFAULT_MAPS: dict[str, dict[str, str]] = {
     },
 }
 CODE_FIELDS = ("DLBM", "dlbm", "code", "CODE", "class", "CLASS", "landuse", "地类编码")
-_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})[-_]?(0[1-9]|1[0-2])[-_]?(0[1-9]|[12]\d|3[01])(?!\d)")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 
 
@@ -88,9 +88,9 @@ def load_table(path: Path | None) -> dict[str, dict[str, str]]:
 def reference_date(spec: ReferenceSpec) -> dt.date:
     if spec.date is not None:
         return spec.date
-    match = _DATE.search(spec.path.name)
-    if match:
-        return dt.date(*map(int, match.groups()))
+    date = date_in_name(spec.path.name)
+    if date is not None:
+        return date
     match = _YEAR.search(spec.path.name)
     if match:
         return dt.date(int(match.group(1)), 12, 31)

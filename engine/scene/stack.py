@@ -68,7 +68,12 @@ def date_from_tags_or_name(tags: dict[str, str], path: Path) -> dt.date | None:
         match = re.match(r"(\d{4})[-:](\d{2})[-:](\d{2})", value)
         if match:
             return dt.date(*map(int, match.groups()))
-    match = _DATE_IN_NAME.search(path.name)
+    return date_in_name(path.name)
+
+
+def date_in_name(name: str) -> dt.date | None:
+    """A calendar date written in a file name (2024-05-01, 2024_05_01 or 20240501), if any."""
+    match = _DATE_IN_NAME.search(name)
     if match:
         try:
             return dt.date(*map(int, match.groups()))
