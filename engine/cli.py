@@ -297,7 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(full resolution, read block by block).")
     _add_layer_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--budget-mb", type=_positive_int, default=256, metavar="MB", help="memory budget for reading (default 256)")
+    p.add_argument("--budget-mb", type=_positive_int, default=256, metavar="MB",
+                   help="memory budget for reading (default 256)")
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("render", help="render a true/false colour image of an extent for the model",
@@ -363,7 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="largest patches written to --geojson (default 500; the count left out is stated)")
     p.add_argument("--sensor", default=None, help="override the sensor of every layer")
     p.add_argument("--assume-crs", default=None, metavar="CRS", help="CRS for rasters that have none")
-    p.add_argument("--budget-mb", type=_positive_int, default=256, metavar="MB", help="memory budget for reading (default 256)")
+    p.add_argument("--budget-mb", type=_positive_int, default=256, metavar="MB",
+                   help="memory budget for reading (default 256)")
     p.add_argument("--no-cache", action="store_true",
                    help="recompute everything (by default class maps and results are cached in "
                         "$LANDUSE_CACHE_DIR or ~/.cache/county-landuse, capped at $LANDUSE_CACHE_MB, default 2048)")
