@@ -75,7 +75,7 @@ def classify_window(product: Product, window: Window, thresholds: Thresholds, gr
             n_ok = int(np.count_nonzero(ok))
             if n_ok:
                 for ix, v in values.items():
-                    stats[ix].push(v if n_ok == n else v[ok])
+                    stats[ix].push(v if n_ok == n else v[ok], extremes=False)
     method = f"baseline spectral rules (NDVI, {'MNDWI' if BandRole.SWIR1 in roles else 'NDWI'}, red-blue); {how}"
     log.info("%s classified: %s", product.name, method)
     return ClassMap(classes=classes, window=window, thresholds=resolved, method=method,

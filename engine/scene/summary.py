@@ -36,10 +36,10 @@ class RunningStats:
     minimum: float = math.inf
     maximum: float = -math.inf
 
-    def push(self, values: np.ndarray) -> None:
+    def push(self, values: np.ndarray, extremes: bool = True) -> None:
         """Add a chunk (at most ``CHUNK`` values, so 16-bit sums fit 32-bit accumulators).
 
-        Non-finite values (NaN, ±inf) are skipped.
+        Non-finite values (NaN, ±inf) are skipped. ``extremes=False`` skips min and max.
         """
         if values.size == 0:
             return
@@ -58,8 +58,9 @@ class RunningStats:
             total = float(np.add.reduce(values))
         self.count += int(values.size)
         self.total += total
-        self.minimum = min(self.minimum, float(values.min()))
-        self.maximum = max(self.maximum, float(values.max()))
+        if extremes:  # two more passes; callers that need only the mean skip them
+            self.minimum = min(self.minimum, float(values.min()))
+            self.maximum = max(self.maximum, float(values.max()))
 
     def to_dict(self, cal: Calibration | None = None) -> dict[str, float | int | None]:
         """The statistics, mapped through the linear calibration ``cal`` when given."""
