@@ -96,3 +96,11 @@ def test_single_date_says_change_needs_two(result) -> None:
 def test_encroachment_without_zones_says_so(result) -> None:
     one = analyse([LayerSpec(path=Path(result.products[0].bands[next(iter(result.products[0].bands))].path))])
     assert "未提供保护区边界" in answer("保护区边界是否被侵占？", one.facts).text
+
+
+def test_single_date_structure_is_described(result) -> None:
+    one = analyse([LayerSpec(path=Path(result.products[0].bands[next(iter(result.products[0].bands))].path))])
+    reply = answer("这里的土地利用结构怎样？", one.facts)
+    d = one.facts.per_date[0]
+    assert f"{d.classes['cropland'].fraction * 100:.1f}%" in reply.text
+    assert "趋势需再加入一个日期" in reply.text

@@ -179,6 +179,18 @@ class _Writer:
                        else f"{z['name']} shows suspected encroachment: {detail}; a field check is recommended")
         return ("；".join(out) + "。") if self.zh else ("; ".join(out) + ".")
 
+    def structure(self) -> str:
+        """One date: the class structure, and that a trend needs two dates."""
+        d = self.f.per_date[-1]
+        if self.zh:
+            parts = "；".join(
+                f"{c.label_zh}{self.area(d.classes[c.key].area_m2)}（{d.classes[c.key].fraction * 100:.1f}%）"
+                for c in MEASURED)
+            return f"{d.date}有效范围内土地利用结构：{parts}。只有一个时相，趋势需再加入一个日期的影像。"
+        parts = "; ".join(f"{c.key.replace('_', '-')} {self.area(d.classes[c.key].area_m2)} "
+                          f"({d.classes[c.key].fraction * 100:.1f}%)" for c in MEASURED)
+        return f"Land-use structure on {d.date} (valid extent): {parts}. A trend needs a second date."
+
     def trend(self) -> str:
         first, last = self.f.per_date[0], self.f.per_date[-1]
         parts, changes = [], []
@@ -245,7 +257,9 @@ def answer(question: str, facts: Facts, unit: AreaUnit | None = None, language: 
     chosen = unit_of(question, unit, lang)
     w = _Writer(facts, chosen, lang == "zh")
     needs_change = scenario in (Scenario.CROPLAND_CHANGE, Scenario.STRUCTURE_TREND, Scenario.ILLEGAL_CONSTRUCTION)
-    if needs_change and len(facts.dates) < 2:
+    if scenario is Scenario.STRUCTURE_TREND and len(facts.dates) < 2:
+        body = w.structure()
+    elif needs_change and len(facts.dates) < 2:
         body = w.single_date()
     elif scenario is Scenario.CROPLAND_CHANGE:
         body = w.cropland()
