@@ -14,8 +14,8 @@ from engine.analysis.classify import REQUIRED, Thresholds, adapt, classify, wate
 from engine.scene import indices
 from engine.scene.indices import Index
 from engine.scene.product import Product
-from engine.scene.reader import DEFAULT_BUDGET_MB, ProgressFn, SceneReader, calibrate
-from engine.scene.summary import CHUNK, RunningStats
+from engine.scene.reader import CHUNK, DEFAULT_BUDGET_MB, ProgressFn, SceneReader
+from engine.scene.summary import RunningStats
 from engine.types import BandRole
 
 log = logging.getLogger(__name__)
@@ -51,31 +51,22 @@ def classify_window(product: Product, window: Window, thresholds: Thresholds, gr
     row0 = int(window.row_off)
     computable = indices.available(roles)
     stats = {ix: RunningStats() for ix in computable}
-    calibrations = {r: product.bands[r].calibration for r in roles}
-    buffers = {r: np.empty(CHUNK, np.float32) for r in roles}
     scratch = {ix: np.empty(CHUNK, np.float32) for ix in computable}
     w1, w2 = (np.empty(CHUNK, np.float32) for _ in range(2))
-    # cache-resident chunks, as in scene.summary: calibrate, classify and sum a chunk at a time
-    for strip, raw, valid in grid_reader.iter_raw(window, roles, budget_mb, progress):
-        r = int(strip.row_off) - row0
-        target = classes[r:r + int(strip.height)].reshape(-1)
-        flat_valid = valid.reshape(-1)
-        flat_raw = {role: raw[role].reshape(-1) for role in roles}
-        for start in range(0, flat_valid.size, CHUNK):
-            ok = flat_valid[start:start + CHUNK]
-            n = ok.size
-            bands = {role: calibrate(flat_raw[role][start:start + n], calibrations[role], buffers[role][:n])
-                     for role in roles}
-            values = {ix: indices.compute(ix, bands, scratch[ix][:n], (w1[:n], w2[:n]), zero_as_nan=False)
-                      for ix in computable}
-            water = values.get(Index.MNDWI)
-            if water is None:
-                _, water = water_index(bands)
-            target[start:start + n] = classify(bands, ok, resolved, values[Index.NDVI], water)
-            n_ok = int(np.count_nonzero(ok))
-            if n_ok:
-                for ix, v in values.items():
-                    stats[ix].push(v if n_ok == n else v[ok], extremes=False)
+    for chunk in grid_reader.iter_chunks(window, roles, roles, budget_mb, progress):
+        ok, n = chunk.valid, chunk.valid.size
+        values = {ix: indices.compute(ix, chunk.bands, scratch[ix][:n], (w1[:n], w2[:n]), zero_as_nan=False)
+                  for ix in computable}
+        water = values.get(Index.MNDWI)
+        if water is None:
+            _, water = water_index(chunk.bands)
+        r = int(chunk.strip.row_off) - row0
+        target = classes[r:r + int(chunk.strip.height)].reshape(-1)
+        target[chunk.start:chunk.start + n] = classify(chunk.bands, ok, resolved, values[Index.NDVI], water)
+        n_ok = int(np.count_nonzero(ok))
+        if n_ok:
+            for ix, v in values.items():
+                stats[ix].push(v if n_ok == n else v[ok], extremes=False)
     method = f"baseline spectral rules (NDVI, {'MNDWI' if BandRole.SWIR1 in roles else 'NDWI'}, red-blue); {how}"
     log.info("%s classified: %s", product.name, method)
     return ClassMap(classes=classes, window=window, thresholds=resolved, method=method,

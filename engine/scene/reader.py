@@ -33,9 +33,24 @@ from engine.types import BandRole, Calibration
 log = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_MB = 256
+CHUNK = 1 << 16  # pixels per cache-resident chunk; 2**16 * 65535 < 2**32, so 16-bit sums fit 32 bits
 ProgressFn = Callable[[int, int], None]
 _T = TypeVar("_T")
 RawStrip = tuple[Window, dict[BandRole, np.ndarray], np.ndarray]  # strip, raw DNs by role, validity
+
+
+@dataclass
+class Chunk:
+    """A flat, cache-sized piece of one strip: raw DNs, validity and calibrated reflectance.
+
+    ``bands`` are views into buffers reused for the next chunk: use them before advancing.
+    """
+
+    strip: Window
+    start: int  # offset of the chunk in the flattened strip
+    valid: np.ndarray  # bool, 1-D
+    raw: dict[BandRole, np.ndarray]  # raw DNs, 1-D views of the strip
+    bands: dict[BandRole, np.ndarray]  # float32 reflectance for the roles asked calibrated
 
 
 @dataclass
@@ -283,11 +298,34 @@ class SceneReader:
             if progress is not None:
                 progress(int(strip.row_off + strip.height) - row0, total)
 
+    def iter_chunks(self, window: Window, roles: tuple[BandRole, ...], calibrated: tuple[BandRole, ...],
+                    budget_mb: int = DEFAULT_BUDGET_MB, progress: ProgressFn | None = None) -> Iterator[Chunk]:
+        """Cache-sized chunks of ``window``: raw DNs of ``roles``, reflectance of ``calibrated``.
+
+        Working a chunk at a time keeps numpy temporaries in the CPU cache, which
+        costs about a quarter of whole-strip temporaries.
+        """
+        calibrations = {r: self.product.bands[r].calibration for r in roles}
+        yield from _chunks(self.iter_raw(window, roles, budget_mb, progress), roles, calibrations, calibrated)
+
     def iter_blocks(self, window: Window, roles: tuple[BandRole, ...], budget_mb: int = DEFAULT_BUDGET_MB,
                     progress: ProgressFn | None = None) -> Iterator[Block]:
         """Calibrated strips covering ``window``, read one strip ahead."""
         for strip, raw, valid in self.iter_raw(window, roles, budget_mb, progress, calibrated=True):
             yield Block(window=strip, bands=self.calibrate(raw), valid=valid)
+
+
+def _chunks(strips: Iterator[RawStrip], roles: tuple[BandRole, ...], calibrations: dict[BandRole, Calibration],
+            calibrated: tuple[BandRole, ...]) -> Iterator[Chunk]:
+    buffers = {r: np.empty(CHUNK, np.float32) for r in calibrated}
+    for strip, raw, valid in strips:
+        flat_valid = valid.reshape(-1)
+        flat_raw = {r: raw[r].reshape(-1) for r in roles}
+        for start in range(0, flat_valid.size, CHUNK):
+            n = min(CHUNK, flat_valid.size - start)
+            chunk_raw = {r: flat_raw[r][start:start + n] for r in roles}
+            bands = {r: calibrate(chunk_raw[r], calibrations[r], buffers[r][:n]) for r in calibrated}
+            yield Chunk(strip, start, flat_valid[start:start + n], chunk_raw, bands)
 
 
 def calibrate(data: np.ndarray, cal: Calibration, out: np.ndarray | None = None) -> np.ndarray:

@@ -1,9 +1,7 @@
 """``inspect``: what a layer is and what its pixels look like over an extent.
 
 Statistics are accumulated over valid pixels only, strip by strip (bounded
-memory whatever the extent) and, inside a strip, in chunks small enough to stay
-in the CPU cache: calibration, indices and sums then cost about a quarter of
-what whole-strip numpy temporaries cost.
+memory whatever the extent) and in cache-sized chunks (``SceneReader.iter_chunks``).
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ from engine.errors import NoValidPixelsError
 from engine.scene import indices
 from engine.scene.extent import window_for
 from engine.scene.product import Product
-from engine.scene.reader import DEFAULT_BUDGET_MB, ProgressFn, SceneReader, calibrate
+from engine.scene.reader import CHUNK, DEFAULT_BUDGET_MB, ProgressFn, SceneReader
 from engine.types import Calibration, Extent
 
 
@@ -97,9 +95,6 @@ class SceneSummary:
         return asdict(self)
 
 
-CHUNK = 1 << 16  # pixels per cache-resident chunk; 2**16 * 65535 < 2**32
-
-
 def summarise(product: Product, extent: Extent | None = None,
               budget_mb: int = DEFAULT_BUDGET_MB, progress: ProgressFn | None = None) -> SceneSummary:
     """Read ``extent`` of ``product`` at full resolution and summarise it."""
@@ -109,29 +104,23 @@ def summarise(product: Product, extent: Extent | None = None,
     band_stats = {r: RunningStats() for r in roles}
     index_stats = {ix: RunningStats() for ix in computable}
     needed = tuple(r for r in roles if any(r in indices.INDEX_ROLES[ix] for ix in computable))
-    buffers = {r: np.empty(CHUNK, np.float32) for r in needed}
     out, w1, w2 = (np.empty(CHUNK, np.float32) for _ in range(3))
     calibrations = {r: product.bands[r].calibration for r in roles}
     valid_count = 0
     with SceneReader(product) as reader:
-        for _, raw, valid in reader.iter_raw(window, roles, budget_mb, progress):
-            flat_valid = valid.reshape(-1)
-            flat_raw = {r: raw[r].reshape(-1) for r in roles}
-            for start in range(0, flat_valid.size, CHUNK):
-                ok = flat_valid[start:start + CHUNK]
-                n = ok.size
-                n_ok = int(np.count_nonzero(ok))
-                if n_ok == 0:
-                    continue
-                valid_count += n_ok
-                keep = None if n_ok == n else ok
-                chunk = {r: flat_raw[r][start:start + n] for r in roles}
-                for role, values in chunk.items():
-                    band_stats[role].push(values if keep is None else values[keep])
-                bands = {r: calibrate(chunk[r], calibrations[r], buffers[r][:n]) for r in needed}
-                for ix in computable:
-                    values = indices.compute(ix, bands, out[:n], (w1[:n], w2[:n]), zero_as_nan=False)
-                    index_stats[ix].push(values if keep is None else values[keep])
+        for chunk in reader.iter_chunks(window, roles, needed, budget_mb, progress):
+            ok = chunk.valid
+            n = ok.size
+            n_ok = int(np.count_nonzero(ok))
+            if n_ok == 0:
+                continue
+            valid_count += n_ok
+            keep = None if n_ok == n else ok
+            for role, values in chunk.raw.items():
+                band_stats[role].push(values if keep is None else values[keep])
+            for ix in computable:
+                values = indices.compute(ix, chunk.bands, out[:n], (w1[:n], w2[:n]), zero_as_nan=False)
+                index_stats[ix].push(values if keep is None else values[keep])
     total = int(window.width) * int(window.height)
     if valid_count == 0:
         raise NoValidPixelsError(
