@@ -49,10 +49,7 @@ def _add_layer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("layer", metavar="LAYER", type=Path,
                    help="a Landsat product folder or *_MTL.txt, a Sentinel-2 SAFE folder, MTD_MSI*.xml or "
                         "band file (*_B04_10m.jp2), or a multiband GeoTIFF/COG/VRT or RGB image")
-    p.add_argument("--bbox", nargs=4, type=float, metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
-                   help="extent to read; default: the whole layer")
-    p.add_argument("--bbox-crs", default=None, metavar="CRS",
-                   help="CRS of --bbox, e.g. EPSG:4326 (default: the layer's own CRS)")
+    _add_extent_options(p, "the layer")
     p.add_argument("--sensor", default=None,
                    help="override the sensor: landsat5, landsat7, landsat8, landsat9, sentinel2, rgb, generic")
     p.add_argument("--band-map", type=_band_map, default={}, metavar="ROLE=INDEX,...",
@@ -62,7 +59,18 @@ def _add_layer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--date", default=None, metavar="YYYY-MM-DD", help="override the acquisition date")
     p.add_argument("--assume-crs", default=None, metavar="CRS",
                    help="CRS to use for a raster that has none, e.g. EPSG:32648")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_run_options(p)
+
+
+def _add_extent_options(p: argparse.ArgumentParser, whose: str) -> None:
+    p.add_argument("--bbox", nargs=4, type=float, metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
+                   help=f"extent to read; default: the whole of {whose}")
+    p.add_argument("--bbox-crs", default=None, metavar="CRS",
+                   help=f"CRS of --bbox, e.g. EPSG:4326 (default: the CRS of {whose})")
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
 
 
@@ -77,17 +85,34 @@ def _extent(args: argparse.Namespace, layer_crs: str) -> Extent | None:
     return Extent(*args.bbox, crs=args.bbox_crs or layer_crs)
 
 
-def _bar(args: argparse.Namespace, desc: str, unit: str) -> tuple[tqdm | None, Callable[[int, int], None] | None]:
-    if args.quiet:
-        return None, None
-    bar = tqdm(desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
+class _Bars:
+    """Progress bars on stderr, one per stage, made on first use and closed on exit (none with --quiet)."""
 
-    def update(done: int, total: int) -> None:
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bars: dict[str, tqdm] = {}
+
+    def __enter__(self) -> _Bars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+    def update(self, stage: str, done: int, total: int | None, unit: str = "rows", scale: bool = False) -> None:
+        if self.quiet:
+            return
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(desc=stage, total=total, unit=unit, unit_scale=scale, file=sys.stderr,
+                                          leave=False, dynamic_ncols=True)
         bar.total = total
         bar.n = done
         bar.refresh()
 
-    return bar, update
+    def stage(self, name: str, unit: str = "rows") -> Callable[[int, int], None]:
+        """A ``(done, total)`` callback for one stage, as the library's progress hooks take."""
+        return lambda done, total: self.update(name, done, total, unit)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -95,12 +120,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from engine.scene.summary import summarise
 
     product = open_layer(_layer_spec(args))
-    bar, update = _bar(args, "reading", "rows")
-    try:
-        summary = summarise(product, _extent(args, product.grid.crs.to_string()), args.budget_mb, update)
-    finally:
-        if bar is not None:
-            bar.close()
+    with _Bars(args.quiet) as bars:
+        summary = summarise(product, _extent(args, product.grid.crs.to_string()), args.budget_mb,
+                            bars.stage("reading"))
     if args.json:
         print(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -135,29 +157,15 @@ def cmd_render(args: argparse.Namespace) -> int:
     composite = Composite.FALSE_COLOR if args.false_color else Composite.TRUE_COLOR
     config = RenderConfig(min_pixels=args.min_pixels, max_pixels=args.max_pixels,
                           resolution_m=args.resolution, use_overviews=not args.no_overviews)
-    build_bar: tqdm | None = None
+    with _Bars(args.quiet) as bars:
+        def on_build(elapsed: float, written: int) -> None:
+            bars.update("building overviews (once, cached)", written, None, unit="B", scale=True)
 
-    def on_build(elapsed: float, written: int) -> None:
-        nonlocal build_bar
-        if args.quiet:
-            return
-        if build_bar is None:
-            build_bar = tqdm(desc="building overviews (once, cached)", unit="B", unit_scale=True,
-                             file=sys.stderr, leave=False)
-        build_bar.n = written
-        build_bar.refresh()
-
-    bar, update = _bar(args, "rendering", "tiles")
-    try:
         plan, stretch, tiles = render(product, _extent(args, product.grid.crs.to_string()), composite, config,
-                                      update, on_build)
+                                      bars.stage("rendering", "tiles"), on_build)
         meta = {"layer": str(args.layer), "sensor": product.sensor.value,
                 "acquired": product.acquired.isoformat() if product.acquired else None}
         written = save_tiles(args.output, plan, stretch, tiles, composite, meta)
-    finally:
-        for b in (bar, build_bar):
-            if b is not None:
-                b.close()
     for path in written:
         print(path)
     if len(written) > 1:
@@ -185,18 +193,6 @@ def cmd_analyse(args: argparse.Namespace) -> int:
 
             crs = open_layer(specs[0]).grid.crs.to_string()
         extent = Extent(*args.bbox, crs=crs)
-    bars: dict[str, tqdm] = {}
-
-    def on_progress(stage: str, done: int, total: int) -> None:
-        if args.quiet:
-            return
-        bar = bars.get(stage)
-        if bar is None:
-            bar = bars[stage] = tqdm(desc=stage, total=total, file=sys.stderr, leave=False, unit="rows")
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
     zones = None
     if args.zones is not None:
         from engine.analysis.run import ZoneSpec
@@ -204,22 +200,19 @@ def cmd_analyse(args: argparse.Namespace) -> int:
 
         zones = ZoneSpec(args.zones, args.zone_name_field, ZoneKind(args.zone_kind) if args.zone_kind else None,
                          args.zones_crs)
-    try:
-        from engine.analysis.cache import AnalysisCache
+    reference = None
+    if args.reference is not None:
+        import datetime as dt
 
-        reference = None
-        if args.reference is not None:
-            import datetime as dt
+        from engine.analysis.reference import ReferenceSpec
 
-            from engine.analysis.reference import ReferenceSpec
+        reference = ReferenceSpec(args.reference, dt.date.fromisoformat(args.reference_date)
+                                  if args.reference_date else None, args.reference_field, args.reference_map)
+    from engine.analysis.cache import AnalysisCache
 
-            reference = ReferenceSpec(args.reference, dt.date.fromisoformat(args.reference_date)
-                                      if args.reference_date else None, args.reference_field, args.reference_map)
-        result = analyse(specs, extent, config, on_progress, zones, None if args.no_cache else AnalysisCache(),
+    with _Bars(args.quiet) as bars:
+        result = analyse(specs, extent, config, bars.update, zones, None if args.no_cache else AnalysisCache(),
                          reference)
-    finally:
-        for bar in bars.values():
-            bar.close()
     facts = result.facts
     if args.geojson is not None:
         from engine.analysis.findings import write_geojson
@@ -325,9 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "acquisition date and read on the first date's grid.")
     p.add_argument("--layer", action="append", type=Path, required=True, metavar="LAYER",
                    help="a layer (as for inspect); repeat for more dates")
-    p.add_argument("--bbox", nargs=4, type=float, metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
-                   help="extent to analyse; default: the whole first layer")
-    p.add_argument("--bbox-crs", default=None, metavar="CRS", help="CRS of --bbox (default: the first layer's)")
+    _add_extent_options(p, "the first layer")
     p.add_argument("--question", default=None, metavar="TEXT",
                    help="a question in Chinese or English, answered from the measured facts only "
                         "(the analytics-only answerer), e.g. \"新增耕地面积是多少？\"")
@@ -370,8 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="recompute everything (by default class maps and results are cached in "
                         "$LANDUSE_CACHE_DIR or ~/.cache/county-landuse, capped at $LANDUSE_CACHE_MB, default 2048)")
     p.add_argument("--json", action="store_true", help="print the facts record as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    _add_run_options(p)
     p.set_defaults(func=cmd_analyse)
 
     p = sub.add_parser("make-tiny-model", help="write a tiny random Qwen2.5-VL checkpoint (for tests and demos)",
