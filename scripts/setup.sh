@@ -52,6 +52,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# compile the analysis kernels (numba) once, here rather than in the user's first analysis; cached per checkout
+.venv/bin/python -c 'from engine.analysis.kernels import warm_up; warm_up()'
+
 if [ "$want_deepspeed" = 1 ] && ! .venv/bin/python -c 'import deepspeed' 2>/dev/null; then
   echo "setup.sh: building DeepSpeed (ops compiled on first use, so no CUDA is needed to install)" >&2
   DS_BUILD_OPS=0 .venv/bin/python -m pip install --quiet --no-build-isolation -r training/requirements-deepspeed.txt

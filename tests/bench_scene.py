@@ -149,13 +149,36 @@ def main() -> int:
     return 0
 
 
-def print_table(title: str, rows: list[tuple[str, float, float]]) -> None:
-    """Rows of (case, seconds, peak RSS MB); the first row is the reference of the ratio column."""
+def run_rounds(cases: list[tuple[str, bool]], path: Path | list[Path], cache: Path,
+               repeat: int) -> list[tuple[float, float, float]]:
+    """Run the (code, flag) cases one after another, ``repeat`` rounds, each in a fresh child.
+
+    Returns per case (median seconds, median ratio to the first case of the
+    same round, max peak RSS MB): interleaving keeps slow drifts of a shared
+    machine out of the ratios.
+    """
+    times: list[list[float]] = [[] for _ in cases]
+    rss: list[float] = [0.0] * len(cases)
+    for _ in range(repeat):
+        for i, (code, flag) in enumerate(cases):
+            seconds, peak = _run_once(code, path, flag, cache)
+            times[i].append(seconds)
+            rss[i] = max(rss[i], peak)
+    return [(statistics.median(t), statistics.median(a / b for a, b in zip(t, times[0], strict=True)), r)
+            for t, r in zip(times, rss, strict=True)]
+
+
+def print_table(title: str, rows: list[tuple[str, float, float]] | list[tuple[str, float, float, float]]) -> None:
+    """Rows of (case, seconds, peak RSS MB) or (case, seconds, ratio, peak RSS MB).
+
+    Without a ratio, the first row's time is the reference of the ratio column.
+    """
     reference = rows[0][1]
     print(f"\n{title}")
     print(f"{'case':<46}{'seconds':>9}{'x bare':>9}{'peak RSS MB':>13}")
-    for name, seconds, rss in rows:
-        print(f"{name:<46}{seconds:>9.2f}{seconds / reference:>9.2f}{rss:>13.0f}")
+    for name, seconds, *rest in rows:
+        ratio, rss = rest if len(rest) == 2 else (seconds / reference, rest[0])
+        print(f"{name:<46}{seconds:>9.2f}{ratio:>9.2f}{rss:>13.0f}")
 
 
 if __name__ == "__main__":

@@ -22,14 +22,15 @@ baseline, not a trained model, and every result reports the ones it used.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from engine.analysis.classes import LandCover
+from engine.analysis import kernels
 from engine.errors import MissingBandError
 from engine.scene.indices import Index, compute
-from engine.types import BandRole
+from engine.types import BandRole, Calibration
 
 REQUIRED = (BandRole.BLUE, BandRole.GREEN, BandRole.RED, BandRole.NIR)
 OTSU_RANGE = (-0.05, 0.4)  # an Otsu MNDWI threshold outside this is not a water/land split
@@ -125,36 +126,54 @@ def adapt(thresholds: Thresholds, sample: dict[BandRole, np.ndarray], valid: np.
         "water threshold default (no water/land split found by Otsu)")
 
 
-def classify(bands: dict[BandRole, np.ndarray], valid: np.ndarray, t: Thresholds,
-             ndvi: np.ndarray | None = None, water: np.ndarray | None = None) -> np.ndarray:
-    """Class codes (uint8, ``LandCover``) for calibrated reflectance ``bands``.
+KERNEL_ROLES = (BandRole.BLUE, BandRole.GREEN, BandRole.RED, BandRole.NIR, BandRole.SWIR1, BandRole.SWIR2)
+_NONE = np.empty(0, np.float32)
 
-    ``ndvi`` and ``water`` (the water index) may be passed when the caller has
-    them already, e.g. for index statistics, so they are not computed twice.
+
+@dataclass
+class IndexSums:
+    """Sums and counts of NDVI, MNDWI, NDBI and BSI over valid pixels, accumulated by ``classify_flat``."""
+
+    sums: np.ndarray = field(default_factory=lambda: np.zeros(kernels.N_INDICES))
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(kernels.N_INDICES, np.int64))
+
+    def means(self, computable: list[Index]) -> dict[str, float | None]:
+        order = (Index.NDVI, Index.MNDWI, Index.NDBI, Index.BSI)
+        return {ix.value: float(self.sums[order.index(ix)] / self.counts[order.index(ix)])
+                if self.counts[order.index(ix)] else None for ix in computable}
+
+
+def classify_flat(bands: Mapping[BandRole, np.ndarray], valid: np.ndarray, t: Thresholds, out: np.ndarray,
+                  calibrations: Mapping[BandRole, Calibration] | None = None,
+                  index_sums: IndexSums | None = None) -> None:
+    """Class codes into ``out`` for 1-D ``bands`` (raw DNs with ``calibrations``, else reflectance).
+
+    One compiled pass per pixel (``kernels.classify_pixels``): the rules above
+    on float32 reflectance ``dn * scale + offset``, as ``SceneReader.calibrate``
+    computes it. Index sums over valid pixels are added to ``index_sums``.
     """
     missing = [r.value for r in REQUIRED if r not in bands]
     if missing:
         raise MissingBandError(f"land-cover classification needs {', '.join(missing)} bands")
     if t.water_mndwi is None:
         raise ValueError("classify needs a resolved water threshold; call adapt() first")
-    blue, green, red, nir = (bands[r] for r in REQUIRED)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if ndvi is None:
-            ndvi = (nir - red) / (nir + red)
-        if water is None:
-            _, water = water_index(bands)
-        # (red - blue) / (red + blue) >= b, without the division (reflectance sums are positive)
-        bare = (red - blue) >= t.bare_red_blue_min * (red + blue)
-    out = np.full(valid.shape, LandCover.BUILT_UP, np.uint8)
-    # np.copyto(where=) is markedly faster than boolean-index assignment on these chunks
-    np.copyto(out, np.uint8(LandCover.BARE), where=bare)
-    vegetation = ndvi >= t.vegetation_ndvi
-    if BandRole.SWIR2 in bands:
-        woody = bands[BandRole.SWIR2] < t.forest_swir2_max
-    else:
-        woody = (blue + green + red) < 3 * t.forest_visible_max
-    np.copyto(out, np.uint8(LandCover.CROPLAND), where=vegetation)
-    np.copyto(out, np.uint8(LandCover.FOREST), where=vegetation & woody)
-    np.copyto(out, np.uint8(LandCover.WATER), where=(water > t.water_mndwi) & (ndvi < t.water_ndvi_max))
-    np.copyto(out, np.uint8(LandCover.INVALID), where=~(valid & np.isfinite(ndvi)))
+    scale = np.ones(len(KERNEL_ROLES), np.float32)
+    offset = np.zeros(len(KERNEL_ROLES), np.float32)
+    for i, role in enumerate(KERNEL_ROLES):
+        if calibrations is not None and role in calibrations:
+            cal = calibrations[role]
+            scale[i], offset[i] = cal.scale / cal.sun_factor, cal.offset / cal.sun_factor
+    params = np.array([t.water_mndwi, t.water_ndvi_max, t.vegetation_ndvi, t.forest_swir2_max,
+                       t.forest_visible_max, t.bare_red_blue_min], np.float32)
+    sums = index_sums if index_sums is not None else IndexSums()
+    has_swir2 = BandRole.SWIR2 in bands
+    arrays = [bands.get(r, _NONE) for r in KERNEL_ROLES[:5]] + [bands.get(BandRole.SWIR2, bands[BandRole.BLUE])]
+    kernels.classify_pixels(*arrays, has_swir2, valid, scale, offset, params, out, sums.sums, sums.counts)
+
+
+def classify(bands: dict[BandRole, np.ndarray], valid: np.ndarray, t: Thresholds) -> np.ndarray:
+    """Class codes (uint8, ``LandCover``) for calibrated reflectance ``bands`` of any shape."""
+    out = np.empty(valid.shape, np.uint8)
+    flat = {role: np.ascontiguousarray(band).reshape(-1) for role, band in bands.items()}
+    classify_flat(flat, np.ascontiguousarray(valid).reshape(-1), t, out.reshape(-1))
     return out

@@ -8,14 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 from rasterio.windows import Window
 
-from engine.analysis.areas import area_by_value
+from engine.analysis import kernels
 from engine.analysis.classes import MEASURED, LandCover
-from engine.analysis.classify import REQUIRED, Thresholds, adapt, classify, water_index
+from engine.analysis.classify import KERNEL_ROLES, REQUIRED, IndexSums, Thresholds, adapt, classify_flat
 from engine.scene import indices
-from engine.scene.indices import Index
 from engine.scene.product import Product
-from engine.scene.reader import CHUNK, DEFAULT_BUDGET_MB, ProgressFn, SceneReader
-from engine.scene.summary import RunningStats
+from engine.scene.reader import DEFAULT_BUDGET_MB, ProgressFn, SceneReader
 from engine.types import BandRole
 
 log = logging.getLogger(__name__)
@@ -34,7 +32,9 @@ class ClassMap:
     def counts(self, row_areas_m2: np.ndarray) -> dict[LandCover, float]:
         """Area in m² per class, using each row's pixel area."""
         areas: dict[LandCover, float] = {}
-        per_class = area_by_value(self.classes, 7, row_areas_m2)
+        counts = np.concatenate(kernels.by_row_blocks(lambda r: kernels.row_class_counts(self.classes[r], 8),
+                                                      self.classes.shape[0]))
+        per_class = counts.T.astype(np.float64) @ row_areas_m2
         for cls in (LandCover.INVALID, *MEASURED):
             areas[cls] = float(per_class[cls])
         return areas
@@ -49,25 +49,14 @@ def classify_window(product: Product, window: Window, thresholds: Thresholds, gr
     resolved, how = adapt(thresholds, sample.bands, sample.valid)
     classes = np.empty((int(window.height), int(window.width)), np.uint8)
     row0 = int(window.row_off)
-    computable = indices.available(roles)
-    stats = {ix: RunningStats() for ix in computable}
-    scratch = {ix: np.empty(CHUNK, np.float32) for ix in computable}
-    w1, w2 = (np.empty(CHUNK, np.float32) for _ in range(2))
-    for chunk in grid_reader.iter_chunks(window, roles, roles, budget_mb, progress):
-        ok, n = chunk.valid, chunk.valid.size
-        values = {ix: indices.compute(ix, chunk.bands, scratch[ix][:n], (w1[:n], w2[:n]), zero_as_nan=False)
-                  for ix in computable}
-        water = values.get(Index.MNDWI)
-        if water is None:
-            _, water = water_index(chunk.bands)
-        r = int(chunk.strip.row_off) - row0
-        target = classes[r:r + int(chunk.strip.height)].reshape(-1)
-        target[chunk.start:chunk.start + n] = classify(chunk.bands, ok, resolved, values[Index.NDVI], water)
-        n_ok = int(np.count_nonzero(ok))
-        if n_ok:
-            for ix, v in values.items():
-                stats[ix].push(v if n_ok == n else v[ok], extremes=False)
+    used = tuple(r for r in KERNEL_ROLES if r in product.bands)
+    calibrations = {r: product.bands[r].calibration for r in used}
+    sums = IndexSums()
+    for strip, raw, valid in grid_reader.iter_raw(window, used, budget_mb, progress):
+        r = int(strip.row_off) - row0
+        classify_flat({role: band.reshape(-1) for role, band in raw.items()}, valid.reshape(-1), resolved,
+                      classes[r:r + int(strip.height)].reshape(-1), calibrations, sums)
     method = f"baseline spectral rules (NDVI, {'MNDWI' if BandRole.SWIR1 in roles else 'NDWI'}, red-blue); {how}"
     log.info("%s classified: %s", product.name, method)
     return ClassMap(classes=classes, window=window, thresholds=resolved, method=method,
-                    index_means={ix.value: stats[ix].to_dict()["mean"] for ix in computable})
+                    index_means=sums.means(indices.available(roles)))

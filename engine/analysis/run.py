@@ -27,6 +27,7 @@ from engine.analysis.landcover import ClassMap, classify_window
 from engine.analysis.reference import ReferenceSpec, agreement, read_reference
 from engine.analysis.zones import ZoneKind, ZoneSet, add_zone_change, measure_zones, read_zones, zone_lookup
 from engine.errors import DateOrderWarning, ExtentOutsideError, MetadataError, NoOverlapError
+from engine.memory import release_free_heap
 from engine.scene.extent import window_for
 from engine.scene.layer import open_layer
 from engine.scene.product import Grid, Product
@@ -193,6 +194,7 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
         codes = transition_codes(maps[0].classes, maps[-1].classes)
         if not keep_class_maps:
             maps = []  # the class maps are no longer needed: free them before labelling (10980² fits in 1 GB)
+        release_free_heap()  # and the reader's strip buffers
         change = detect_change_codes(codes, window, row_areas, config.mmu_ha * M2_PER_HA)
         if progress is not None:
             progress("change", 1, 1)

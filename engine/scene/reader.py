@@ -26,7 +26,8 @@ from rasterio.windows import Window
 
 from engine.errors import CorruptRasterError, MissingBandError
 from engine.scene.decimate import block_mean, resize_to
-from engine.scene.product import BandSource, Grid, MaskKind, MaskSource, Product
+from engine.scene.masks import decode_mask, valid_pixels
+from engine.scene.product import BandSource, Grid, MaskSource, Product
 from engine.scene.rasterio_io import gdal_env, open_raster
 from engine.types import BandRole, Calibration
 
@@ -60,27 +61,6 @@ class Block:
     window: Window
     bands: dict[BandRole, np.ndarray]  # float32, shape (rows, cols)
     valid: np.ndarray  # bool, shape (rows, cols)
-
-
-_SCL_INVALID = np.zeros(256, bool)
-_SCL_INVALID[[0, 1, 3, 8, 9, 10]] = True
-
-
-def decode_mask(qa: np.ndarray, kind: MaskKind) -> np.ndarray:
-    """True where the quality band marks a pixel invalid (fill, cloud, shadow)."""
-    if kind is MaskKind.S2_SCL:
-        # no data, saturated/defective, cloud shadow, cloud medium/high, thin cirrus
-        return _SCL_INVALID[np.minimum(qa, 255)]
-    qa = qa.astype(np.uint32, copy=False)
-    if kind is MaskKind.LANDSAT_QA_PIXEL:
-        return (qa & 0b11111) != 0  # fill, dilated cloud, cirrus, cloud, shadow
-    if kind is MaskKind.LANDSAT_BQA_C1:
-        fill = (qa & 1) != 0
-        cloud = (qa & (1 << 4)) != 0
-        shadow_high = ((qa >> 7) & 0b11) == 3
-        cirrus_high = ((qa >> 11) & 0b11) == 3
-        return fill | cloud | shadow_high | cirrus_high
-    return qa != 0
 
 
 def missing_band_error(product: Product, needed: tuple[BandRole, ...], why: str) -> MissingBandError:
@@ -182,15 +162,15 @@ class SceneReader:
                 with_mask = mask is not None and mask.path == path and full_res
                 data = view.read(indexes + ([mask.band] if with_mask else []), window=window,
                                  out_shape=(len(indexes) + with_mask, *shape), resampling=resampling)
+                qa = None
                 if with_mask:
-                    valid &= ~decode_mask(data[-1], mask.kind)
-                    data = data[:-1]
+                    data, qa = data[:-1], data[-1]
                     mask_done = True
                 sources = [self.product.bands[r] for r in group]
                 zero_fill = data.dtype.kind == "u" and all(src.nodata == 0 for src in sources)
-                if zero_fill and path not in self._warped:
-                    # unsigned DNs with fill 0 (Landsat, Sentinel-2): one pass over all bands
-                    valid &= data.min(axis=0) != 0
+                # unsigned DNs with fill 0 (Landsat, Sentinel-2) and the QA band: one pass over the strip
+                valid_pixels(data, zero_fill and path not in self._warped, qa, mask.kind if qa is not None else None,
+                             valid)
                 for role, band, source in zip(group, data, sources, strict=True):
                     raw[role] = band
                     if not (zero_fill and path not in self._warped):
@@ -256,8 +236,11 @@ class SceneReader:
     def read_sample(self, window: Window, roles: tuple[BandRole, ...], max_pixels: int = 1 << 21) -> Block:
         """A sample of ``window`` of about ``max_pixels`` for scene statistics (thresholds, stretch).
 
-        From overviews when the files have them; otherwise evenly spaced full-resolution
-        block rows, so no pass over the whole window is spent on a sample.
+        From overviews when the files have them; otherwise whole blocks of the
+        file spread over the window on a Fibonacci lattice (rows evenly, columns
+        by the golden ratio), so no pass over the whole window is spent on a
+        sample and no block is decoded for a few of its pixels. The sample's
+        arrays are one row of pixels: it has no geometry.
         """
         w, h = int(window.width), int(window.height)
         if w * h <= max_pixels:
@@ -267,13 +250,16 @@ class SceneReader:
         paths = {self.product.bands[r].path for r in roles}
         if all(p in self._warped or self._views[p].overviews(1) for p in paths):
             return self.read(window, roles, shape)  # overviews (or the warper) serve it
-        block_h = self.strip_rows(window, len(roles), 1)  # one block row
-        n = max(1, min(h // block_h, -(-max_pixels // (w * block_h))))
-        starts = [int(window.row_off) + (i * (h // n)) // block_h * block_h for i in range(n)]
-        blocks = [self.read(Window(window.col_off, r, w, min(block_h, int(window.row_off) + h - r)), roles)
-                  for r in dict.fromkeys(starts)]
-        return Block(window=window, bands={r: np.concatenate([b.bands[r] for b in blocks]) for r in roles},
-                     valid=np.concatenate([b.valid for b in blocks]))
+        blocks = [self.read(cell, roles) for cell in _sample_cells(window, self._block_shape(), max_pixels)]
+        return Block(window=window,
+                     bands={r: np.concatenate([b.bands[r].reshape(-1) for b in blocks])[None] for r in roles},
+                     valid=np.concatenate([b.valid.reshape(-1) for b in blocks])[None])
+
+    def _block_shape(self) -> tuple[int, int]:
+        first = self.product.bands[next(iter(self.product.bands))]
+        if first.path in self._warped:
+            return 256, 256
+        return self._views[first.path].block_shapes[0]
 
     def strip_rows(self, window: Window, n_roles: int, budget_mb: int, calibrated: bool = False) -> int:
         """Rows per strip so that two strips in flight (raw, validity, floats) fit ``budget_mb``.
@@ -283,8 +269,7 @@ class SceneReader:
         """
         bytes_per_pixel = 2 * (n_roles * (4 + (4 if calibrated else 0)) + 1)  # two strips: prefetch
         rows = max(1, int(budget_mb * 2**20 / (bytes_per_pixel * int(window.width))))
-        first = self.product.bands[next(iter(self.product.bands))]
-        block_h = self._views[first.path].block_shapes[0][0] if first.path not in self._warped else 256
+        block_h = self._block_shape()[0]
         return max(block_h, rows - rows % block_h)
 
     def iter_raw(self, window: Window, roles: tuple[BandRole, ...], budget_mb: int = DEFAULT_BUDGET_MB,
@@ -337,6 +322,26 @@ def calibrate(data: np.ndarray, cal: Calibration, out: np.ndarray | None = None)
     values = np.multiply(data, scale, out=out, dtype=np.float32)
     values += offset
     return values
+
+
+_GOLDEN = (5**0.5 - 1) / 2
+
+
+def _sample_cells(window: Window, block: tuple[int, int], max_pixels: int) -> list[Window]:
+    """About ``max_pixels`` worth of whole file blocks inside ``window``, spread over it."""
+    bh, bw = block
+    row0, col0 = int(window.row_off), int(window.col_off)
+    row_end, col_end = row0 + int(window.height), col0 + int(window.width)
+    first_r, first_c = -(-row0 // bh) * bh, -(-col0 // bw) * bw  # first block edges inside the window
+    if first_r + bh > row_end:  # no whole block fits across: start at the window's edge
+        first_r = row0
+    if first_c + bw > col_end:
+        first_c = col0
+    n_rows, n_cols = max(1, (row_end - first_r) // bh), max(1, (col_end - first_c) // bw)
+    cell_px = min(bh, row_end - first_r) * min(bw, col_end - first_c)
+    n = min(n_rows * n_cols, max(1, -(-max_pixels // cell_px)))
+    cells = {(int((k + 0.5) / n * n_rows), int((k * _GOLDEN) % 1 * n_cols)) for k in range(n)}
+    return [Window(first_c + c * bw, first_r + r * bh, bw, bh).intersection(window) for r, c in sorted(cells)]
 
 
 def _strips(window: Window, rows: int) -> list[Window]:
