@@ -11,6 +11,7 @@ from scipy import ndimage
 
 from engine.analysis import kernels
 from engine.analysis.classify import Thresholds, classify, classify_flat
+from engine.scene import masks
 from engine.scene.masks import decode_mask, valid_pixels
 from engine.scene.product import MaskKind
 from engine.scene.reader import _sample_cells, calibrate
@@ -92,9 +93,12 @@ def test_row_class_counts() -> None:
     assert kernels.row_class_counts(classes, 8).tolist() == [[1, 2, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 2, 0, 0]]
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("kind", list(MaskKind))
 @pytest.mark.parametrize("qa_dtype", [np.uint8, np.uint16, np.int32])
-def test_validity_matches_the_bit_rules(kind: MaskKind, qa_dtype: type) -> None:
+def test_validity_matches_the_bit_rules(kind: MaskKind, qa_dtype: type, compiled: bool,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(masks, "COMPILED_MIN_PIXELS", 0 if compiled else 1 << 40)
     rng = np.random.default_rng(3)
     high = 256 if qa_dtype is np.uint8 else 1 << 16
     qa = rng.integers(0, high, (37, 29)).astype(qa_dtype)

@@ -72,26 +72,6 @@ def row_pixel_areas_m2(grid: Grid, window: Window) -> np.ndarray:
     return out
 
 
-def area_by_value(image: np.ndarray, n: int, row_areas_m2: np.ndarray, strip: int = 256) -> np.ndarray:
-    """Area in m² of each value 0..n of a non-negative integer image, strip by strip.
-
-    Rows are weighted by their own pixel area (geographic grids); the strips keep
-    ``np.bincount``'s int64 copy of the input small whatever the image size.
-    """
-    uniform = bool(np.all(row_areas_m2 == row_areas_m2[0]))
-    if uniform and image.shape[0] <= strip:  # small images (patch boxes): one bincount
-        return np.bincount(image.ravel(), minlength=n + 1)[:n + 1] * float(row_areas_m2[0])
-    out = np.zeros(n + 1)
-    for r0 in range(0, image.shape[0], strip):
-        part = image[r0:r0 + strip]
-        if uniform:
-            out += np.bincount(part.ravel(), minlength=n + 1)[:n + 1] * row_areas_m2[0]
-        else:
-            for i, row in enumerate(part):
-                out += np.bincount(row, minlength=n + 1)[:n + 1] * row_areas_m2[r0 + i]
-    return out
-
-
 def pixel_area_m2(grid: Grid) -> float:
     """Area of one pixel at the grid's centre row (exact for projected CRSs)."""
     centre = Window(0, grid.height // 2, grid.width, 1)

@@ -315,13 +315,17 @@ def label_same_code(codes: np.ndarray, row_areas_m2: np.ndarray, labels: np.ndar
     parts = in_threads(lambda rb: _gather(codes[rb[0]], labels[rb[0]], final, int(rb[1]), row_areas[rb[0]],
                                           rb[0].start, m),
                        [(r, off) for (r, _), off in zip(parts1, offsets, strict=True)])
-    code_of = np.max([p[0] for p in parts], axis=0)
-    stats_i = np.stack([p[1] for p in parts])
-    stats_f = np.sum([p[2] for p in parts], axis=0)
-    return Components(code=code_of, pixels=stats_i[:, 0].sum(axis=0), area_m2=stats_f[0],
-                      row_min=stats_i[:, 1].min(axis=0), row_max=stats_i[:, 2].max(axis=0),
-                      col_min=stats_i[:, 3].min(axis=0), col_max=stats_i[:, 4].max(axis=0),
-                      row_sum=stats_f[1], col_sum=stats_f[2])
+    code_of, stats_i, stats_f = parts[0]
+    for other_code, other_i, other_f in parts[1:]:  # merged in place: these arrays are per component
+        np.maximum(code_of, other_code, out=code_of)
+        stats_i[0] += other_i[0]
+        np.minimum(stats_i[1], other_i[1], out=stats_i[1])
+        np.maximum(stats_i[2], other_i[2], out=stats_i[2])
+        np.minimum(stats_i[3], other_i[3], out=stats_i[3])
+        np.maximum(stats_i[4], other_i[4], out=stats_i[4])
+        stats_f += other_f
+    return Components(code=code_of, pixels=stats_i[0], area_m2=stats_f[0], row_min=stats_i[1], row_max=stats_i[2],
+                      col_min=stats_i[3], col_max=stats_i[4], row_sum=stats_f[1], col_sum=stats_f[2])
 
 
 @njit(cache=True, nogil=True)
@@ -341,7 +345,7 @@ def warm_up() -> None:
     ``scripts/setup.sh`` runs it once, so a user's first analysis does not pay
     the compilation (some ten seconds on two cores).
     """
-    from engine.scene.masks import MaskKind, valid_pixels
+    from engine.scene._mask_kernel import valid_kernel
 
     for dtype in (np.uint16, np.float32):
         band = np.ones(4, dtype)
@@ -352,8 +356,8 @@ def warm_up() -> None:
                         np.zeros(6, np.float32), np.zeros(6, np.float32), np.empty(4, np.uint8), np.zeros(4),
                         np.zeros(4, np.int64))
     for qa_dtype in (np.uint8, np.uint16):
-        valid_pixels(np.ones((2, 2, 2), np.uint16), True, np.zeros((2, 2), qa_dtype), MaskKind.S2_SCL,
-                     np.ones((2, 2), bool))
+        bands = np.ones((2, 4), np.uint16)
+        valid_kernel(bands, True, np.zeros(4, qa_dtype), True, np.zeros(1 << 16, bool), np.ones(4, bool))
     classes = np.ones((2, 2), np.uint8)
     codes = np.empty((2, 2), np.uint8)
     transition_codes(classes, classes, codes)

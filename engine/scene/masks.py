@@ -1,8 +1,9 @@
 """Validity of pixels: fill values and quality bands (Sentinel-2 SCL, Landsat QA) decoded in one pass.
 
 Every quality-band kind becomes a lookup table over all 65536 values of a
-16-bit QA word (True = invalid), so a strip's validity is one compiled loop
-over its pixels (``valid_pixels``) instead of a numpy pass per band and rule.
+16-bit QA word (True = invalid). For large strips the validity is a compiled
+loop (numba, imported on first use: loading it costs about half a second,
+which small display reads should not pay); otherwise numpy.
 Bit meanings: Landsat Collection 2 QA_PIXEL (bits 0-4: fill, dilated cloud,
 cirrus, cloud, shadow), Collection 1 BQA (fill, cloud, high-confidence shadow
 and cirrus), Sentinel-2 SCL classes 0 (no data), 1 (saturated/defective), 3
@@ -14,11 +15,11 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import njit
 
 from engine.scene.product import MaskKind
 
 _SCL_INVALID_CLASSES = (0, 1, 3, 8, 9, 10)
+COMPILED_MIN_PIXELS = 1 << 20  # strips this large use the compiled loop
 
 
 @functools.cache
@@ -56,29 +57,20 @@ def valid_pixels(bands: np.ndarray, zero_fill: bool, qa: np.ndarray | None, kind
         qa = None
     if not (zero_fill or qa is not None):
         return
-    if not (bands.flags.c_contiguous and out.flags.c_contiguous and (qa is None or qa.flags.c_contiguous)):
+    contiguous = bands.flags.c_contiguous and out.flags.c_contiguous and (qa is None or qa.flags.c_contiguous)
+    if out.size < COMPILED_MIN_PIXELS or not contiguous:
         if zero_fill:
             out &= bands.min(axis=0) != 0
         if qa is not None:
             out &= ~decode_mask(qa, kind)
         return
+    from engine.scene._mask_kernel import valid_kernel
+
     flat = bands.reshape(bands.shape[0], -1)
     with_qa = qa is not None
-    _valid_kernel(flat, zero_fill, qa.reshape(-1) if with_qa else flat[0], with_qa,
-                  invalid_lut(kind if with_qa else MaskKind.NONZERO_INVALID), out.reshape(-1))
+    valid_kernel(flat, zero_fill, qa.reshape(-1) if with_qa else flat[0], with_qa,
+                 invalid_lut(kind if with_qa else MaskKind.NONZERO_INVALID), out.reshape(-1))
 
 
 def _fits_lut(qa: np.ndarray) -> bool:
     return qa.dtype.kind == "u" and qa.dtype.itemsize <= 2
-
-
-@njit(cache=True, nogil=True)
-def _valid_kernel(bands, zero_fill, qa, with_qa, lut, out):
-    if zero_fill:
-        for b in range(bands.shape[0]):  # band by band: each inner loop vectorises
-            band = bands[b]
-            for i in range(out.size):
-                out[i] &= band[i] != 0
-    if with_qa:
-        for i in range(out.size):
-            out[i] &= ~lut[qa[i]]
