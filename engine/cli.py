@@ -268,6 +268,90 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_LAYERS = ("tests/data/landsat/LE07_L1TP_195025_20010730_20170204_01_T1",
+               "tests/data/landsat/LC08_L1TP_195025_20130707_20170503_01_T1")
+DEMO_QUESTION = "2001年到2013年新增耕地面积是多少？"
+DEMO_MMU_HA = 0.18  # the bundled subsets are 41 x 41 pixels: a smaller mapping unit than the default
+
+
+def _backend(args: argparse.Namespace):  # -> Backend
+    import os
+
+    from engine.model.backends import BackendKind, choose_backend
+    from engine.model.config import DEFAULT_MODEL, ModelConfig
+
+    kind = BackendKind(args.backend or os.environ.get("LANDUSE_BACKEND", "auto"))
+    model = args.model or os.environ.get("LANDUSE_MODEL")
+    config = ModelConfig(source=model or DEFAULT_MODEL, precision=args.precision, device=args.device,
+                         adapter=args.adapter)
+    backend, note = choose_backend(kind, config, model is not None,
+                                   args.openai_url or os.environ.get("LANDUSE_OPENAI_URL"),
+                                   args.openai_model or os.environ.get("LANDUSE_OPENAI_MODEL"),
+                                   os.environ.get("LANDUSE_OPENAI_KEY"))
+    if note and not args.json:
+        print(f"note: {note}", file=sys.stderr)
+    return backend
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from engine.analysis.areas import AreaUnit
+    from engine.analysis.cache import AnalysisCache
+    from engine.analysis.run import AnalysisConfig, ZoneSpec
+    from engine.ask import AskRequest, ask, collect
+    from engine.model.config import GenerationConfig
+
+    repo = Path(__file__).resolve().parents[1]
+    layers = [repo / p for p in DEMO_LAYERS] if args.demo and not args.layer else args.layer
+    if not layers:
+        raise ValueError("give --layer (repeat for more dates), or --demo for the bundled Landsat samples")
+    question = args.question or (DEMO_QUESTION if args.demo else None)
+    if not question:
+        raise ValueError("give a question, e.g. \"新增耕地面积是多少？\"")
+    specs = [LayerSpec(path=p, sensor=args.sensor, assume_crs=args.assume_crs) for p in layers]
+    extent = None
+    if args.bbox is not None:
+        from engine.scene.layer import open_layer
+
+        extent = Extent(*args.bbox, crs=args.bbox_crs or open_layer(specs[0]).grid.crs.to_string())
+    mmu = args.mmu_ha if args.mmu_ha is not None else (DEMO_MMU_HA if args.demo else 0.5)
+    request = AskRequest(question=question, layers=specs, extent=extent,
+                         zones=ZoneSpec(args.zones) if args.zones else None,
+                         unit=AreaUnit(args.unit) if args.unit else None, analysis=AnalysisConfig(mmu_ha=mmu))
+    backend = _backend(args)
+    generation = GenerationConfig(max_new_tokens=args.max_new_tokens, temperature=args.temperature)
+    events = ask(request, backend, generation=generation, cache=None if args.no_cache else AnalysisCache())
+    if args.json:
+        print(json.dumps(collect(events), ensure_ascii=False, indent=2))
+        return 0
+    with _Bars(args.quiet) as bars:
+        for event in events:
+            if event.kind == "progress":
+                bars.update(str(event.data["stage"]), int(event.data["done"]), int(event.data["total"]))
+            elif event.kind == "facts":
+                bars.__exit__()
+                bars.bars.clear()
+                print(f"问 / Q: {question}")
+                print("答 / A: ", end="", flush=True)
+            elif event.kind == "token":
+                print(event.data["text"], end="", flush=True)
+            elif event.kind == "error":
+                print(f"\n[{event.data['code']}] {event.data['message']}; answer from the measurements:",
+                      file=sys.stderr)
+            elif event.kind == "findings":
+                print()
+                props = event.data.get("properties", {})
+                print(f"findings: {props.get('count', 0)} measured change patches, "
+                      f"{props.get('model_boxes', 0)} boxes from the model")
+            elif event.kind == "audit":
+                bad = event.data["unsupported"]
+                print("audit: every number is measured" if not bad else
+                      f"audit: NOT supported by the measurements: {', '.join(bad)}")
+            elif event.kind == "done":
+                info = event.data["backend"]
+                print(f"backend: {info.get('backend')} {info.get('model') or ''}".rstrip())
+    return 0
+
+
 def cmd_make_tiny_model(args: argparse.Namespace) -> int:
     from engine.model.tiny import build_tiny_model
 
@@ -363,6 +447,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the facts record as JSON")
     _add_run_options(p)
     p.set_defaults(func=cmd_analyse)
+
+    p = sub.add_parser("ask", help="ask a question about layers: measured facts, then a grounded answer",
+                       description="Read and analyse the extent, render it for the vision-language model, and "
+                                   "stream an answer whose numbers are audited against the measurements. "
+                                   "Backend: local (transformers), openai (an OpenAI-compatible server such as "
+                                   "vLLM), none (measurements only), or auto (local when a model is configured "
+                                   "and on this machine, otherwise none). Environment: LANDUSE_BACKEND, "
+                                   "LANDUSE_MODEL, LANDUSE_OPENAI_URL, LANDUSE_OPENAI_MODEL, LANDUSE_OPENAI_KEY.")
+    p.add_argument("question", nargs="?", default=None, help="the question, in Chinese or English")
+    p.add_argument("--layer", action="append", type=Path, default=[], metavar="LAYER",
+                   help="a layer (as for inspect); repeat for more dates")
+    p.add_argument("--demo", action="store_true",
+                   help="use the bundled Landsat 2001/2013 samples (and a demo question if none is given)")
+    _add_extent_options(p, "the first layer")
+    p.add_argument("--zones", type=Path, default=None, metavar="ZONES", help="protection zones (as for analyse)")
+    p.add_argument("--unit", choices=["mu", "ha", "km2", "m2"], default=None,
+                   help="area unit of the answer (default: the one named in the question, else 亩/ha)")
+    p.add_argument("--mmu-ha", type=float, default=None, metavar="HA",
+                   help="minimum mapping unit in hectares (default 0.5; 0.18 with --demo)")
+    p.add_argument("--backend", choices=["auto", "local", "openai", "none"], default=None,
+                   help="how to answer (default $LANDUSE_BACKEND or auto)")
+    p.add_argument("--model", default=None, metavar="DIR|HUB_ID",
+                   help="model folder or hub id already downloaded (default $LANDUSE_MODEL or "
+                        "Qwen/Qwen2.5-VL-3B-Instruct)")
+    p.add_argument("--precision", choices=["auto", "nf4", "int8", "bf16", "fp32"], default="auto",
+                   help="weights: nf4 4-bit (default when bitsandbytes is installed), int8, bf16, fp32")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--adapter", type=Path, default=None, metavar="DIR", help="a LoRA adapter folder to apply")
+    p.add_argument("--openai-url", default=None, metavar="URL",
+                   help="OpenAI-compatible server, e.g. http://gpu-server:8000/v1 (default $LANDUSE_OPENAI_URL)")
+    p.add_argument("--openai-model", default=None, metavar="NAME", help="model name on that server")
+    p.add_argument("--max-new-tokens", type=_positive_int, default=512, metavar="N")
+    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    p.add_argument("--sensor", default=None, help="override the sensor of every layer")
+    p.add_argument("--assume-crs", default=None, metavar="CRS", help="CRS for rasters that have none")
+    p.add_argument("--no-cache", action="store_true", help="recompute the analysis")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (answer, facts, findings, audit, images, timings)")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("make-tiny-model", help="write a tiny random Qwen2.5-VL checkpoint (for tests and demos)",
                        description="Write a tiny, randomly initialised Qwen2.5-VL (real transformers classes, "

@@ -101,6 +101,42 @@ class ModelBuildError(EngineError, RuntimeError):
     code = "model_build_failed"
 
 
+class ModelNotFoundError(EngineError, FileNotFoundError):
+    """The model weights are neither a local folder nor in the local Hugging Face cache."""
+
+    code = "model_not_found"
+
+
+class UnsupportedModelError(EngineError, ValueError):
+    """The model's config.json names an architecture the engine cannot run."""
+
+    code = "unsupported_model"
+
+
+class InsufficientMemoryError(EngineError, MemoryError):
+    """Loading the model would not fit in the free memory of the device."""
+
+    code = "insufficient_memory"
+
+
+class ModelLoadError(EngineError, RuntimeError):
+    """The model files exist but could not be loaded."""
+
+    code = "model_load_failed"
+
+
+class GenerationError(EngineError, RuntimeError):
+    """The vision-language model failed while answering (the measured facts still stand)."""
+
+    code = "generation_failed"
+
+
+class BackendUnavailableError(EngineError, ConnectionError):
+    """The configured backend (e.g. an OpenAI-compatible server) cannot be reached."""
+
+    code = "backend_unavailable"
+
+
 class EngineWarning(UserWarning):
     """Base class of recoverable problems (reported, not fatal)."""
 

@@ -1,0 +1,219 @@
+"""The ask pipeline: read the extent -> analyse -> render -> prompt -> generate -> audit -> respond.
+
+``ask`` yields typed events in that order (``progress``, ``facts``, ``token``,
+``findings``, ``audit``, ``done``; ``error`` when something fails), so the CLI
+prints them and the service streams them as they come. The facts are measured
+before the model says a word; when the model fails, the analytics-only
+answer stands in and an ``error`` event says why.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.analysis.answerer import answer as analytics_answer
+from engine.analysis.answerer import language_of, unit_of
+from engine.analysis.areas import AreaUnit
+from engine.analysis.cache import AnalysisCache
+from engine.analysis.findings import DEFAULT_CAP
+from engine.analysis.run import Analysis, AnalysisConfig, ZoneSpec, analyse
+from engine.errors import EngineError, GenerationError
+from engine.model.backends import Backend, BackendKind
+from engine.model.config import GenerationConfig
+from engine.prompt.audit import audit
+from engine.prompt.builder import PromptImage, Turn, approx_tokens, build_prompt
+from engine.prompt.grounding import ImageFrame, boxes_to_features
+from engine.scene.render import Composite, RenderConfig, render
+from engine.types import Extent, LayerSpec
+
+log = logging.getLogger(__name__)
+
+IMAGE_BUDGET_PIXELS = 4 * 512 * 28 * 28  # all images of one ask together (visual tokens grow with pixels)
+MAX_SESSIONS = 256
+
+
+@dataclass
+class AskRequest:
+    question: str
+    layers: list[LayerSpec]
+    extent: Extent | None = None
+    zones: ZoneSpec | None = None
+    session_id: str | None = None
+    language: str | None = None  # zh | en; from the question when None
+    unit: AreaUnit | None = None  # from the question when None
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+
+
+@dataclass(frozen=True)
+class AskEvent:
+    kind: str  # progress | facts | token | findings | audit | done | error
+    data: dict[str, object]
+
+
+class Sessions:
+    """Conversation history per session id (bounded; least recently used sessions are forgotten)."""
+
+    def __init__(self, limit: int = MAX_SESSIONS):
+        self._turns: OrderedDict[str, list[Turn]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.limit = limit
+
+    def history(self, session_id: str | None) -> list[Turn]:
+        if session_id is None:
+            return []
+        with self._lock:
+            turns = self._turns.get(session_id, [])
+            if session_id in self._turns:
+                self._turns.move_to_end(session_id)
+            return list(turns)
+
+    def add(self, session_id: str | None, turn: Turn) -> None:
+        if session_id is None:
+            return
+        with self._lock:
+            self._turns.setdefault(session_id, []).append(turn)
+            self._turns.move_to_end(session_id)
+            while len(self._turns) > self.limit:
+                self._turns.popitem(last=False)
+
+    def delete(self, session_id: str) -> bool:
+        with self._lock:
+            return self._turns.pop(session_id, None) is not None
+
+
+def render_images(result: Analysis, image_pixels: tuple[int, int]) -> list[PromptImage]:
+    """True and false colour per date over the analysed extent, in date order, within the pixel budget."""
+    facts = result.facts
+    extent = Extent(float(facts.extent["xmin"]), float(facts.extent["ymin"]), float(facts.extent["xmax"]),
+                    float(facts.extent["ymax"]), str(facts.extent["crs"]))
+    composites = [Composite.TRUE_COLOR, Composite.FALSE_COLOR]
+    wanted = [(p, c) for p in result.products for c in composites if all(r in p.bands for r in c.roles)]
+    if not wanted:
+        return []
+    low, high = image_pixels
+    per_image = max(low, min(high, IMAGE_BUDGET_PIXELS // len(wanted)))
+    config = RenderConfig(min_pixels=min(low, per_image), max_pixels=per_image)
+    images = []
+    for product, composite in wanted:
+        the_plan, _, tiles = render(product, extent, composite, config)
+        (tile,) = tiles  # one tile: the plan fits the extent into one image
+        height, width = tile.image.shape[:2]
+        images.append(PromptImage(tile.image, ImageFrame(width, height, tile.transform, the_plan.crs,
+                                                         str(product.acquired), composite.value)))
+    return images
+
+
+def thumbnail(pixels: np.ndarray, side: int = 160) -> str:
+    """A small PNG of an image as a data URL (what the model saw, for the response)."""
+    from PIL import Image
+
+    img = Image.fromarray(pixels)
+    img.thumbnail((side, side))
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
+        generation: GenerationConfig | None = None, cache: AnalysisCache | None = None,
+        cancel: threading.Event | None = None, image_pixels: tuple[int, int] = (256 * 28 * 28, 1280 * 28 * 28),
+        count_tokens: Callable[[str], int] = approx_tokens, max_findings: int = DEFAULT_CAP) -> Iterator[AskEvent]:
+    """Answer ``request``: events as the work proceeds (see the module docstring)."""
+    generation = generation or GenerationConfig()
+    cancel = cancel or threading.Event()
+    sessions = sessions or Sessions()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    language = request.language or language_of(request.question)
+    unit = request.unit or unit_of(request.question, None, language)
+
+    progress: list[AskEvent] = []
+
+    def on_progress(stage: str, done: int, total: int) -> None:
+        progress.append(AskEvent("progress", {"stage": stage, "done": done, "total": total}))
+
+    yield AskEvent("progress", {"stage": "analyse", "done": 0, "total": 1})
+    result = analyse(request.layers, request.extent, request.analysis, on_progress, request.zones, cache)
+    yield from progress
+    timings["analyse_s"] = time.perf_counter() - started
+    facts = result.facts.to_dict()
+    yield AskEvent("facts", facts)
+
+    t = time.perf_counter()
+    backend.prepare()
+    if hasattr(backend, "image_pixels"):
+        image_pixels = backend.image_pixels()
+    timings["model_load_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    images = render_images(result, image_pixels) if backend.kind is not BackendKind.NONE else []
+    timings["render_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    prompt = build_prompt(request.question, result.facts, images, sessions.history(request.session_id), language,
+                          unit, count_tokens)
+    timings["prompt_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    pieces: list[str] = []
+    first_token_s = None
+    fallback = None
+    try:
+        for piece in backend.stream(prompt, generation, cancel):
+            if first_token_s is None:
+                first_token_s = time.perf_counter() - t
+            pieces.append(piece)
+            yield AskEvent("token", {"text": piece})
+            if cancel.is_set():
+                break
+    except (GenerationError, EngineError) as exc:
+        log.warning("generation failed, answering from the measurements: %s", exc)
+        fallback = analytics_answer(request.question, result.facts, unit, language).text
+        yield AskEvent("error", {"code": exc.code, "message": str(exc), "fallback": "analytics"})
+        pieces = [fallback]
+        yield AskEvent("token", {"text": fallback})
+    generate_s = time.perf_counter() - t
+    timings["generate_s"] = generate_s
+    if first_token_s is not None:
+        timings["first_token_s"] = first_token_s
+    text = "".join(pieces)
+    n_tokens = count_tokens(text)
+    if generate_s > 0 and fallback is None and backend.kind is not BackendKind.NONE:
+        timings["tokens_per_s"] = n_tokens / generate_s
+
+    findings = result.findings(max_findings)
+    model_features = boxes_to_features(text, [i.frame for i in images]) if fallback is None else []
+    findings = {**findings, "features": [*findings["features"], *model_features],
+                "properties": {**findings.get("properties", {}), "model_boxes": len(model_features)}}
+    yield AskEvent("findings", findings)
+    checked = audit(text, facts, request.question)
+    yield AskEvent("audit", checked.to_dict())
+    sessions.add(request.session_id, Turn(request.question, text))
+    timings["total_s"] = time.perf_counter() - started
+    yield AskEvent("done", {
+        "answer": text, "language": language, "unit": unit.value, "backend": backend.info(),
+        "fallback": fallback is not None, "cancelled": cancel.is_set() and fallback is None,
+        "images": [{"caption": img.caption(i + 1, language), "thumbnail": thumbnail(img.pixels)}
+                   for i, img in enumerate(images)],
+        "dropped_history_turns": prompt.dropped_turns, "timings": {k: round(v, 4) for k, v in timings.items()},
+    })
+
+
+def collect(events: Iterator[AskEvent]) -> dict[str, object]:
+    """The non-streaming response: ``answer``, ``facts``, ``findings``, ``audit``, ``images``, ``timings``."""
+    out: dict[str, object] = {"errors": []}
+    for event in events:
+        if event.kind in ("facts", "findings", "audit"):
+            out[event.kind] = event.data
+        elif event.kind == "error":
+            out["errors"].append(event.data)  # type: ignore[union-attr]
+        elif event.kind == "done":
+            out.update(event.data)
+    return out

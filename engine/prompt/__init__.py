@@ -1,0 +1,1 @@
+"""Prompt building, grounding boxes and the numbers audit."""

@@ -1,0 +1,125 @@
+"""The prompt: a system rule, the measured facts as a compact table, the images by date, history, the question.
+
+The system prompt is in the question's language and says the one rule that
+sets this product apart: every number comes from the facts table. History is
+kept within a token budget, oldest turns dropped first. Backends turn a
+``Prompt`` into their own message format (transformers chat template, or
+OpenAI chat messages with base64 images).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.analysis.areas import AreaUnit, format_area
+from engine.analysis.classes import MEASURED
+from engine.analysis.facts import Facts
+from engine.prompt.grounding import ImageFrame
+
+SYSTEM = {
+    "zh": ("你是县级自然资源局的土地利用监测助手。"
+           "你会看到同一区域不同日期的卫星影像（真彩色和假彩色）以及引擎测量得到的事实表。"
+           "规则：回答中的每一个数字（面积、百分比、图斑数）都必须直接来自事实表，可以换算单位，但不得估算或编造；"
+           "事实表没有的数字就不要写。用简洁的中文回答，给出面积单位。"
+           "如需指出影像中的位置，请输出 JSON："
+           "{\"bbox_2d\": [x1, y1, x2, y2], \"label\": \"类别\", \"image\": 影像序号}，坐标为该影像的像素坐标。"),
+    "en": ("You are the land-use monitoring assistant of a county natural-resources bureau. You see satellite images "
+           "of one area on several dates (true and false colour) and a table of facts measured by the engine. "
+           "Rule: every number in your answer (areas, percentages, patch counts) must come straight from the facts "
+           "table; you may convert units but never estimate or invent; if a number is not in the table, do not "
+           "write one. Answer briefly with area units. To point at a place in an image, write JSON "
+           "{\"bbox_2d\": [x1, y1, x2, y2], \"label\": \"class\", \"image\": image number} in that image's pixels."),
+}
+
+
+@dataclass(frozen=True)
+class PromptImage:
+    """One image the model sees, with where it is on the map."""
+
+    pixels: np.ndarray  # uint8 (height, width, 3)
+    frame: ImageFrame
+
+    def caption(self, number: int, language: str) -> str:
+        if language == "zh":
+            kind = "真彩色" if self.frame.composite == "true_color" else "假彩色（近红外-红-绿，植被呈红色）"
+            return f"影像{number}：{self.frame.date} {kind}，{self.frame.width}×{self.frame.height} 像素"
+        kind = "true colour" if self.frame.composite == "true_color" else "false colour (NIR-red-green)"
+        return f"Image {number}: {self.frame.date} {kind}, {self.frame.width}x{self.frame.height} px"
+
+
+@dataclass
+class Turn:
+    question: str
+    answer: str
+
+
+@dataclass
+class Prompt:
+    """Everything one answer is generated from."""
+
+    system: str
+    history: list[Turn]
+    images: list[PromptImage]
+    text: str  # image captions, facts table and the question
+    question: str
+    language: str
+    unit: AreaUnit
+    facts: Facts
+    dropped_turns: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def facts_table(facts: Facts, unit: AreaUnit, language: str) -> str:
+    """The facts as compact lines, areas in ``unit`` (the numbers the answer may use)."""
+    zh = language == "zh"
+    area = lambda m2: format_area(m2, unit, language)  # noqa: E731
+    lines = ["事实表（引擎测量）：" if zh else "Facts (measured by the engine):"]
+    lines.append(("范围面积 " if zh else "extent area ") + area(facts.area_m2)
+                 + (f"；日期 {', '.join(facts.dates)}" if zh else f"; dates {', '.join(facts.dates)}"))
+    header = "地类" if zh else "class"
+    lines.append(" | ".join([header, *facts.dates]))
+    for cls in MEASURED:
+        cells = []
+        for d in facts.per_date:
+            c = d.classes[cls.key]
+            cells.append(f"{area(c.area_m2)} ({c.fraction * 100:.1f}%)")
+        lines.append(" | ".join([cls.label_zh if zh else cls.key, *cells]))
+    lines.append(("有效像元比例 " if zh else "valid share ")
+                 + ", ".join(f"{d.date} {d.valid_fraction * 100:.1f}%" for d in facts.per_date))
+    if facts.transitions:
+        lines.append("变化（前→后，面积，图斑数）：" if zh else "Changes (from -> to, area, patches):")
+        for t in facts.transitions:
+            lines.append(f"{t.class_from} -> {t.class_to}: {area(t.area_m2)}, {t.patches}")
+    for z in facts.zones:
+        violations = z.get("violations") or []
+        desc = "; ".join(f"{v['kind']} {v['class_from']}->{v['class_to']} {area(float(v['area_m2']))}"
+                         for v in violations) or ("无疑似违规" if zh else "no suspected violation")
+        lines.append(f"{'区域' if zh else 'zone'} {z.get('name')}: {desc}")
+    return "\n".join(lines)
+
+
+def build_prompt(question: str, facts: Facts, images: list[PromptImage], history: list[Turn], language: str,
+                 unit: AreaUnit, count_tokens: Callable[[str], int], history_budget_tokens: int = 2048) -> Prompt:
+    """The prompt for ``question``; history beyond ``history_budget_tokens`` is dropped, oldest first."""
+    kept: list[Turn] = []
+    used = 0
+    for turn in reversed(history):
+        cost = count_tokens(turn.question) + count_tokens(turn.answer)
+        if used + cost > history_budget_tokens:
+            break
+        kept.insert(0, turn)
+        used += cost
+    captions = "\n".join(img.caption(i + 1, language) for i, img in enumerate(images))
+    label = "问题：" if language == "zh" else "Question: "
+    text = "\n\n".join(filter(None, [captions, facts_table(facts, unit, language), label + question]))
+    return Prompt(system=SYSTEM[language], history=kept, images=images, text=text, question=question,
+                  language=language, unit=unit, facts=facts, dropped_turns=len(history) - len(kept))
+
+
+def approx_tokens(text: str) -> int:
+    """A tokenizer-free estimate: about one token per CJK character and per four other characters."""
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    return cjk + (len(text) - cjk + 3) // 4
