@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up the engine environment and run the main job on the bundled Landsat samples:
-# inspect the 2001 and 2013 scenes and render them in true and false colour into demo-output/.
+# inspect the 2001 and 2013 scenes, render them in true and false colour into demo-output/,
+# and ask the demo question (answered from the measurements unless a model is configured).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -15,3 +16,5 @@ for scene in tests/data/landsat/LE07_L1TP_195025_20010730_20170204_01_T1 \
   .venv/bin/python -m engine render "$scene" --false-color -o "$out/${name}_false.png" --quiet
 done
 echo "== images written to $out/"
+echo "== ask --demo"
+.venv/bin/python -m engine ask --demo --quiet
