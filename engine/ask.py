@@ -26,7 +26,7 @@ from engine.analysis.areas import AreaUnit
 from engine.analysis.cache import AnalysisCache
 from engine.analysis.findings import DEFAULT_CAP
 from engine.analysis.run import Analysis, AnalysisConfig, ZoneSpec, analyse
-from engine.errors import EngineError, GenerationError
+from engine.errors import EngineError
 from engine.model.backends import Backend, BackendKind
 from engine.model.config import GenerationConfig
 from engine.prompt.audit import audit
@@ -126,7 +126,8 @@ def thumbnail(pixels: np.ndarray, side: int = 160) -> str:
 def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
         generation: GenerationConfig | None = None, cache: AnalysisCache | None = None,
         cancel: threading.Event | None = None, image_pixels: tuple[int, int] = (256 * 28 * 28, 1280 * 28 * 28),
-        count_tokens: Callable[[str], int] = approx_tokens, max_findings: int = DEFAULT_CAP) -> Iterator[AskEvent]:
+        count_tokens: Callable[[str], int] = approx_tokens, max_findings: int = DEFAULT_CAP,
+        history_tokens: int = 2048) -> Iterator[AskEvent]:
     """Answer ``request``: events as the work proceeds (see the module docstring)."""
     generation = generation or GenerationConfig()
     cancel = cancel or threading.Event()
@@ -148,24 +149,26 @@ def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
     facts = result.facts.to_dict()
     yield AskEvent("facts", facts)
 
-    t = time.perf_counter()
-    backend.prepare()
-    if hasattr(backend, "image_pixels"):
-        image_pixels = backend.image_pixels()
-    timings["model_load_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    images = render_images(result, image_pixels) if backend.kind is not BackendKind.NONE else []
-    timings["render_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    prompt = build_prompt(request.question, result.facts, images, sessions.history(request.session_id), language,
-                          unit, count_tokens)
-    timings["prompt_s"] = time.perf_counter() - t
-
-    t = time.perf_counter()
     pieces: list[str] = []
     first_token_s = None
     fallback = None
+    images: list[PromptImage] = []
+    dropped_turns = used_turns = 0
+    t = time.perf_counter()
     try:
+        backend.prepare()
+        if hasattr(backend, "image_pixels"):
+            image_pixels = backend.image_pixels()
+        timings["model_load_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        images = render_images(result, image_pixels) if backend.kind is not BackendKind.NONE else []
+        timings["render_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        prompt = build_prompt(request.question, result.facts, images, sessions.history(request.session_id),
+                              language, unit, count_tokens, history_tokens)
+        dropped_turns, used_turns = prompt.dropped_turns, len(prompt.history)
+        timings["prompt_s"] = time.perf_counter() - t
+        t = time.perf_counter()
         for piece in backend.stream(prompt, generation, cancel):
             if first_token_s is None:
                 first_token_s = time.perf_counter() - t
@@ -173,8 +176,8 @@ def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
             yield AskEvent("token", {"text": piece})
             if cancel.is_set():
                 break
-    except (GenerationError, EngineError) as exc:
-        log.warning("generation failed, answering from the measurements: %s", exc)
+    except EngineError as exc:  # the model could not load or failed: the measurements still answer
+        log.warning("the model could not answer, answering from the measurements: %s", exc)
         fallback = analytics_answer(request.question, result.facts, unit, language).text
         yield AskEvent("error", {"code": exc.code, "message": str(exc), "fallback": "analytics"})
         pieces = [fallback]
@@ -202,7 +205,8 @@ def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
         "fallback": fallback is not None, "cancelled": cancel.is_set() and fallback is None,
         "images": [{"caption": img.caption(i + 1, language), "thumbnail": thumbnail(img.pixels)}
                    for i, img in enumerate(images)],
-        "dropped_history_turns": prompt.dropped_turns, "timings": {k: round(v, 4) for k, v in timings.items()},
+        "history_turns": used_turns, "dropped_history_turns": dropped_turns,
+        "timings": {k: round(v, 4) for k, v in timings.items()},
     })
 
 

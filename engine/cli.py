@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -67,6 +68,23 @@ def _add_extent_options(p: argparse.ArgumentParser, whose: str) -> None:
                    help=f"extent to read; default: the whole of {whose}")
     p.add_argument("--bbox-crs", default=None, metavar="CRS",
                    help=f"CRS of --bbox, e.g. EPSG:4326 (default: the CRS of {whose})")
+
+
+def _add_backend_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=["auto", "local", "openai", "none"], default=None,
+                   help="how to answer (default $LANDUSE_BACKEND or auto)")
+    p.add_argument("--model", default=None, metavar="DIR|HUB_ID",
+                   help="model folder or hub id already downloaded (default $LANDUSE_MODEL or "
+                        "Qwen/Qwen2.5-VL-3B-Instruct)")
+    p.add_argument("--precision", choices=["auto", "nf4", "int8", "bf16", "fp32"], default="auto",
+                   help="weights: nf4 4-bit (default when bitsandbytes is installed), int8, bf16, fp32")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--adapter", type=Path, default=None, metavar="DIR", help="a LoRA adapter folder to apply")
+    p.add_argument("--openai-url", default=None, metavar="URL",
+                   help="OpenAI-compatible server, e.g. http://gpu-server:8000/v1 (default $LANDUSE_OPENAI_URL)")
+    p.add_argument("--openai-model", default=None, metavar="NAME", help="model name on that server")
+    p.add_argument("--max-new-tokens", type=_positive_int, default=512, metavar="N")
+    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -352,6 +370,29 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from engine.analysis.cache import AnalysisCache
+    from engine.model.config import GenerationConfig
+    from engine.service.app import create_app
+    from engine.service.settings import ServiceSettings
+
+    settings = ServiceSettings(host=args.host, port=args.port, token=args.token or None, roots=tuple(args.root),
+                               queue_size=args.queue_size)
+    args.json = False
+    backend = _backend(args)
+    backend.prepare()  # load the model now: errors show at start, and the first ask is not slowed
+    app = create_app(settings, backend, GenerationConfig(max_new_tokens=args.max_new_tokens,
+                                                         temperature=args.temperature), AnalysisCache())
+    info = backend.info()
+    print(f"engine service on http://{args.host}:{args.port} (backend {info.get('backend')}"
+          f"{', model ' + str(info.get('model')) if info.get('model') else ''}); API at /openapi.json",
+          file=sys.stderr, flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="debug" if args.debug else "warning")
+    return 0
+
+
 def cmd_make_tiny_model(args: argparse.Namespace) -> int:
     from engine.model.tiny import build_tiny_model
 
@@ -466,20 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="area unit of the answer (default: the one named in the question, else 亩/ha)")
     p.add_argument("--mmu-ha", type=float, default=None, metavar="HA",
                    help="minimum mapping unit in hectares (default 0.5; 0.18 with --demo)")
-    p.add_argument("--backend", choices=["auto", "local", "openai", "none"], default=None,
-                   help="how to answer (default $LANDUSE_BACKEND or auto)")
-    p.add_argument("--model", default=None, metavar="DIR|HUB_ID",
-                   help="model folder or hub id already downloaded (default $LANDUSE_MODEL or "
-                        "Qwen/Qwen2.5-VL-3B-Instruct)")
-    p.add_argument("--precision", choices=["auto", "nf4", "int8", "bf16", "fp32"], default="auto",
-                   help="weights: nf4 4-bit (default when bitsandbytes is installed), int8, bf16, fp32")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--adapter", type=Path, default=None, metavar="DIR", help="a LoRA adapter folder to apply")
-    p.add_argument("--openai-url", default=None, metavar="URL",
-                   help="OpenAI-compatible server, e.g. http://gpu-server:8000/v1 (default $LANDUSE_OPENAI_URL)")
-    p.add_argument("--openai-model", default=None, metavar="NAME", help="model name on that server")
-    p.add_argument("--max-new-tokens", type=_positive_int, default=512, metavar="N")
-    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    _add_backend_options(p)
     p.add_argument("--sensor", default=None, help="override the sensor of every layer")
     p.add_argument("--assume-crs", default=None, metavar="CRS", help="CRS for rasters that have none")
     p.add_argument("--no-cache", action="store_true", help="recompute the analysis")
@@ -487,6 +515,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print one JSON object (answer, facts, findings, audit, images, timings)")
     _add_run_options(p)
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="run the engine as a local HTTP service (the QGIS plugin talks to it)",
+                       description="Serve /v1/health, /v1/ask (JSON or server-sent events), "
+                                   "DELETE /v1/sessions/{id} and /openapi.json. Loopback only unless --token and "
+                                   "--root are given. Backend options as for ask.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--token", default=os.environ.get("LANDUSE_TOKEN"), metavar="TOKEN",
+                   help="require 'Authorization: Bearer TOKEN' (default $LANDUSE_TOKEN; required off loopback)")
+    p.add_argument("--root", action="append", type=Path, default=[], metavar="DIR",
+                   help="a folder whose layers and zones may be read (repeat; required off loopback)")
+    p.add_argument("--queue-size", type=_positive_int, default=8, metavar="N",
+                   help="asks admitted at once, running or waiting (default 8); beyond: 429 with Retry-After")
+    _add_backend_options(p)
+    _add_run_options(p)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("make-tiny-model", help="write a tiny random Qwen2.5-VL checkpoint (for tests and demos)",
                        description="Write a tiny, randomly initialised Qwen2.5-VL (real transformers classes, "

@@ -1,0 +1,273 @@
+"""The HTTP service: ``/v1/health``, ``/v1/ask`` (JSON or server-sent events), ``/v1/sessions/{id}``.
+
+One model instance serves every ask: asks run one at a time in a worker
+thread, with at most ``queue_size`` admitted (running or waiting); beyond that
+the reply is 429 with ``Retry-After``. A streamed ask is cancelled when its
+client disconnects. Every error is ``{"error": {"code", "message"}}``; the
+mapping from engine errors to HTTP statuses is in ``STATUS`` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import hmac
+import importlib.metadata
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from engine import __version__, errors
+from engine.analysis.areas import AreaUnit
+from engine.analysis.cache import AnalysisCache
+from engine.analysis.run import ZoneSpec
+from engine.ask import AskEvent, AskRequest, Sessions, ask, collect
+from engine.model.backends import Backend
+from engine.model.config import GenerationConfig
+from engine.service.schemas import AskBody, ErrorResponse
+from engine.service.settings import ServiceSettings
+from engine.types import Extent, LayerSpec
+
+log = logging.getLogger(__name__)
+
+#: engine error -> HTTP status (the one place where this mapping lives)
+STATUS: dict[type[errors.EngineError], int] = {
+    errors.LayerNotFoundError: 404,
+    **{cls: 422 for cls in (errors.NotARasterError, errors.CorruptRasterError, errors.MissingCRSError,
+                            errors.ExtentOutsideError, errors.NoValidPixelsError, errors.BandRolesUnknownError,
+                            errors.MissingBandError, errors.MetadataError, errors.InvalidExtentError,
+                            errors.NoOverlapError, errors.ZonesError, errors.ReferenceLayerError)},
+}
+ERRORS = {"model": ErrorResponse}
+
+
+class ServiceError(Exception):
+    """A refusal with an HTTP status (bad path, busy, unauthorised...)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.headers = status, code, headers or {}
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def status_of(exc: errors.EngineError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 422
+
+
+class _Engine:
+    """What every request shares: the backend, the one worker, admission, sessions, recent speeds."""
+
+    def __init__(self, settings: ServiceSettings, backend: Backend, generation: GenerationConfig,
+                 cache: AnalysisCache | None):
+        self.settings, self.backend, self.generation, self.cache = settings, backend, generation, cache
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ask")
+        self.sessions = Sessions()
+        self.admitted = 0
+        self.lock = threading.Lock()
+        self.recent: collections.deque[dict[str, float]] = collections.deque(maxlen=settings.recent_asks)
+
+    def admit(self) -> None:
+        with self.lock:
+            if self.admitted >= self.settings.queue_size:
+                raise ServiceError(429, "busy", f"{self.admitted} asks are queued or running; try again later",
+                                   {"Retry-After": str(self.settings.retry_after_s)})
+            self.admitted += 1
+
+    def release(self) -> None:
+        with self.lock:
+            self.admitted -= 1
+
+    def run(self, request: AskRequest, cancel: threading.Event, emit) -> None:
+        """Run one ask in the worker, handing each event to ``emit``; always ends with ``None``."""
+        try:
+            for event in ask(request, self.backend, self.sessions, self.generation, self.cache, cancel,
+                             history_tokens=self.settings.history_tokens):
+                if event.kind == "done":
+                    timings = event.data.get("timings", {})
+                    self.recent.append({k: timings[k] for k in ("first_token_s", "tokens_per_s") if k in timings})
+                emit(event)
+        except errors.EngineError as exc:
+            emit(AskEvent("error", {"code": exc.code, "message": str(exc), "status": status_of(exc)}))
+        except ValueError as exc:
+            emit(AskEvent("error", {"code": "invalid_request", "message": str(exc), "status": 422}))
+        except Exception as exc:  # a bug: reported to the client, and the service keeps serving
+            log.exception("ask failed")
+            emit(AskEvent("error", {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}",
+                                    "status": 500}))
+        finally:
+            emit(None)
+
+    def health(self) -> dict[str, object]:
+        def mean(key: str) -> float | None:
+            values = [r[key] for r in self.recent if key in r]
+            return round(sum(values) / len(values), 4) if values else None
+
+        info = self.backend.info()
+        versions = {"engine": __version__}
+        for package in ("torch", "transformers", "rasterio", "fastapi"):
+            try:
+                versions[package] = importlib.metadata.version(package)
+            except importlib.metadata.PackageNotFoundError:
+                versions[package] = None
+        return {"status": "ok", "backend": info.get("backend"), "model": info.get("model"),
+                "device": info.get("device"), "precision": info.get("precision"), "backend_info": info,
+                "versions": versions, "queue_length": self.admitted, "queue_size": self.settings.queue_size,
+                "recent_asks": len(self.recent), "first_token_latency_s": mean("first_token_s"),
+                "tokens_per_s": mean("tokens_per_s")}
+
+
+def _zones_file(zones: dict[str, object], settings: ServiceSettings) -> Path:
+    """Check a zones GeoJSON against the limits and write it to a temporary file."""
+    if zones.get("type") != "FeatureCollection" or not isinstance(zones.get("features"), list):
+        raise ServiceError(422, "bad_zones", "zones must be a GeoJSON FeatureCollection")
+    if len(zones["features"]) > settings.max_zone_features:
+        raise ServiceError(413, "too_many_zones",
+                           f"{len(zones['features'])} zone features; the limit is {settings.max_zone_features}")
+    text = json.dumps(zones)
+    if len(text.encode()) > settings.max_zone_bytes:
+        raise ServiceError(413, "zones_too_large", f"zones exceed {settings.max_zone_bytes // 2**20} MB")
+    handle, name = tempfile.mkstemp(suffix=".geojson", prefix="zones-")
+    with os.fdopen(handle, "w", encoding="utf-8") as f:
+        f.write(text)
+    return Path(name)
+
+
+def _ask_request(body: AskBody, settings: ServiceSettings) -> AskRequest:
+    layers = []
+    for layer in body.layers:
+        path = Path(layer.path).expanduser()
+        if not settings.allows(path):
+            raise ServiceError(403, "path_not_allowed", f"{layer.path} is outside the folders this service may read")
+        if not path.exists():
+            raise ServiceError(404, errors.LayerNotFoundError.code, f"layer not found: {layer.path}")
+        try:
+            layers.append(LayerSpec(path=path, date=layer.date, sensor=layer.sensor, band_map=layer.band_map or {}))
+        except (ValueError, KeyError) as exc:
+            raise ServiceError(422, "invalid_layer", f"{layer.path}: {exc}") from None
+    extent = None
+    if body.extent is not None:
+        e = body.extent
+        extent = Extent(e.xmin, e.ymin, e.xmax, e.ymax, e.crs)
+    zones = ZoneSpec(_zones_file(body.zones, settings)) if body.zones is not None else None
+    return AskRequest(question=body.question, layers=layers, extent=extent, zones=zones, session_id=body.session_id,
+                      language=body.language, unit=AreaUnit(body.unit) if body.unit else None)
+
+
+def create_app(settings: ServiceSettings, backend: Backend, generation: GenerationConfig | None = None,
+               cache: AnalysisCache | None = None) -> FastAPI:
+    engine = _Engine(settings, backend, generation or GenerationConfig(), cache)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.worker.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="County land-use monitoring engine", version=__version__, lifespan=lifespan,
+                  description="Measured land-use facts and grounded answers about Landsat/Sentinel-2 layers.")
+    app.state.engine = engine
+
+    @app.middleware("http")
+    async def authorise(request: Request, call_next):
+        if settings.token and request.url.path.startswith("/v1/"):
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {settings.token}".encode()):
+                return error_response(401, "unauthorised", "a valid 'Authorization: Bearer <token>' is required")
+        return await call_next(request)
+
+    @app.exception_handler(ServiceError)
+    async def on_service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return error_response(exc.status, exc.code, str(exc), exc.headers)
+
+    @app.exception_handler(errors.EngineError)
+    async def on_engine_error(request: Request, exc: errors.EngineError) -> JSONResponse:
+        return error_response(status_of(exc), exc.code, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
+        return error_response(422, "invalid_request", problems[:2000] or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.get("/v1/health", summary="status, backend, model, queue, recent speed")
+    async def health() -> dict[str, object]:
+        return engine.health()
+
+    @app.post("/v1/ask", summary="ask a question about layers over an extent",
+              responses={400: ERRORS, 401: ERRORS, 403: ERRORS, 404: ERRORS, 413: ERRORS, 422: ERRORS,
+                         429: ERRORS})
+    async def ask_endpoint(body: AskBody) -> Response:
+        request = _ask_request(body, settings)
+        engine.admit()
+        cancel = threading.Event()
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[AskEvent | None] = asyncio.Queue()
+
+        def emit(event: AskEvent | None) -> None:
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
+        def job() -> None:
+            try:
+                engine.run(request, cancel, emit)
+            finally:
+                engine.release()
+                if request.zones is not None:
+                    request.zones.path.unlink(missing_ok=True)
+
+        try:
+            engine.worker.submit(job)
+        except RuntimeError:  # the worker is shutting down
+            engine.release()
+            raise ServiceError(503, "shutting_down", "the service is stopping") from None
+
+        async def drain() -> AsyncIterator[AskEvent]:
+            while (event := await events.get()) is not None:
+                yield event
+
+        if body.stream:
+            async def sse() -> AsyncIterator[str]:
+                try:
+                    async for event in drain():
+                        data = {k: v for k, v in event.data.items() if k != "status"} \
+                            if event.kind == "error" else event.data
+                        yield f"event: {event.kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+                finally:
+                    cancel.set()  # the client went away, or the ask ended
+
+            return StreamingResponse(sse(), media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        collected = [event async for event in drain()]
+        fatal = [e for e in collected if e.kind == "error" and "status" in e.data]
+        if fatal and not any(e.kind == "done" for e in collected):
+            data = fatal[0].data
+            return error_response(int(data["status"]), str(data["code"]), str(data["message"]))
+        return JSONResponse(collect(iter(collected)))
+
+    @app.delete("/v1/sessions/{session_id}", status_code=204, summary="forget a session's history",
+                responses={404: ERRORS})
+    async def delete_session(session_id: str) -> Response:
+        if not engine.sessions.delete(session_id):
+            raise ServiceError(404, "session_not_found", f"no session {session_id!r}")
+        return Response(status_code=204)
+
+    return app

@@ -1,0 +1,48 @@
+"""Request bodies of the service (pydantic), so the OpenAPI schema and validation come from one place."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LayerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(min_length=1, max_length=4096, description="file or product folder on the engine's machine")
+    date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD override")
+    band_map: dict[str, int] | None = Field(default=None, description="band role -> 1-based band index")
+    sensor: str | None = Field(default=None, max_length=32)
+
+
+class ExtentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    xmin: float
+    ymin: float
+    xmax: float
+    ymax: float
+    crs: str = Field(min_length=1, max_length=20000, description="anything pyproj accepts, e.g. EPSG:4326")
+
+
+class AskBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=2000)
+    layers: list[LayerBody] = Field(min_length=1, max_length=8)
+    extent: ExtentBody | None = None
+    zones: dict[str, Any] | None = Field(default=None, description="a GeoJSON FeatureCollection of zones")
+    session_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,128}$")
+    language: Literal["zh", "en"] | None = None
+    unit: Literal["mu", "ha", "km2", "m2"] | None = None
+    stream: bool = False
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,231 @@
+"""The engine service, driven through real HTTP on loopback: a real ``python -m engine serve`` process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+import schemathesis
+from conftest import L7, L8
+from hypothesis import HealthCheck, given, settings
+
+from engine.service.settings import ServiceSettings
+
+REPO = Path(__file__).resolve().parents[1]
+TOKEN = "test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+QUESTION = "新增耕地面积是多少？"
+LAYERS = [{"path": str(L7)}, {"path": str(L8)}]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Engine:
+    """A ``python -m engine serve`` child process on loopback."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "engine", "serve", "--port", str(self.port), *args],
+            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the service exited: {self.process.stdout.read()}")
+            try:
+                httpx.get(self.url + "/openapi.json", timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise RuntimeError("the service did not start within 120 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    cache = tmp_path_factory.mktemp("service-cache")
+    server = Engine("--backend", "none", "--token", TOKEN, "--root", str(REPO / "tests" / "data"),
+                    "--queue-size", "3", env={"LANDUSE_CACHE_DIR": str(cache)})
+    yield server
+    server.stop()
+
+
+def _ask(engine: Engine, **body: object) -> httpx.Response:
+    return httpx.post(engine.url + "/v1/ask", json={"question": QUESTION, "layers": LAYERS, **body},
+                      headers=AUTH, timeout=120)
+
+
+def _events(text: str) -> list[tuple[str, dict]]:
+    out = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        out.append((lines["event"], json.loads(lines["data"])))
+    return out
+
+
+def test_health(engine: Engine) -> None:
+    health = httpx.get(engine.url + "/v1/health", headers=AUTH).json()
+    assert health["status"] == "ok" and health["backend"] == "none"
+    assert health["queue_length"] == 0 and health["versions"]["engine"]
+    assert {"model", "device", "precision", "first_token_latency_s", "tokens_per_s"} <= health.keys()
+
+
+def test_ask_json(engine: Engine) -> None:
+    reply = _ask(engine)
+    assert reply.status_code == 200
+    body = reply.json()
+    assert {"answer", "facts", "findings", "audit", "images", "timings"} <= body.keys()
+    assert body["audit"]["ok"] and "亩" in body["answer"]
+    assert body["facts"]["dates"] == ["2001-07-30", "2013-07-07"]
+    assert body["findings"]["type"] == "FeatureCollection"
+
+
+def test_ask_stream_events_in_order(engine: Engine) -> None:
+    reply = _ask(engine, stream=True)
+    assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/event-stream")
+    kinds = [k for k, _ in _events(reply.text)]
+    assert kinds[0] == "progress" and kinds[-1] == "done"
+    assert kinds.index("facts") < kinds.index("token") < kinds.index("findings") < kinds.index("audit")
+
+
+@pytest.mark.parametrize("body, status, code", [
+    ({"question": "", "layers": LAYERS}, 422, "invalid_request"),
+    ({"question": QUESTION, "layers": []}, 422, "invalid_request"),
+    ({"question": QUESTION * 250, "layers": LAYERS}, 422, "invalid_request"),
+    ({"question": QUESTION, "layers": [{"path": "/etc/passwd"}]}, 403, "path_not_allowed"),
+    ({"question": QUESTION, "layers": [{"path": str(REPO / "tests/data/../../README.md")}]}, 403,
+     "path_not_allowed"),
+    ({"question": QUESTION, "layers": [{"path": str(REPO / "tests/data/nope.tif")}]}, 404, "layer_not_found"),
+    ({"question": QUESTION, "layers": [{"path": str(REPO / "tests/data/README.md")}]}, 422, "not_a_raster"),
+    ({"question": QUESTION, "layers": LAYERS, "extent": {"xmin": 0, "ymin": 0, "xmax": 1, "ymax": 1,
+                                                          "crs": "EPSG:4326"}}, 422, "extent_outside"),
+    ({"question": QUESTION, "layers": LAYERS, "zones": {"type": "Point"}}, 422, "bad_zones"),
+    ({"question": QUESTION, "layers": LAYERS, "session_id": "../x"}, 422, "invalid_request"),
+])
+def test_bad_requests_are_json_errors(engine: Engine, body: dict, status: int, code: str) -> None:
+    reply = httpx.post(engine.url + "/v1/ask", json=body, headers=AUTH, timeout=60)
+    assert (reply.status_code, reply.json()["error"]["code"]) == (status, code)
+    assert reply.json()["error"]["message"]
+
+
+def test_malformed_json_unknown_route_and_missing_token(engine: Engine) -> None:
+    reply = httpx.post(engine.url + "/v1/ask", content=b"{not json", headers={**AUTH, "Content-Type":
+                                                                                "application/json"})
+    assert reply.status_code == 422 and reply.json()["error"]["code"] == "invalid_request"
+    assert httpx.get(engine.url + "/v1/nothing", headers=AUTH).json()["error"]["code"] == "not_found"
+    assert httpx.get(engine.url + "/v1/ask", headers=AUTH).json()["error"]["code"] == "method_not_allowed"
+    reply = httpx.get(engine.url + "/v1/health")
+    assert reply.status_code == 401 and reply.json()["error"]["code"] == "unauthorised"
+
+
+def test_zones_in_the_request(engine: Engine) -> None:
+    zones = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"name": "基本农田一号", "kind": "farmland"},
+        "geometry": {"type": "Polygon", "coordinates": [[[8.76, 50.78], [8.80, 50.78], [8.80, 50.81],
+                                                         [8.76, 50.81], [8.76, 50.78]]]}}]}
+    body = _ask(engine, zones=zones, question="基本农田内是否有疑似违规建设？").json()
+    assert [z["name"] for z in body["facts"]["zones"]] == ["基本农田一号"]
+
+
+def test_sessions_keep_their_own_history_and_can_be_deleted(engine: Engine) -> None:
+    assert _ask(engine, session_id="s1").json()["history_turns"] == 0
+    assert _ask(engine, session_id="s1").json()["history_turns"] == 1
+    assert _ask(engine, session_id="s2").json()["history_turns"] == 0
+    assert httpx.delete(engine.url + "/v1/sessions/s1", headers=AUTH).status_code == 204
+    assert _ask(engine, session_id="s1").json()["history_turns"] == 0
+    assert httpx.delete(engine.url + "/v1/sessions/zz", headers=AUTH).json()["error"]["code"] == "session_not_found"
+
+
+def test_twenty_concurrent_asks_are_answered_or_told_busy(engine: Engine) -> None:
+    def one(i: int) -> tuple[int, int | None, str | None]:
+        reply = _ask(engine, session_id=f"c{i}")
+        if reply.status_code == 429:
+            return 429, int(reply.headers["Retry-After"]), None
+        return reply.status_code, reply.json()["history_turns"], reply.json()["answer"]
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(one, range(20)))
+    assert {status for status, _, _ in results} <= {200, 429}
+    answered = [r for r in results if r[0] == 200]
+    assert answered and all(turns == 0 for _, turns, _ in answered)  # no session saw another's history
+    assert any(r[0] == 429 for r in results)  # 20 at once against a queue of 3
+    assert all(r[1] > 0 for r in results if r[0] == 429)
+    assert httpx.get(engine.url + "/v1/health", headers=AUTH).json()["status"] == "ok"
+
+
+def test_fuzzing_from_the_openapi_schema_never_gets_a_5xx(engine: Engine) -> None:
+    """Requests generated from /openapi.json (schemathesis strategies, driven by hypothesis)."""
+    schema = schemathesis.openapi.from_url(engine.url + "/openapi.json", headers=AUTH)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {op.path for op in operations} >= {"/v1/ask", "/v1/health", "/v1/sessions/{session_id}"}
+    statuses: list[int] = []
+    for operation in operations:
+        @given(case=operation.as_strategy())
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+        def call(case: schemathesis.Case) -> None:
+            response = case.call(headers=AUTH, timeout=60)
+            statuses.append(response.status_code)
+            assert response.status_code < 500, f"{case.method} {case.path}: {response.status_code} {response.text}"
+
+        call()
+    assert len(statuses) >= 30 and any(400 <= s < 500 for s in statuses)
+
+
+def test_off_loopback_needs_a_token_and_roots(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="needs --token"):
+        ServiceSettings(host="0.0.0.0")
+    with pytest.raises(ValueError, match="needs --root"):
+        ServiceSettings(host="0.0.0.0", token="t")
+    assert ServiceSettings(host="0.0.0.0", token="t", roots=(tmp_path,)).allows(tmp_path / "a.tif")
+    done = subprocess.run([sys.executable, "-m", "engine", "serve", "--host", "0.0.0.0", "--backend", "none"],
+                          cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2 and "needs --token" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_engine(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    server = Engine("--backend", "local", "--model", str(tiny_model_dir), "--precision", "nf4", "--device", "cpu",
+                    "--max-new-tokens", "4000", env={"LANDUSE_CACHE_DIR": str(tmp_path_factory.mktemp("c"))})
+    yield server
+    server.stop()
+
+
+def test_tiny_model_in_4bit_streams_through_the_service(tiny_engine: Engine) -> None:
+    health = httpx.get(tiny_engine.url + "/v1/health").json()
+    assert health["backend"] == "local" and health["precision"] == "nf4" and health["device"] == "cpu"
+    with httpx.stream("POST", tiny_engine.url + "/v1/ask", timeout=120,
+                      json={"question": QUESTION, "layers": LAYERS, "stream": True}) as reply:
+        kinds = []
+        for line in reply.iter_lines():
+            if line.startswith("event: "):
+                kinds.append(line[7:])
+            if kinds.count("token") >= 3:
+                break  # the client goes away mid-answer
+    deadline = time.monotonic() + 20
+    while httpx.get(tiny_engine.url + "/v1/health").json()["queue_length"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # 4000 new tokens take minutes on this model: an empty queue this soon means generation was cancelled
+    assert httpx.get(tiny_engine.url + "/v1/health").json()["queue_length"] == 0
+    assert kinds[:1] == ["progress"] and "facts" in kinds
