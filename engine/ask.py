@@ -12,10 +12,12 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,12 +34,13 @@ from engine.model.config import GenerationConfig
 from engine.prompt.audit import audit
 from engine.prompt.builder import PromptImage, Turn, approx_tokens, build_prompt
 from engine.prompt.grounding import ImageFrame, boxes_to_features
-from engine.scene.render import Composite, RenderConfig, render
+from engine.scene.product import Product
+from engine.scene.render import Composite, RenderConfig, render_composites
 from engine.types import Extent, LayerSpec
 
 log = logging.getLogger(__name__)
 
-IMAGE_BUDGET_PIXELS = 4 * 512 * 28 * 28  # all images of one ask together (visual tokens grow with pixels)
+IMAGE_BUDGET_PIXELS = 4 * 256 * 28 * 28  # all images of one ask: 4 x 256 visual tokens (one per 28x28 pixels)
 MAX_SESSIONS = 256
 
 
@@ -95,20 +98,25 @@ def render_images(result: Analysis, image_pixels: tuple[int, int]) -> list[Promp
     facts = result.facts
     extent = Extent(float(facts.extent["xmin"]), float(facts.extent["ymin"]), float(facts.extent["xmax"]),
                     float(facts.extent["ymax"]), str(facts.extent["crs"]))
-    composites = [Composite.TRUE_COLOR, Composite.FALSE_COLOR]
-    wanted = [(p, c) for p in result.products for c in composites if all(r in p.bands for r in c.roles)]
-    if not wanted:
+    composites = {p.name: [c for c in (Composite.TRUE_COLOR, Composite.FALSE_COLOR)
+                           if all(r in p.bands for r in c.roles)] for p in result.products}
+    n_images = sum(len(c) for c in composites.values())
+    if not n_images:
         return []
     low, high = image_pixels
-    per_image = max(low, min(high, IMAGE_BUDGET_PIXELS // len(wanted)))
+    per_image = max(low, min(high, IMAGE_BUDGET_PIXELS // n_images))
     config = RenderConfig(min_pixels=min(low, per_image), max_pixels=per_image)
-    images = []
-    for product, composite in wanted:
-        the_plan, _, tiles = render(product, extent, composite, config)
-        (tile,) = tiles  # one tile: the plan fits the extent into one image
-        height, width = tile.image.shape[:2]
-        images.append(PromptImage(tile.image, ImageFrame(width, height, tile.transform, the_plan.crs,
-                                                         str(product.acquired), composite.value)))
+    todo = [p for p in result.products if composites[p.name]]
+
+    def one(product: Product) -> list[PromptImage]:
+        the_plan, tiles = render_composites(product, extent, composites[product.name], config)
+        return [PromptImage(tile.image, ImageFrame(tile.image.shape[1], tile.image.shape[0], tile.transform,
+                                                   the_plan.crs, str(product.acquired), composite.value))
+                for composite, tile in zip(composites[product.name], tiles, strict=True)]
+
+    # dates in parallel: reading and the compiled decimation release the GIL
+    with ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1))) as pool:
+        images = [image for per_date in pool.map(one, todo) for image in per_date]
     return images
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -115,24 +116,31 @@ def test_overviews_are_built_once_in_the_cache_not_beside_the_file(tmp_path: Pat
     monkeypatch.setattr(overviews, "MIN_SIDE_FOR_OVERVIEWS", 512)
     user_dir = tmp_path / "user"
     user_dir.mkdir()
-    path = write_tif(user_dir / "big.tif", np.random.default_rng(0).random((3, 1024, 1024), np.float32),
-                     descriptions=["red", "green", "blue"], tiled=True, blockxsize=256, blockysize=256)
+    yy, xx = np.mgrid[0:1024, 0:1024] / 1024.0
+    smooth = np.stack([np.sin(6 * xx) ** 2, np.cos(5 * yy) ** 2, xx * yy]).astype(np.float32)  # a landscape, not noise
+    path = write_tif(user_dir / "big.tif", smooth, descriptions=["red", "green", "blue"], tiled=True,
+                     blockxsize=256, blockysize=256)
     before = sorted(p.name for p in user_dir.iterdir())
     product = open_layer(LayerSpec(path=path))
+    full_size = RenderConfig(min_pixels=28 * 28, max_pixels=1024 * 1024)
+    _, _, tiles = render(product, config=full_size)
+    list(tiles)
+    assert not (overviews.cache_dir() / "overviews").exists()  # an image at full size needs no overview
+    small = RenderConfig(min_pixels=28 * 28, max_pixels=224 * 224)  # 4.6 window pixels per image pixel
     calls: list[int] = []
-    _, _, tiles = render(product, overview_progress=lambda s, b: calls.append(b))
+    _, _, tiles = render(product, config=small, overview_progress=lambda s, b: calls.append(b))
     (tile,) = list(tiles)
     first = tile.image
     assert sorted(p.name for p in user_dir.iterdir()) == before
     cached = list((overviews.cache_dir() / "overviews").glob("*.vrt.ovr"))
     assert len(cached) == 1
     mtime = cached[0].stat().st_mtime_ns
-    _, _, tiles = render(product)
+    _, _, tiles = render(product, config=small)
     (tile,) = list(tiles)
     again = tile.image
     assert cached[0].stat().st_mtime_ns == mtime  # reused, not rebuilt
     np.testing.assert_array_equal(first, again)
-    _, _, tiles = render(product, config=RenderConfig(use_overviews=False))
+    _, _, tiles = render(product, config=dataclasses.replace(small, use_overviews=False))
     (tile,) = list(tiles)
     direct = tile.image
     assert np.abs(direct.astype(int) - first.astype(int)).mean() < 8  # same picture either way

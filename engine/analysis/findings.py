@@ -5,7 +5,7 @@ smaller than the minimum mapping unit inside a patch are filled, while the
 area properties stay the measured changed pixels) is placed on the map
 with the grid's transform, simplified by half a pixel without breaking
 topology, reprojected to lon/lat, oriented counter-clockwise (the right-hand
-rule of RFC 7946) and made valid. Properties carry the measured areas in every
+rule of RFC 7946), made valid and rounded to 1e-7 degrees. Properties carry the measured areas in every
 unit; ``source`` is ``"measured"``. Features are sorted by area; when capped,
 the number left out is stated.
 """
@@ -32,6 +32,7 @@ from engine.analysis.geo import reproject
 from engine.scene.product import Grid
 
 DEFAULT_CAP = 500
+LONLAT_PRECISION = 1e-7  # degrees (about 1 cm): RFC 7946 section 11.2 advises against needless digits
 
 ZoneLookup = Callable[[BaseGeometry], str | None]  # map-CRS geometry -> zone name
 
@@ -61,7 +62,7 @@ def to_feature_collection(change: Change, grid: Grid, date_from: str, date_to: s
     features = []
     for patch in change.patches[:cap]:
         in_map = patch_geometry_map(patch, change, grid)
-        lonlat = polygonal(reproject(in_map, to_lonlat))
+        lonlat = polygonal(shapely.set_precision(reproject(in_map, to_lonlat), LONLAT_PRECISION))
         centre = reproject(in_map.centroid, to_lonlat)
         features.append({
             "type": "Feature",

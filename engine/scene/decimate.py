@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+COMPILED_MIN_PIXELS = 1 << 20  # strips this large use the compiled loop (numba, loaded on first use)
+
 
 def block_mean(values: list[np.ndarray], valid: np.ndarray, k: int) -> tuple[list[np.ndarray], np.ndarray]:
     """Mean of each k×k block over valid pixels; a block is valid when any pixel in it is.
@@ -19,6 +21,17 @@ def block_mean(values: list[np.ndarray], valid: np.ndarray, k: int) -> tuple[lis
     """
     rows, cols = valid.shape
     out_r, out_c = -(-rows // k), -(-cols // k)
+    if valid.size >= COMPILED_MIN_PIXELS:
+        from engine.scene._decimate_kernel import block_counts, block_sums
+
+        count = np.zeros((out_r, out_c), np.float32)
+        block_counts(valid, k, count)
+        means = []
+        for v in values:
+            sums = np.zeros((out_r, out_c), np.float32)
+            block_sums(v, valid, k, sums)
+            means.append(np.divide(sums, count, out=np.zeros_like(sums), where=count > 0))
+        return means, count > 0
     pad = ((0, out_r * k - rows), (0, out_c * k - cols))
     all_valid = bool(valid.all()) and pad == ((0, 0), (0, 0))
     if all_valid:

@@ -63,13 +63,16 @@ def needs_overviews(path: str) -> bool:
         return max(src.width, src.height) >= MIN_SIDE_FOR_OVERVIEWS and not has_overviews(src)
 
 
+SMALLEST_LEVEL = 4  # a level-2 overview would cost a quarter of the file for little gain
+
+
 def overview_levels(width: int, height: int) -> list[int]:
-    """Levels from 4 up: a level-2 overview would cost a quarter of the file for little gain."""
-    levels, factor = [], 4
+    """Levels from ``SMALLEST_LEVEL`` up, doubling."""
+    levels, factor = [], SMALLEST_LEVEL
     while max(width, height) / factor >= SMALLEST_OVERVIEW_SIDE:
         levels.append(factor)
         factor *= 2
-    return levels or [4]
+    return levels or [SMALLEST_LEVEL]
 
 
 def _vrt_xml(src: rasterio.io.DatasetReader, path: Path) -> str:

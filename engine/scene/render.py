@@ -169,10 +169,18 @@ def plan(grid: Grid, extent: Extent | None, config: RenderConfig) -> RenderPlan:
                       rows=n_rows, cols=n_cols, tiles=tuple(tiles))
 
 
-def display_product(product: Product, window: Window,
-                    progress: overviews.BuildProgress | None = None) -> Product:
-    """``product`` with large overview-less files swapped for cached overview VRTs."""
-    if max(window.width, window.height) < overviews.MIN_SIDE_FOR_OVERVIEWS / 2:
+def display_product(product: Product, window: Window, progress: overviews.BuildProgress | None = None,
+                    zoom_out: float | None = None) -> Product:
+    """``product`` with large overview-less files swapped for cached overview VRTs.
+
+    ``zoom_out`` (window pixels per image pixel) decides: below the smallest
+    overview level (4) no overview can serve the read, so none is built.
+    Without it, windows under half the overview threshold read full resolution.
+    """
+    if zoom_out is not None:
+        if zoom_out < overviews.SMALLEST_LEVEL:
+            return product
+    elif max(window.width, window.height) < overviews.MIN_SIDE_FOR_OVERVIEWS / 2:
         return product
     swapped: dict[str, str] = {}
     for path in {b.path for b in product.bands.values()}:
@@ -187,17 +195,17 @@ def display_product(product: Product, window: Window,
     return dataclasses.replace(product, bands=bands, mask=mask)
 
 
-def _read_display(reader: SceneReader, window: Window, composite: Composite, shape: tuple[int, int]) -> Block:
+def _read_display(reader: SceneReader, window: Window, roles: tuple[BandRole, ...], shape: tuple[int, int]) -> Block:
     resampling = Resampling.average if shape[0] * shape[1] < window.width * window.height else Resampling.nearest
-    return reader.read(window, composite.roles, shape, resampling)
+    return reader.read(window, roles, shape, resampling)
 
 
-def stretch_of(block: Block, composite: Composite, percentiles: tuple[float, float], name: str) -> Stretch:
+def stretch_of(block: Block, roles: tuple[BandRole, ...], percentiles: tuple[float, float], name: str) -> Stretch:
     """Per-band percentile limits over the valid pixels of ``block``."""
     if not block.valid.any():
         raise NoValidPixelsError(f"no valid pixels to render in the extent of {name} (nodata, cloud or shadow)")
     stretch: Stretch = {}
-    for role in composite.roles:
+    for role in roles:
         lo, hi = np.percentile(block.bands[role][block.valid], percentiles)
         stretch[role] = (float(lo), float(hi) if hi > lo else float(lo) + 1e-6)
     return stretch
@@ -208,7 +216,7 @@ def compute_stretch(reader: SceneReader, window: Window, composite: Composite,
     """Stretch from a display-size read of the whole ``window``."""
     scale = min(1.0, STRETCH_SAMPLE_SIDE / max(window.width, window.height))
     shape = (max(1, round(window.height * scale)), max(1, round(window.width * scale)))
-    return stretch_of(_read_display(reader, window, composite, shape), composite, percentiles,
+    return stretch_of(_read_display(reader, window, composite.roles, shape), composite.roles, percentiles,
                       reader.product.name)
 
 
@@ -225,7 +233,7 @@ def to_image(block: Block, composite: Composite, stretch: Stretch) -> np.ndarray
 
 def render_tile(reader: SceneReader, spec: TileSpec, composite: Composite, stretch: Stretch) -> Tile:
     """Read one tile at image size and stretch it to uint8 RGB."""
-    block = _read_display(reader, spec.window, composite, spec.out_shape)
+    block = _read_display(reader, spec.window, composite.roles, spec.out_shape)
     return Tile(spec=spec, image=to_image(block, composite, stretch), crs=reader.grid.crs.to_string())
 
 
@@ -238,14 +246,17 @@ def render(product: Product, extent: Extent | None = None, composite: Composite 
     if any(r not in product.bands for r in composite.roles):
         raise missing_band_error(product, composite.roles, f"the {composite.value.replace('_', ' ')} composite")
     the_plan = plan(product.grid, extent, config)
-    source = display_product(product, the_plan.window, overview_progress) if config.use_overviews else product
+    first_tile = the_plan.tiles[0]
+    zoom_out = first_tile.window.height / first_tile.out_shape[0]
+    source = display_product(product, the_plan.window, overview_progress, zoom_out) if config.use_overviews \
+        else product
     reader = SceneReader(source, grid=product.grid).__enter__()
     first: Tile | None = None
     try:
         if len(the_plan.tiles) == 1:  # one read serves both the stretch and the image
             spec = the_plan.tiles[0]
-            block = _read_display(reader, spec.window, composite, spec.out_shape)
-            stretch = stretch_of(block, composite, config.percentiles, product.name)
+            block = _read_display(reader, spec.window, composite.roles, spec.out_shape)
+            stretch = stretch_of(block, composite.roles, config.percentiles, product.name)
             first = Tile(spec=spec, image=to_image(block, composite, stretch), crs=the_plan.crs)
         else:
             stretch = compute_stretch(reader, the_plan.window, composite, config.percentiles)
@@ -263,3 +274,23 @@ def render(product: Product, extent: Extent | None = None, composite: Composite 
             reader.close()
 
     return the_plan, stretch, tiles()
+
+
+def render_composites(product: Product, extent: Extent | None, composites: list[Composite],
+                      config: RenderConfig | None = None) -> tuple[RenderPlan, list[Tile]]:
+    """Several composites of ``extent``, each fitted into one image, from one read of their bands.
+
+    Each band's stretch is computed once, so a band looks the same in every composite.
+    """
+    config = dataclasses.replace(config or RenderConfig(), resolution_m=None)
+    roles = tuple(dict.fromkeys(r for c in composites for r in c.roles))
+    if any(r not in product.bands for r in roles):
+        raise missing_band_error(product, roles, "the " + " and ".join(c.value.replace("_", " ") for c in composites))
+    the_plan = plan(product.grid, extent, config)
+    (spec,) = the_plan.tiles
+    zoom_out = spec.window.height / spec.out_shape[0]
+    source = display_product(product, the_plan.window, zoom_out=zoom_out) if config.use_overviews else product
+    with SceneReader(source, grid=product.grid) as reader:
+        block = _read_display(reader, spec.window, roles, spec.out_shape)
+    stretch = stretch_of(block, roles, config.percentiles, product.name)
+    return the_plan, [Tile(spec=spec, image=to_image(block, c, stretch), crs=the_plan.crs) for c in composites]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import hmac
 import importlib.metadata
 import json
@@ -23,6 +24,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -62,6 +64,11 @@ class ServiceError(Exception):
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def json_response(data: object) -> Response:
+    """A JSON body serialised with orjson (answers carry GeoJSON findings: the stdlib is several times slower)."""
+    return Response(orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
 def status_of(exc: errors.EngineError) -> int:
@@ -120,17 +127,23 @@ class _Engine:
             return round(sum(values) / len(values), 4) if values else None
 
         info = self.backend.info()
-        versions = {"engine": __version__}
-        for package in ("torch", "transformers", "rasterio", "fastapi"):
-            try:
-                versions[package] = importlib.metadata.version(package)
-            except importlib.metadata.PackageNotFoundError:
-                versions[package] = None
         return {"status": "ok", "backend": info.get("backend"), "model": info.get("model"),
                 "device": info.get("device"), "precision": info.get("precision"), "backend_info": info,
-                "versions": versions, "queue_length": self.admitted, "queue_size": self.settings.queue_size,
+                "versions": _versions(), "queue_length": self.admitted, "queue_size": self.settings.queue_size,
                 "recent_asks": len(self.recent), "first_token_latency_s": mean("first_token_s"),
                 "tokens_per_s": mean("tokens_per_s")}
+
+
+@functools.cache
+def _versions() -> dict[str, str | None]:
+    """Versions of the engine and the libraries answers depend on (read once: metadata lookups are slow)."""
+    versions: dict[str, str | None] = {"engine": __version__}
+    for package in ("torch", "transformers", "bitsandbytes", "rasterio", "fastapi"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
 
 
 def _zones_file(zones: dict[str, object], settings: ServiceSettings) -> Path:
@@ -245,12 +258,12 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
                 yield event
 
         if body.stream:
-            async def sse() -> AsyncIterator[str]:
+            async def sse() -> AsyncIterator[bytes]:
                 try:
                     async for event in drain():
                         data = {k: v for k, v in event.data.items() if k != "status"} \
                             if event.kind == "error" else event.data
-                        yield f"event: {event.kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+                        yield b"event: " + event.kind.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
                 finally:
                     cancel.set()  # the client went away, or the ask ended
 
@@ -261,7 +274,7 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
         if fatal and not any(e.kind == "done" for e in collected):
             data = fatal[0].data
             return error_response(int(data["status"]), str(data["code"]), str(data["message"]))
-        return JSONResponse(collect(iter(collected)))
+        return json_response(collect(iter(collected)))
 
     @app.delete("/v1/sessions/{session_id}", status_code=204, summary="forget a session's history",
                 responses={404: ERRORS})
