@@ -71,20 +71,22 @@ def _add_extent_options(p: argparse.ArgumentParser, whose: str) -> None:
 
 
 def _add_backend_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, default=None, metavar="FILE.toml",
+                   help="settings file (default $LANDUSE_CONFIG); options and environment variables win over it")
     p.add_argument("--backend", choices=["auto", "local", "openai", "none"], default=None,
-                   help="how to answer (default $LANDUSE_BACKEND or auto)")
+                   help="how to answer (default $LANDUSE_BACKEND, the config file, else auto)")
     p.add_argument("--model", default=None, metavar="DIR|HUB_ID",
-                   help="model folder or hub id already downloaded (default $LANDUSE_MODEL or "
-                        "Qwen/Qwen2.5-VL-3B-Instruct)")
-    p.add_argument("--precision", choices=["auto", "nf4", "int8", "bf16", "fp32"], default="auto",
-                   help="weights: nf4 4-bit (default when bitsandbytes is installed), int8, bf16, fp32")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+                   help="model folder or hub id already downloaded (default $LANDUSE_MODEL, the config file, "
+                        "else Qwen/Qwen2.5-VL-3B-Instruct)")
+    p.add_argument("--precision", choices=["auto", "nf4", "int8", "bf16", "fp32"], default=None,
+                   help="weights: nf4 4-bit (auto: nf4 when bitsandbytes is installed), int8, bf16, fp32")
+    p.add_argument("--device", default=None, help="auto (default), cpu, cuda or cuda:N")
     p.add_argument("--adapter", type=Path, default=None, metavar="DIR", help="a LoRA adapter folder to apply")
     p.add_argument("--openai-url", default=None, metavar="URL",
                    help="OpenAI-compatible server, e.g. http://gpu-server:8000/v1 (default $LANDUSE_OPENAI_URL)")
     p.add_argument("--openai-model", default=None, metavar="NAME", help="model name on that server")
-    p.add_argument("--max-new-tokens", type=_positive_int, default=512, metavar="N")
-    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    p.add_argument("--max-new-tokens", type=_positive_int, default=None, metavar="N", help="default 512")
+    p.add_argument("--temperature", type=float, default=None, help="0 = greedy (default)")
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -292,23 +294,42 @@ DEMO_QUESTION = "2001年到2013年新增耕地面积是多少？"
 DEMO_MMU_HA = 0.18  # the bundled subsets are 41 x 41 pixels: a smaller mapping unit than the default
 
 
-def _backend(args: argparse.Namespace):  # -> Backend
-    import os
+def _setting(args: argparse.Namespace, name: str, env: str | None, default: object) -> object:
+    """An option: given on the command line, else from the environment, else the config file, else ``default``."""
+    value = getattr(args, name, None)
+    if value is not None:
+        return value
+    if env and os.environ.get(env):
+        return os.environ[env]
+    return args.file_config.get(name, default)
 
+
+def _backend(args: argparse.Namespace):  # -> Backend
+    from engine import config_file
     from engine.model.backends import BackendKind, choose_backend
     from engine.model.config import DEFAULT_MODEL, ModelConfig
 
-    kind = BackendKind(args.backend or os.environ.get("LANDUSE_BACKEND", "auto"))
-    model = args.model or os.environ.get("LANDUSE_MODEL")
-    config = ModelConfig(source=model or DEFAULT_MODEL, precision=args.precision, device=args.device,
-                         adapter=args.adapter)
+    args.file_config = config_file.load(args.config)
+    kind = BackendKind(_setting(args, "backend", "LANDUSE_BACKEND", "auto"))
+    model = _setting(args, "model", "LANDUSE_MODEL", None)
+    adapter = _setting(args, "adapter", None, None)
+    config = ModelConfig(source=str(model or DEFAULT_MODEL), precision=_setting(args, "precision", None, "auto"),
+                         device=str(_setting(args, "device", None, "auto")),
+                         adapter=Path(adapter) if adapter else None)
     backend, note = choose_backend(kind, config, model is not None,
-                                   args.openai_url or os.environ.get("LANDUSE_OPENAI_URL"),
-                                   args.openai_model or os.environ.get("LANDUSE_OPENAI_MODEL"),
-                                   os.environ.get("LANDUSE_OPENAI_KEY"))
+                                   _setting(args, "openai_url", "LANDUSE_OPENAI_URL", None),
+                                   _setting(args, "openai_model", "LANDUSE_OPENAI_MODEL", None),
+                                   _setting(args, "openai_key", "LANDUSE_OPENAI_KEY", None))
     if note and not args.json:
         print(f"note: {note}", file=sys.stderr)
     return backend
+
+
+def _generation(args: argparse.Namespace):  # -> GenerationConfig
+    from engine.model.config import GenerationConfig
+
+    return GenerationConfig(max_new_tokens=int(_setting(args, "max_new_tokens", None, 512)),
+                            temperature=float(_setting(args, "temperature", None, 0.0)))
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -316,7 +337,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from engine.analysis.cache import AnalysisCache
     from engine.analysis.run import AnalysisConfig, ZoneSpec
     from engine.ask import AskRequest, ask, collect
-    from engine.model.config import GenerationConfig
 
     repo = Path(__file__).resolve().parents[1]
     layers = [repo / p for p in DEMO_LAYERS] if args.demo and not args.layer else args.layer
@@ -336,8 +356,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                          zones=ZoneSpec(args.zones) if args.zones else None,
                          unit=AreaUnit(args.unit) if args.unit else None, analysis=AnalysisConfig(mmu_ha=mmu))
     backend = _backend(args)
-    generation = GenerationConfig(max_new_tokens=args.max_new_tokens, temperature=args.temperature)
-    events = ask(request, backend, generation=generation, cache=None if args.no_cache else AnalysisCache())
+    events = ask(request, backend, generation=_generation(args), cache=None if args.no_cache else AnalysisCache())
     if args.json:
         print(json.dumps(collect(events), ensure_ascii=False, indent=2))
         return 0
@@ -374,22 +393,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from engine.analysis.cache import AnalysisCache
-    from engine.model.config import GenerationConfig
     from engine.service.app import create_app
     from engine.service.settings import ServiceSettings
 
-    settings = ServiceSettings(host=args.host, port=args.port, token=args.token or None, roots=tuple(args.root),
-                               queue_size=args.queue_size)
     args.json = False
     backend = _backend(args)
+    settings = ServiceSettings(host=str(_setting(args, "host", None, "127.0.0.1")),
+                               port=int(_setting(args, "port", None, 8765)),
+                               token=_setting(args, "token", "LANDUSE_TOKEN", None) or None,
+                               roots=tuple(Path(r) for r in (args.root or args.file_config.get("roots", []))),
+                               queue_size=int(_setting(args, "queue_size", None, 8)))
     backend.prepare()  # load the model now: errors show at start, and the first ask is not slowed
-    app = create_app(settings, backend, GenerationConfig(max_new_tokens=args.max_new_tokens,
-                                                         temperature=args.temperature), AnalysisCache())
+    app = create_app(settings, backend, _generation(args), AnalysisCache())
     info = backend.info()
-    print(f"engine service on http://{args.host}:{args.port} (backend {info.get('backend')}"
+    print(f"engine service on http://{settings.host}:{settings.port} (backend {info.get('backend')}"
           f"{', model ' + str(info.get('model')) if info.get('model') else ''}); API at /openapi.json",
           file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="debug" if args.debug else "warning")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="debug" if args.debug else "warning")
     return 0
 
 
@@ -520,13 +540,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Serve /v1/health, /v1/ask (JSON or server-sent events), "
                                    "DELETE /v1/sessions/{id} and /openapi.json. Loopback only unless --token and "
                                    "--root are given. Backend options as for ask.")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-    p.add_argument("--token", default=os.environ.get("LANDUSE_TOKEN"), metavar="TOKEN",
+    p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default 8765)")
+    p.add_argument("--token", default=None, metavar="TOKEN",
                    help="require 'Authorization: Bearer TOKEN' (default $LANDUSE_TOKEN; required off loopback)")
     p.add_argument("--root", action="append", type=Path, default=[], metavar="DIR",
                    help="a folder whose layers and zones may be read (repeat; required off loopback)")
-    p.add_argument("--queue-size", type=_positive_int, default=8, metavar="N",
+    p.add_argument("--queue-size", type=_positive_int, default=None, metavar="N",
                    help="asks admitted at once, running or waiting (default 8); beyond: 429 with Retry-After")
     _add_backend_options(p)
     _add_run_options(p)

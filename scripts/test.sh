@@ -16,7 +16,7 @@ run_suite() {  # name, command...
 }
 
 run_suite lint .venv/bin/python -m ruff check .
-run_suite engine .venv/bin/python -m pytest tests --ignore=tests/plugin "$@"
+run_suite engine .venv/bin/python -m pytest -rs tests --ignore=tests/plugin "$@"
 QT_QPA_PLATFORM=offscreen run_suite qgis /usr/bin/python3 -m pytest -p no:cacheprovider \
   --confcutdir=tests/plugin tests/plugin
 exit $status

@@ -71,3 +71,17 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if reuse and (Path(reuse) / "config.json").exists():
         return Path(reuse)
     return build_tiny_model(tmp_path_factory.mktemp("tiny-qwen"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip ``gpu`` tests, with the reason, where torch sees no CUDA device."""
+    if not any("gpu" in item.keywords for item in items):
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU: run on the device machine (pytest -m gpu)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

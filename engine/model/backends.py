@@ -182,6 +182,10 @@ class LocalBackend:
     def prepare(self) -> None:
         self.loaded()
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` with the model's own tokenizer (for the history budget)."""
+        return len(self.loaded().processor.tokenizer(text, add_special_tokens=False).input_ids)
+
     def image_pixels(self) -> tuple[int, int]:
         """The processor's image size bounds: images rendered within them reach the model unresized."""
         processor = self.loaded().processor.image_processor

@@ -1,0 +1,69 @@
+"""GPU checks (device machine only): the full-size Qwen2.5-VL-3B architecture in 4-bit through the engine.
+
+No weights can be downloaded here, so the architecture is built from the public
+3B configuration with random weights and saved; the engine then loads it as it
+would the real checkpoint (NF4, vision tower unquantised, bf16 compute) and
+answers one ask. Load time, first-token latency and tokens/s are printed and
+written to test-artifacts/gpu_ask.json. Random weights make the answer
+meaningless; the speed and memory are those of the real architecture.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import L7, L8
+from test_ask_pipeline import QWEN25_VL_3B_CONFIG
+
+from engine.analysis.run import AnalysisConfig
+from engine.ask import AskRequest, collect
+from engine.ask import ask as run_ask
+from engine.model import loading
+from engine.model.backends import LocalBackend
+from engine.model.config import GenerationConfig, ModelConfig, Precision
+from engine.types import LayerSpec
+
+pytestmark = pytest.mark.gpu
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def full_size_checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
+    import torch
+    import transformers
+
+    folder = tmp_path_factory.mktemp("qwen25vl3b-random")
+    config = transformers.Qwen2_5_VLConfig(**{k: v for k, v in QWEN25_VL_3B_CONFIG.items() if k != "architectures"})
+    with torch.device("cuda"):
+        model = transformers.Qwen2_5_VLForConditionalGeneration(config).to(torch.bfloat16)
+    model.save_pretrained(folder)
+    del model
+    torch.cuda.empty_cache()
+    for name in tiny_model_dir.iterdir():  # the tiny processor: its token ids are valid in the 3B vocabulary
+        if name.name not in ("config.json", "model.safetensors", "generation_config.json"):
+            shutil.copy(name, folder / name.name)
+    return folder
+
+
+def test_full_size_architecture_in_4bit_answers_on_the_gpu(full_size_checkpoint: Path) -> None:
+    import torch
+
+    config = ModelConfig(source=str(full_size_checkpoint), precision=Precision.NF4, device="cuda")
+    lm = loading.load(config)
+    assert lm.precision is Precision.NF4 and lm.device == "cuda"
+    memory_gib = torch.cuda.memory_allocated() / 2**30
+    assert memory_gib < 5.0  # NF4: about 3.4 GB of weights (../shared/SEED.md)
+    request = AskRequest("新增耕地面积是多少？", [LayerSpec(path=L7), LayerSpec(path=L8)],
+                         analysis=AnalysisConfig(mmu_ha=0.18))
+    out = collect(run_ask(request, LocalBackend(config), generation=GenerationConfig(max_new_tokens=64)))
+    timings = out["timings"]
+    record = {"load_s": lm.load_seconds, "gpu_memory_gib": memory_gib,
+              "first_token_s": timings.get("first_token_s"), "tokens_per_s": timings.get("tokens_per_s"),
+              "device": torch.cuda.get_device_name(), "errors": out["errors"]}
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "gpu_ask.json").write_text(json.dumps(record, indent=2))
+    print("\nGPU ask:", json.dumps(record))
+    assert not out["errors"] and timings.get("first_token_s") is not None
