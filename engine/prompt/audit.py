@@ -104,6 +104,8 @@ def measured_values(facts: Mapping[str, object]) -> list[Measured]:
             losses[str(t.get("from"))] = losses.get(str(t.get("from")), 0.0) + float(t["area_m2"])
     out += [Measured(v, "area_m2", f"gain of {k}") for k, v in gains.items()]
     out += [Measured(v, "area_m2", f"loss of {k}") for k, v in losses.items()]
+    # changes first: a number that is both a change and a class area is reported as the change
+    out.sort(key=lambda m: 0 if m.source.startswith(("transitions", "gain", "loss", "net_change", "zones")) else 1)
     classes = facts.get("classes")
     dates = facts.get("dates")
     if isinstance(classes, Mapping) and isinstance(dates, list) and len(dates) > 1:
