@@ -69,12 +69,13 @@ assert result.facts.transitions
 """
 
 
-def make_pair(size: int, out: Path) -> list[Path]:
+def make_pair(size: int, out: Path, prefix: str = "pair") -> list[Path]:
+    """Two dates of a SIZE x SIZE synthetic Sentinel-2-like stack in ``out/<prefix>_<size>`` (reused if there)."""
     from tqdm import tqdm
 
     from engine.synthetic import SyntheticSpec, write_scene
 
-    folder = out / f"pair_{size}"
+    folder = out / f"{prefix}_{size}"
     layers = sorted(folder.glob("S2_synthetic_*.tif"))
     if len(layers) == 2:
         return layers

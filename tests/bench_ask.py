@@ -34,6 +34,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from bench_analyse import make_pair  # noqa: E402
 
 
 class _InstantModel:
@@ -51,18 +54,6 @@ class _InstantModel:
 
     def stream(self, prompt: object, generation: object, cancel: threading.Event) -> Iterator[str]:
         yield "benchmark answer"
-
-
-def make_pair(size: int, out: Path) -> list[Path]:
-    from engine.synthetic import SyntheticSpec, write_scene
-
-    folder = out / f"ask_scene_{size}"
-    layers = sorted(folder.glob("S2_synthetic_*.tif"))
-    if len(layers) == 2:
-        return layers
-    spec = SyntheticSpec(width=size, height=size, bands=("B02", "B03", "B04", "B08"), with_scl=True,
-                         patch_px=32, cloud_fraction=0.05)
-    return write_scene(spec, folder).layers
 
 
 def centre_extent(path: Path, side: int) -> dict[str, object]:
@@ -149,7 +140,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     cache_dir = args.out / f"cache-ask-{time.time_ns()}"
     os.environ["LANDUSE_CACHE_DIR"] = str(cache_dir)
-    layers = make_pair(args.scene, args.out)
+    layers = make_pair(args.scene, args.out, prefix="ask_scene")
     extent = centre_extent(layers[0], args.extent)
     pipeline = bench_pipeline(layers, extent, args.repeat)
     service = bench_service(layers, extent, args.repeat, cache_dir)
