@@ -186,7 +186,7 @@ def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
             if cancel.is_set():
                 break
     except EngineError as exc:  # the model could not load or failed: the measurements still answer
-        log.warning("the model could not answer, answering from the measurements: %s", exc)
+        log.info("the model could not answer, answering from the measurements: %s", exc)
         fallback = analytics_answer(request.question, result.facts, unit, language).text
         yield AskEvent("error", {"code": exc.code, "message": str(exc), "fallback": "analytics"})
         pieces = [fallback]

@@ -346,11 +346,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if not question:
         raise ValueError("give a question, e.g. \"新增耕地面积是多少？\"")
     specs = [LayerSpec(path=p, sensor=args.sensor, assume_crs=args.assume_crs) for p in layers]
-    extent = None
-    if args.bbox is not None:
-        from engine.scene.layer import open_layer
+    from engine.scene.layer import open_layer
 
-        extent = Extent(*args.bbox, crs=args.bbox_crs or open_layer(specs[0]).grid.crs.to_string())
+    first = open_layer(specs[0])  # a missing or unreadable layer is reported before any model is loaded
+    for spec in specs[1:]:
+        open_layer(spec)
+    extent = Extent(*args.bbox, crs=args.bbox_crs or first.grid.crs.to_string()) if args.bbox is not None else None
     mmu = args.mmu_ha if args.mmu_ha is not None else (DEMO_MMU_HA if args.demo else 0.5)
     request = AskRequest(question=question, layers=specs, extent=extent,
                          zones=ZoneSpec(args.zones) if args.zones else None,
@@ -385,7 +386,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
                       f"audit: NOT supported by the measurements: {', '.join(bad)}")
             elif event.kind == "done":
                 info = event.data["backend"]
-                print(f"backend: {info.get('backend')} {info.get('model') or ''}".rstrip())
+                if event.data["fallback"]:
+                    print(f"backend: measurements only ({info.get('backend')} {info.get('model') or ''} could not "
+                          "answer)")
+                else:
+                    print(f"backend: {info.get('backend')} {info.get('model') or ''}".rstrip())
     return 0
 
 
