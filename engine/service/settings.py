@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 LOOPBACK_NAMES = ("localhost",)
@@ -32,7 +32,6 @@ class ServiceSettings:
     max_zone_bytes: int = 20 * 2**20
     history_tokens: int = 2048
     recent_asks: int = 20  # asks kept for the health report's latency and speed
-    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
