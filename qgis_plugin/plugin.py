@@ -40,9 +40,9 @@ class LandUseMonitorPlugin:
             self.dock = QDockWidget(tr("县域土地利用监测 / Land-Use Monitor"), self.iface.mainWindow())
             self.dock.setObjectName("LandUseMonitorDock")
             label = QLabel(tr(
-                "提问面板将在引擎服务就绪后提供。\n"
-                "The ask panel arrives with the engine service.\n"
-                "See the project README for installing the engine."
+                "提问面板尚在开发中。引擎服务已可用：python -m engine serve\n"
+                "The ask panel is not available yet. The engine service is: python -m engine serve\n"
+                "See the project README for installing and starting the engine."
             ))
             label.setWordWrap(True)
             label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
