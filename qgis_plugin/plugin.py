@@ -1,14 +1,14 @@
 """The plugin object QGIS creates: a Plugins-menu entry, a toolbar icon and the dock.
 
-At this stage the dock only says what the panel will do and how to get the
-engine; the ask workflow arrives with the engine service (see README).
+The dock (``widgets/dock.py``) asks the engine service about the visible
+extent of a raster layer and shows the streamed answer, the audit and the facts.
 """
 
 import os
 
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QDockWidget, QLabel
+from qgis.PyQt.QtWidgets import QAction
 
 PLUGIN_DIR = os.path.dirname(__file__)
 MENU = "&Land-Use Monitor"
@@ -37,16 +37,9 @@ class LandUseMonitorPlugin:
 
     def _toggle_dock(self, visible):
         if self.dock is None:
-            self.dock = QDockWidget(tr("县域土地利用监测 / Land-Use Monitor"), self.iface.mainWindow())
-            self.dock.setObjectName("LandUseMonitorDock")
-            label = QLabel(tr(
-                "提问面板尚在开发中。引擎服务已可用：python -m engine serve\n"
-                "The ask panel is not available yet. The engine service is: python -m engine serve\n"
-                "See the project README for installing and starting the engine."
-            ))
-            label.setWordWrap(True)
-            label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-            self.dock.setWidget(label)
+            from .widgets.dock import AskDock
+
+            self.dock = AskDock(self.iface, self.iface.mainWindow())
             self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.setVisible(visible)
 
@@ -57,6 +50,7 @@ class LandUseMonitorPlugin:
             self.action.deleteLater()
             self.action = None
         if self.dock is not None:
+            self.dock.cancel()
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None

@@ -17,7 +17,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from qgis.core import QgsApplication
-from qgis.PyQt.QtWidgets import QMainWindow, QMenu, QToolBar
+from qgis.gui import QgsMapCanvas, QgsMessageBar
+from qgis.PyQt.QtWidgets import QMainWindow, QMenu, QToolBar, QVBoxLayout, QWidget
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN_NAME = "county_landuse_monitor"
@@ -35,6 +36,19 @@ class WidgetIface:
         self.toolbar = QToolBar("Plugins")
         self.window.addToolBar(self.toolbar)
         self.submenus = {}
+        centre = QWidget()
+        layout = QVBoxLayout(centre)
+        self.message_bar = QgsMessageBar()
+        self.canvas = QgsMapCanvas()
+        layout.addWidget(self.message_bar)
+        layout.addWidget(self.canvas)
+        self.window.setCentralWidget(centre)
+
+    def mapCanvas(self):
+        return self.canvas
+
+    def messageBar(self):
+        return self.message_bar
 
     def mainWindow(self):
         return self.window

@@ -1,0 +1,1 @@
+"""Talking to the engine service through QGIS's network stack (so proxy settings apply)."""

@@ -1,0 +1,1 @@
+"""Parameters, errors and settings keys shared by the plugin's parts."""

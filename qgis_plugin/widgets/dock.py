@@ -1,0 +1,308 @@
+"""The dock panel: layers, question, the streamed answer, audit and facts (Deepness-style: params -> task -> GUI).
+
+Widgets are read on the main thread into ``AskParams``; an ``AskTask`` talks to
+the engine; its events come back as queued signals and only the slots here
+change widgets.
+"""
+
+import json
+import os
+import uuid
+
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsJsonExporter,
+    QgsMapLayerProxyModel,
+    QgsProject,
+    QgsRasterLayer,
+)
+from qgis.gui import QgsMapLayerComboBox
+from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import findings
+from ..client.http import EngineClient
+from ..common import settings
+from ..common.errors import LayerError
+from ..common.params import AskParams, LayerParams
+from ..tasks.ask_task import AskTask
+
+CLASSES = [("water", "水体"), ("built_up", "建设用地"), ("bare", "裸地"), ("cropland", "耕地/草地"), ("forest", "林地")]
+UNITS = [("mu", "亩"), ("ha", "公顷"), ("km2", "平方公里")]
+EXAMPLES = [
+    ("本季度耕地面积变化情况？", "How did the cropland area change this quarter?"),
+    ("疑似违规建设的分布区域？", "Where is suspected illegal construction?"),
+    ("保护区边界是否被占用？", "Is the protected area's boundary encroached?"),
+    ("近一年土地利用结构趋势？", "What is the land-use structure trend over the last year?"),
+]
+
+
+def tr(text):
+    return QCoreApplication.translate("LandUseMonitor", text)
+
+
+class AskDock(QDockWidget):
+    def __init__(self, iface, parent=None):
+        super().__init__(tr("县域土地利用监测 / Land-Use Monitor"), parent)
+        self.setObjectName("LandUseMonitorDock")
+        self.iface = iface
+        self.task = None
+        self.session_id = uuid.uuid4().hex
+        self.facts = None
+        body = QWidget()
+        layout = QVBoxLayout(body)
+
+        form = QFormLayout()
+        self.layer_box = QgsMapLayerComboBox()
+        self.layer_box.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
+        self.layer_box.setObjectName("currentLayer")
+        form.addRow(tr("当前影像 / Current layer"), self.layer_box)
+        self.baseline_box = QgsMapLayerComboBox()
+        self.baseline_box.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
+        self.baseline_box.setAllowEmptyLayer(True)
+        self.baseline_box.setLayer(None)
+        self.baseline_box.setObjectName("baselineLayer")
+        form.addRow(tr("基准影像 / Baseline layer"), self.baseline_box)
+        self.zones_box = QgsMapLayerComboBox()
+        self.zones_box.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
+        self.zones_box.setAllowEmptyLayer(True)
+        self.zones_box.setLayer(None)
+        self.zones_box.setObjectName("zonesLayer")
+        form.addRow(tr("保护区 / Zones"), self.zones_box)
+        layout.addLayout(form)
+
+        self.examples = QComboBox()
+        self.examples.addItem(tr("示例问题 / Example questions"))
+        for zh, en in EXAMPLES:
+            self.examples.addItem(f"{zh}  ({en})", zh)
+        self.examples.activated.connect(self._use_example)
+        layout.addWidget(self.examples)
+        self.question = QPlainTextEdit()
+        self.question.setObjectName("question")
+        self.question.setPlaceholderText(tr("用中文或英文提问，例如：新增耕地面积是多少？"))
+        self.question.setMaximumHeight(60)
+        layout.addWidget(self.question)
+
+        buttons = QHBoxLayout()
+        self.ask_button = QPushButton(tr("就可见范围提问 / Ask about visible layer"))
+        self.ask_button.setObjectName("askButton")
+        self.ask_button.clicked.connect(self.ask)
+        self.cancel_button = QPushButton(tr("取消 / Cancel"))
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.new_button = QPushButton(tr("新会话 / New session"))
+        self.new_button.clicked.connect(self.new_session)
+        for b in (self.ask_button, self.cancel_button, self.new_button):
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
+
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.answer = QTextBrowser()
+        self.answer.setObjectName("answer")
+        layout.addWidget(self.answer, 2)
+        self.audit = QLabel("")
+        self.audit.setObjectName("audit")
+        self.audit.setWordWrap(True)
+        layout.addWidget(self.audit)
+
+        unit_row = QHBoxLayout()
+        unit_row.addWidget(QLabel(tr("面积单位 / Unit")))
+        self.unit_box = QComboBox()
+        for key, label in UNITS:
+            self.unit_box.addItem(label, key)
+        self.unit_box.setCurrentIndex([k for k, _ in UNITS].index(settings.get("unit")))
+        self.unit_box.currentIndexChanged.connect(self._show_facts)
+        unit_row.addWidget(self.unit_box)
+        unit_row.addStretch(1)
+        layout.addLayout(unit_row)
+        self.table = QTableWidget(0, 0)
+        self.table.setObjectName("factsTable")
+        layout.addWidget(self.table, 2)
+        export_row = QHBoxLayout()
+        self.export_button = QPushButton(tr("导出发现为 GeoJSON / Export findings as GeoJSON"))
+        self.export_button.setObjectName("exportButton")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(lambda: self.export_findings())
+        self.temporary_box = QCheckBox(tr("临时图层 / temporary layer"))
+        export_row.addWidget(self.export_button)
+        export_row.addWidget(self.temporary_box)
+        layout.addLayout(export_row)
+        self.last = None  # (AskParams, AskResult) of the last finished ask
+        self.setWidget(body)
+
+    # -- reading the widgets into parameters (main thread) -------------------------------------
+    def _use_example(self, index):
+        if index > 0:
+            self.question.setPlainText(self.examples.itemData(index))
+
+    def _layer_params(self, layer):
+        if not isinstance(layer, QgsRasterLayer):
+            raise LayerError(tr("请选择栅格影像图层 / choose a raster layer"))
+        if not layer.crs().isValid():
+            raise LayerError(tr("图层没有坐标系：请在图层属性中设置 / the layer has no CRS: set it in its properties"))
+        path = layer.source().split("|")[0]
+        return LayerParams(path=path)
+
+    def params(self):
+        layer = self.layer_box.currentLayer()
+        if layer is None:
+            raise LayerError(tr("请先加载并选择一个 Landsat 或 Sentinel-2 影像图层 / load and choose a layer"))
+        layers = [self._layer_params(layer)]
+        baseline = self.baseline_box.currentLayer()
+        if baseline is not None and baseline.id() != layer.id():
+            layers.append(self._layer_params(baseline))
+        canvas = self.iface.mapCanvas()
+        to_layer = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(), layer.crs(), QgsProject.instance())
+        extent = to_layer.transformBoundingBox(canvas.extent())
+        if not extent.intersects(layer.extent()):
+            raise LayerError(tr("当前地图范围不在图层范围内：请缩放到影像 / the map view is outside the layer: "
+                                "zoom to it"))
+        extent = extent.intersect(layer.extent())
+        zones = None
+        zones_layer = self.zones_box.currentLayer()
+        if zones_layer is not None:
+            exporter = QgsJsonExporter(zones_layer)
+            exporter.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:4326"))
+            zones = json.loads(exporter.exportFeatures(list(zones_layer.getFeatures())))
+        question = self.question.toPlainText().strip()
+        if not question:
+            raise LayerError(tr("请输入问题 / type a question"))
+        return AskParams(question=question, layers=layers, session_id=self.session_id,
+                         extent={"xmin": extent.xMinimum(), "ymin": extent.yMinimum(), "xmax": extent.xMaximum(),
+                                 "ymax": extent.yMaximum(), "crs": layer.crs().authid() or layer.crs().toWkt()},
+                         language=settings.get("language"), unit=self.unit_box.currentData(), zones=zones)
+
+    # -- the task ----------------------------------------------------------------------------
+    def ask(self):
+        try:
+            params = self.params()
+        except LayerError as exc:
+            self._warn(str(exc))
+            return
+        self.answer.clear()
+        self.audit.setText("")
+        self.table.setRowCount(0)
+        self.status.setText(tr("正在读取与测量… / reading and measuring…"))
+        self._asked = params
+        self.task = AskTask(EngineClient(settings.get("engine_url"), settings.get("token")), params)
+        self.task.streamed.connect(self._on_event)
+        self.task.done.connect(self._on_done)
+        self.ask_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        QgsApplication.taskManager().addTask(self.task)
+
+    def cancel(self):
+        if self.task is not None:
+            self.task.cancel()
+
+    def new_session(self):
+        self.session_id = uuid.uuid4().hex
+        self.answer.clear()
+        self.status.setText(tr("新会话 / new session"))
+
+    def _on_event(self, kind, data):  # main thread
+        if kind == "token":
+            self.answer.insertPlainText(data.get("text", ""))
+        elif kind == "facts":
+            self.facts = data
+            self.status.setText(tr("已测量，正在生成回答… / measured; answering…"))
+            self._show_facts()
+        elif kind == "audit":
+            bad = data.get("unsupported") or []
+            self.audit.setText(tr("✔ 回答中的数字均来自测量 / every number is measured") if not bad else
+                               tr("⚠ 以下数字无测量依据 / not supported by the measurements: ") + "，".join(bad))
+        elif kind == "error":
+            self._warn(data.get("message", ""), Qgis.MessageLevel.Warning)
+
+    def _on_done(self, result):  # main thread
+        self.ask_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.task = None
+        if result.cancelled:
+            self.status.setText(tr("已取消 / cancelled"))
+        elif not result.ok:
+            self.status.setText(result.error)
+            self._warn(f"{result.error}  {result.hint}".strip())
+        else:
+            self.status.setText(tr("完成 / done"))
+            self.last = (self._asked, result)
+            self.export_button.setEnabled(bool(result.events.get("findings", {}).get("features")))
+
+    def export_findings(self, path=None):
+        """Write the last answer's findings as GeoJSON (asking before overwriting) and add them as a layer."""
+        if self.last is None:
+            return None
+        params, result = self.last
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, tr("导出发现 / Export findings"), "findings.geojson",
+                                                  "GeoJSON (*.geojson *.json)")
+            if not path:
+                return None
+        if os.path.exists(path):
+            answer = QMessageBox.question(self, tr("文件已存在 / File exists"),
+                                          tr("覆盖 {}？ / Overwrite it?").format(os.path.basename(path)))
+            if answer != QMessageBox.StandardButton.Yes:
+                return None
+        done = result.events.get("done", {})
+        model = (done.get("backend") or {}).get("model") or (done.get("backend") or {}).get("backend") or ""
+        collection = findings.collection_for_export(result.events["findings"], params.question, result.answer,
+                                                    str(model), [lp.path for lp in params.layers])
+        findings.write_atomic(collection, path)
+        layer = findings.add_styled_layer(path, tr("土地利用变化 / Land-use findings"), self.unit_box.currentData(),
+                                          temporary=self.temporary_box.isChecked())
+        self.iface.messageBar().pushMessage(tr("土地利用监测"), tr("已导出 {} 个发现 / findings exported: {}")
+                                            .format(len(collection["features"]), path),
+                                            level=Qgis.MessageLevel.Success, duration=5)
+        return layer
+
+    def _warn(self, text, level=Qgis.MessageLevel.Warning):
+        self.iface.messageBar().pushMessage(tr("土地利用监测"), text, level=level, duration=8)
+
+    def _show_facts(self):
+        if not self.facts:
+            return
+        unit = self.unit_box.currentData()
+        label = dict(UNITS)[unit]
+        dates = self.facts.get("dates", [])
+        self.table.clear()
+        self.table.setColumnCount(1 + len(dates))
+        self.table.setHorizontalHeaderLabels([tr("地类 / class")] + [f"{d} ({label})" for d in dates])
+        rows = []
+        for key, zh in CLASSES:
+            rows.append([zh] + [_fmt(self.facts["classes"][d][key][f"area_{unit}"]) for d in dates])
+        for t in self.facts.get("transitions", []):
+            zh = dict(CLASSES)
+            rows.append([f"{zh.get(t['from'], t['from'])} → {zh.get(t['to'], t['to'])}"]
+                        + [""] * (len(dates) - 1) + [_fmt(t[f"area_{unit}"])])
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                item = QTableWidgetItem(text)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                self.table.setItem(r, c, item)
+        self.table.resizeColumnsToContents()
+
+
+def _fmt(value):
+    return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"

@@ -1,0 +1,160 @@
+"""The dock end to end inside real QGIS: a real engine process, a Landsat layer, the Ask button, the streamed answer."""
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+import qgis.utils
+from conftest import PLUGIN_NAME, REPO
+from osgeo import ogr
+from qgis.core import (
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsGeometry,
+    QgsProject,
+    QgsRasterLayer,
+)
+from qgis.PyQt.QtCore import QElapsedTimer, Qt, QTimer
+from qgis.PyQt.QtTest import QTest
+from qgis.PyQt.QtWidgets import QMessageBox
+
+ENGINE_PYTHON = REPO / ".venv" / "bin" / "python"
+ARTIFACTS = REPO / "test-artifacts"
+L7 = "LE07_L1TP_195025_20010730_20170204_01_T1"
+L8 = "LC08_L1TP_195025_20130707_20170503_01_T1"
+L7_B4 = REPO / "tests/data/landsat" / L7 / f"{L7}_B4.TIF"  # QGIS opens a band; the engine finds its product
+L8_B5 = REPO / "tests/data/landsat" / L8 / f"{L8}_B5.TIF"
+
+
+@pytest.fixture(scope="module")
+def engine_url(tmp_path_factory):
+    if not ENGINE_PYTHON.exists():
+        pytest.skip("the engine environment (.venv) is not set up: run scripts/setup.sh")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LANDUSE_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+    process = subprocess.Popen([str(ENGINE_PYTHON), "-m", "engine", "serve", "--port", str(port), "--backend", "none"],
+                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(url + "/v1/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def dock(qgis_app, plugins_dir, iface, monkeypatch, engine_url):
+    from qgis.core import QgsSettings
+
+    QgsSettings().setValue("county_landuse_monitor/engine_url", engine_url)
+    monkeypatch.setattr(qgis.utils, "iface", iface)
+    monkeypatch.setattr(qgis.utils, "plugin_paths", [str(plugins_dir)])
+    qgis.utils.updateAvailablePlugins()
+    assert qgis.utils.loadPlugin(PLUGIN_NAME) and qgis.utils.startPlugin(PLUGIN_NAME)
+    iface.toolbar.actions()[0].trigger()
+    plugin = qgis.utils.plugins[PLUGIN_NAME]
+    yield plugin.dock
+    qgis.utils.unloadPlugin(PLUGIN_NAME)
+    QgsProject.instance().clear()
+
+
+def _wait_until(condition, seconds=60):
+    """Process events until ``condition``; return the longest gap between timer ticks (ms)."""
+    ticks = QElapsedTimer()
+    ticks.start()
+    longest = [0]
+
+    def tick():
+        longest[0] = max(longest[0], ticks.restart())
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    timer.start()
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        QgsApplication.processEvents()
+        time.sleep(0.005)
+    timer.stop()
+    return longest[0]
+
+
+def test_ask_about_the_visible_layer_streams_an_answer_and_facts(dock, iface, tmp_path, monkeypatch):
+    current = QgsRasterLayer(str(L8_B5), "Landsat 8 2013")
+    baseline = QgsRasterLayer(str(L7_B4), "Landsat 7 2001")
+    assert current.isValid() and baseline.isValid()
+    QgsProject.instance().addMapLayers([current, baseline])
+    iface.mapCanvas().setDestinationCrs(current.crs())
+    iface.mapCanvas().setExtent(current.extent())
+    dock.layer_box.setLayer(current)
+    dock.baseline_box.setLayer(baseline)
+    dock.examples.setCurrentIndex(1)
+    dock.examples.activated.emit(1)
+    assert dock.question.toPlainText() == "本季度耕地面积变化情况？"
+    QTest.mouseClick(dock.ask_button, Qt.MouseButton.LeftButton)
+    assert not dock.ask_button.isEnabled()
+    longest_stall_ms = _wait_until(lambda: dock.ask_button.isEnabled())
+    assert dock.status.text().startswith("完成"), dock.status.text()
+    assert "亩" in dock.answer.toPlainText()
+    assert dock.audit.text().startswith("✔")
+    assert dock.table.rowCount() >= 5 and "2001-07-30" in dock.table.horizontalHeaderItem(1).text()
+    assert longest_stall_ms < 100  # the QGIS event loop kept running while the engine worked
+    iface.window.resize(1280, 860)
+    iface.window.show()
+    QgsApplication.processEvents()
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert dock.grab().save(str(ARTIFACTS / "dock_after_answer.png"))
+
+    # export the findings: an RFC 7946 file, added as a styled layer
+    assert dock.export_button.isEnabled()
+    out = tmp_path / "findings.geojson"
+    layer = dock.export_findings(str(out))
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["type"] == "FeatureCollection" and data["features"]
+    bounds = QgsCoordinateTransform(current.crs(), QgsCoordinateReferenceSystem("EPSG:4326"),
+                                    QgsProject.instance()).transformBoundingBox(current.extent())
+    for feature in data["features"]:
+        props = feature["properties"]
+        for key in ("source", "class_from", "class_to", "area_m2", "area_mu", "question", "answer_excerpt", "model",
+                    "timestamp", "source_layers"):
+            assert key in props, key
+        geometry = QgsGeometry.fromWkt(ogr.CreateGeometryFromJson(json.dumps(feature["geometry"])).ExportToWkt())
+        assert geometry.isGeosValid()
+        box = geometry.boundingBox()
+        assert bounds.buffered(1e-6).contains(box)
+    assert layer.isValid() and layer.featureCount() == len(data["features"])
+    assert QgsProject.instance().mapLayer(layer.id()) is not None
+    assert layer.renderer().classAttribute() == "class_to" and layer.labelsEnabled()
+    # a second export to the same file asks first; "No" leaves the file alone
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    before = out.stat().st_mtime_ns
+    assert dock.export_findings(str(out)) is None and out.stat().st_mtime_ns == before
+
+
+def test_layer_and_extent_problems_are_message_bar_texts(dock, iface):
+    dock.question.setPlainText("新增耕地面积是多少？")
+    QTest.mouseClick(dock.ask_button, Qt.MouseButton.LeftButton)  # no layer loaded
+    assert dock.ask_button.isEnabled()
+    layer = QgsRasterLayer(str(L8_B5), "Landsat 8 2013")
+    QgsProject.instance().addMapLayer(layer)
+    dock.layer_box.setLayer(layer)
+    iface.mapCanvas().setDestinationCrs(layer.crs())
+    far = layer.extent()
+    far.setXMinimum(far.xMinimum() + 1e6)
+    far.setXMaximum(far.xMaximum() + 1e6)
+    iface.mapCanvas().setExtent(far)
+    QTest.mouseClick(dock.ask_button, Qt.MouseButton.LeftButton)
+    texts = [w.text() for w in iface.messageBar().items()]
+    assert any("地图范围不在图层范围内" in t for t in texts), texts
+    assert dock.ask_button.isEnabled()
