@@ -6,6 +6,7 @@ extent of a raster layer and shows the streamed answer, the audit and the facts.
 
 import os
 
+from qgis.core import QgsProject
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
@@ -51,6 +52,7 @@ class LandUseMonitorPlugin:
             self.action = None
         if self.dock is not None:
             self.dock.cancel()
+            QgsProject.instance().readProject.disconnect(self.dock._load_history)
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None

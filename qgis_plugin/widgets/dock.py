@@ -20,7 +20,8 @@ from qgis.core import (
     QgsRasterLayer,
 )
 from qgis.gui import QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtCore import QByteArray, QCoreApplication, QDateTime, Qt
+from qgis.PyQt.QtGui import QPixmap
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,6 +30,8 @@ from qgis.PyQt.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
@@ -48,6 +51,7 @@ from ..tasks.ask_task import AskTask
 
 CLASSES = [("water", "水体"), ("built_up", "建设用地"), ("bare", "裸地"), ("cropland", "耕地/草地"), ("forest", "林地")]
 UNITS = [("mu", "亩"), ("ha", "公顷"), ("km2", "平方公里")]
+HISTORY_SCOPE, HISTORY_KEY, HISTORY_LIMIT = "county_landuse_monitor", "history", 200
 EXAMPLES = [
     ("本季度耕地面积变化情况？", "How did the cropland area change this quarter?"),
     ("疑似违规建设的分布区域？", "Where is suspected illegal construction?"),
@@ -149,6 +153,16 @@ class AskDock(QDockWidget):
         export_row.addWidget(self.temporary_box)
         layout.addLayout(export_row)
         self.last = None  # (AskParams, AskResult) of the last finished ask
+        self.thumbnails = QHBoxLayout()
+        layout.addLayout(self.thumbnails)
+        layout.addWidget(QLabel(tr("本项目的问答记录 / This project's questions")))
+        self.history = QListWidget()
+        self.history.setObjectName("history")
+        self.history.setMaximumHeight(90)
+        self.history.itemActivated.connect(self._show_history_item)
+        layout.addWidget(self.history)
+        QgsProject.instance().readProject.connect(self._load_history)
+        self._load_history()
         self.setWidget(body)
 
     # -- reading the widgets into parameters (main thread) -------------------------------------
@@ -247,6 +261,8 @@ class AskDock(QDockWidget):
         else:
             self.status.setText(tr("完成 / done"))
             self.last = (self._asked, result)
+            self._remember(self._asked.question, result.answer)
+            self._show_thumbnails(result.events.get("done", {}).get("images", []))
             self.export_button.setEnabled(bool(result.events.get("findings", {}).get("features")))
 
     def export_findings(self, path=None):
@@ -275,6 +291,48 @@ class AskDock(QDockWidget):
                                             .format(len(collection["features"]), path),
                                             level=Qgis.MessageLevel.Success, duration=5)
         return layer
+
+    # -- the project's history (saved in the .qgz, so it reopens with the project) -------------------
+    def _entries(self):
+        text, ok = QgsProject.instance().readEntry(HISTORY_SCOPE, HISTORY_KEY, "[]")
+        try:
+            return json.loads(text) if ok or text else []
+        except ValueError:
+            return []
+
+    def _remember(self, question, answer):
+        entries = self._entries()[-(HISTORY_LIMIT - 1):]
+        entries.append({"question": question, "answer": answer,
+                        "time": QDateTime.currentDateTime().toString(Qt.DateFormat.ISODate)})
+        QgsProject.instance().writeEntry(HISTORY_SCOPE, HISTORY_KEY, json.dumps(entries, ensure_ascii=False))
+        self._load_history()
+
+    def _load_history(self, *args):
+        self.history.clear()
+        for entry in reversed(self._entries()):
+            item = QListWidgetItem(f"{entry['time'][:16].replace('T', ' ')}  {entry['question']}")
+            item.setData(Qt.ItemDataRole.UserRole, entry)
+            self.history.addItem(item)
+
+    def _show_history_item(self, item):
+        entry = item.data(Qt.ItemDataRole.UserRole)
+        self.question.setPlainText(entry["question"])
+        self.answer.setPlainText(entry["answer"])
+
+    def _show_thumbnails(self, images):
+        while self.thumbnails.count():
+            widget = self.thumbnails.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        for image in images:
+            data = image.get("thumbnail", "").split(",", 1)[-1]
+            pixmap = QPixmap()
+            if pixmap.loadFromData(QByteArray.fromBase64(data.encode())):
+                label = QLabel()
+                label.setPixmap(pixmap.scaledToHeight(72))
+                label.setToolTip(image.get("caption", ""))
+                self.thumbnails.addWidget(label)
+        self.thumbnails.addStretch(1)
 
     def _warn(self, text, level=Qgis.MessageLevel.Warning):
         self.iface.messageBar().pushMessage(tr("土地利用监测"), text, level=level, duration=8)

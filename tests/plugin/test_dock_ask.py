@@ -136,6 +136,14 @@ def test_ask_about_the_visible_layer_streams_an_answer_and_facts(dock, iface, tm
     assert layer.isValid() and layer.featureCount() == len(data["features"])
     assert QgsProject.instance().mapLayer(layer.id()) is not None
     assert layer.renderer().classAttribute() == "class_to" and layer.labelsEnabled()
+    # the question is in the project's history, saved with the project
+    assert dock.history.count() == 1 and "本季度耕地面积变化情况" in dock.history.item(0).text()
+    project = tmp_path / "county.qgz"
+    assert QgsProject.instance().write(str(project))
+    QgsProject.instance().clear()
+    assert dock.history.count() == 1  # (clearing does not reread; reading does)
+    assert QgsProject.instance().read(str(project))
+    assert dock.history.count() == 1 and "本季度耕地面积变化情况" in dock.history.item(0).text()
     # a second export to the same file asks first; "No" leaves the file alone
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
     before = out.stat().st_mtime_ns
@@ -158,3 +166,35 @@ def test_layer_and_extent_problems_are_message_bar_texts(dock, iface):
     texts = [w.text() for w in iface.messageBar().items()]
     assert any("地图范围不在图层范围内" in t for t in texts), texts
     assert dock.ask_button.isEnabled()
+
+
+def _ask_and_wait(dock, iface, layer):
+    QgsProject.instance().addMapLayer(layer)
+    dock.layer_box.setLayer(layer)
+    iface.mapCanvas().setDestinationCrs(layer.crs())
+    iface.mapCanvas().setExtent(layer.extent())
+    dock.question.setPlainText("新增耕地面积是多少？")
+    QTest.mouseClick(dock.ask_button, Qt.MouseButton.LeftButton)
+    _wait_until(lambda: dock.ask_button.isEnabled())
+    return [w.text() for w in iface.messageBar().items()]
+
+
+def test_engine_not_running_says_how_to_start_it(dock, iface):
+    from qgis.core import QgsSettings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    QgsSettings().setValue("county_landuse_monitor/engine_url", f"http://127.0.0.1:{closed}")
+    texts = _ask_and_wait(dock, iface, QgsRasterLayer(str(L8_B5), "Landsat 8 2013"))
+    assert any("启动本地引擎" in t for t in texts), texts
+    assert dock.ask_button.isEnabled() and not dock.cancel_button.isEnabled()
+
+
+def test_an_engine_error_reaches_the_message_bar(dock, iface, tmp_path):
+    import shutil
+
+    copy = tmp_path / "not_a_scene.tif"  # a raster QGIS opens but with no Landsat metadata near it
+    shutil.copy(L8_B5, copy)
+    texts = _ask_and_wait(dock, iface, QgsRasterLayer(str(copy), "copy"))
+    assert any("band" in t or "波段" in t or "sensor" in t for t in texts), texts
