@@ -6,7 +6,7 @@ extent of a raster layer and shows the streamed answer, the audit and the facts.
 
 import os
 
-from qgis.core import QgsProject
+from qgis.core import Qgis, QgsProject
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
@@ -25,7 +25,9 @@ class LandUseMonitorPlugin:
     def __init__(self, iface):
         self.iface = iface
         self.action = None
+        self.settings_action = None
         self.dock = None
+        self.engine = None  # LocalEngine, made on first use
 
     def initGui(self):  # QGIS API name
         icon = QIcon(os.path.join(PLUGIN_DIR, "icons", "icon.png"))
@@ -35,16 +37,50 @@ class LandUseMonitorPlugin:
         self.action.toggled.connect(self._toggle_dock)
         self.iface.addPluginToMenu(tr(MENU), self.action)
         self.iface.addToolBarIcon(self.action)
+        self.settings_action = QAction(tr("设置 / Settings"), self.iface.mainWindow())
+        self.settings_action.setObjectName("landUseMonitorSettings")
+        self.settings_action.triggered.connect(self.show_settings)
+        self.iface.addPluginToMenu(tr(MENU), self.settings_action)
+
+    def local_engine(self):
+        if self.engine is None:
+            from .client.local_engine import LocalEngine
+
+            self.engine = LocalEngine()
+        return self.engine
+
+    def show_settings(self):
+        from .widgets.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.local_engine(), self.iface.mainWindow())
+        dialog.exec()
+
+    def start_engine(self):
+        """Start the local engine with the configured Python, or open the settings to configure it."""
+        from .common import settings
+
+        error = self.local_engine().start(settings.get("python"), settings.get("engine_url"))
+        if error:
+            self.iface.messageBar().pushMessage(tr("土地利用监测"), error, level=Qgis.MessageLevel.Warning,
+                                                duration=10)
+            self.show_settings()
 
     def _toggle_dock(self, visible):
         if self.dock is None:
             from .widgets.dock import AskDock
 
-            self.dock = AskDock(self.iface, self.iface.mainWindow())
+            self.dock = AskDock(self.iface, self.iface.mainWindow(), start_engine=self.start_engine)
             self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.setVisible(visible)
 
     def unload(self):
+        if self.engine is not None:
+            self.engine.stop()
+            self.engine = None
+        if self.settings_action is not None:
+            self.iface.removePluginMenu(tr(MENU), self.settings_action)
+            self.settings_action.deleteLater()
+            self.settings_action = None
         if self.action is not None:
             self.iface.removePluginMenu(tr(MENU), self.action)
             self.iface.removeToolBarIcon(self.action)

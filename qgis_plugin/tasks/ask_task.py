@@ -23,6 +23,7 @@ class AskResult:
     answer: str = ""
     error: str = ""
     hint: str = ""
+    kind: str = ""  # the PluginError class name, for the GUI's offer (e.g. to start the engine)
 
 
 class AskTask(QgsTask):
@@ -50,7 +51,7 @@ class AskTask(QgsTask):
             finished = self.client.stream_ask(self.params.body(), on_event, self.isCanceled)
         except PluginError as exc:
             self.result = AskResult(ok=False, error=str(exc), hint=exc.hint, answer=self.result.answer,
-                                    events=self.result.events)
+                                    events=self.result.events, kind=type(exc).__name__)
             return False
         self.result.cancelled = not finished
         self.result.ok = finished and "done" in self.result.events

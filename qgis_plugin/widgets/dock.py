@@ -65,10 +65,11 @@ def tr(text):
 
 
 class AskDock(QDockWidget):
-    def __init__(self, iface, parent=None):
+    def __init__(self, iface, parent=None, start_engine=None):
         super().__init__(tr("县域土地利用监测 / Land-Use Monitor"), parent)
         self.setObjectName("LandUseMonitorDock")
         self.iface = iface
+        self.start_engine = start_engine  # callable offered when the engine is not running
         self.task = None
         self.session_id = uuid.uuid4().hex
         self.facts = None
@@ -257,7 +258,10 @@ class AskDock(QDockWidget):
             self.status.setText(tr("已取消 / cancelled"))
         elif not result.ok:
             self.status.setText(result.error)
-            self._warn(f"{result.error}  {result.hint}".strip())
+            if result.kind == "EngineUnreachableError" and self.start_engine is not None:
+                self._offer_start(f"{result.error}  {result.hint}".strip())
+            else:
+                self._warn(f"{result.error}  {result.hint}".strip())
         else:
             self.status.setText(tr("完成 / done"))
             self.last = (self._asked, result)
@@ -333,6 +337,15 @@ class AskDock(QDockWidget):
                 label.setToolTip(image.get("caption", ""))
                 self.thumbnails.addWidget(label)
         self.thumbnails.addStretch(1)
+
+    def _offer_start(self, text):
+        bar = self.iface.messageBar()
+        item = bar.createMessage(tr("土地利用监测"), text)
+        button = QPushButton(tr("启动本地引擎 / Start the engine"), item)
+        button.setObjectName("startEngineButton")
+        button.clicked.connect(self.start_engine)
+        item.layout().addWidget(button)
+        bar.pushWidget(item, Qgis.MessageLevel.Warning, 15)
 
     def _warn(self, text, level=Qgis.MessageLevel.Warning):
         self.iface.messageBar().pushMessage(tr("土地利用监测"), text, level=level, duration=8)

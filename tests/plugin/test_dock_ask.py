@@ -188,6 +188,9 @@ def test_engine_not_running_says_how_to_start_it(dock, iface):
     QgsSettings().setValue("county_landuse_monitor/engine_url", f"http://127.0.0.1:{closed}")
     texts = _ask_and_wait(dock, iface, QgsRasterLayer(str(L8_B5), "Landsat 8 2013"))
     assert any("启动本地引擎" in t for t in texts), texts
+    from qgis.PyQt.QtWidgets import QPushButton
+
+    assert iface.messageBar().findChild(QPushButton, "startEngineButton") is not None  # the offer to start it
     assert dock.ask_button.isEnabled() and not dock.cancel_button.isEnabled()
 
 
@@ -198,3 +201,32 @@ def test_an_engine_error_reaches_the_message_bar(dock, iface, tmp_path):
     shutil.copy(L8_B5, copy)
     texts = _ask_and_wait(dock, iface, QgsRasterLayer(str(copy), "copy"))
     assert any("band" in t or "波段" in t or "sensor" in t for t in texts), texts
+
+
+def test_settings_start_a_local_engine_and_unload_stops_it(qgis_app, plugins_dir, iface, monkeypatch, tmp_path):
+    from qgis.core import QgsSettings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    QgsSettings().setValue("county_landuse_monitor/engine_url", f"http://127.0.0.1:{port}")
+    QgsSettings().setValue("county_landuse_monitor/python", str(ENGINE_PYTHON))
+    monkeypatch.setenv("LANDUSE_BACKEND", "none")
+    monkeypatch.setenv("LANDUSE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(qgis.utils, "iface", iface)
+    monkeypatch.setattr(qgis.utils, "plugin_paths", [str(plugins_dir)])
+    qgis.utils.updateAvailablePlugins()
+    assert qgis.utils.loadPlugin(PLUGIN_NAME) and qgis.utils.startPlugin(PLUGIN_NAME)
+    plugin = qgis.utils.plugins[PLUGIN_NAME]
+    try:
+        from county_landuse_monitor.widgets.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(plugin.local_engine())
+        dialog.start_engine()
+        _wait_until(lambda: "引擎运行中" in dialog.health.text(), seconds=90)
+        assert "引擎运行中" in dialog.health.text() and "none" in dialog.health.text(), dialog.health.text()
+        process = plugin.engine.process
+        assert plugin.engine.running()
+    finally:
+        qgis.utils.unloadPlugin(PLUGIN_NAME)
+    assert process.state() == process.ProcessState.NotRunning  # unload stopped the engine

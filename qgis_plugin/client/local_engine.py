@@ -1,0 +1,60 @@
+"""A local engine process started from QGIS (``python -m engine serve``) and stopped on unload."""
+
+import os
+import socket
+from urllib.parse import urlsplit
+
+from qgis.PyQt.QtCore import QObject, QProcess, QProcessEnvironment, pyqtSignal
+
+
+class LocalEngine(QObject):
+    """Runs the engine with the Python of its environment; its output is kept for the settings dialog."""
+
+    log = pyqtSignal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.process = None
+        self.output = []
+
+    def running(self):
+        return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
+
+    def start(self, python, url):
+        """Start ``python -m engine serve`` on the host and port of ``url``; returns an error text or ''."""
+        if self.running():
+            return ""
+        if not python or not os.path.isfile(python):
+            return "请在设置中选择引擎环境的 Python（.venv/bin/python）/ choose the engine environment's Python"
+        parts = urlsplit(url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 8765
+        with socket.socket() as s:
+            if s.connect_ex((host, port)) == 0:
+                return f"端口 {port} 已被占用 / port {port} is already in use"
+        self.process = QProcess(self)
+        # <repo>/.venv/bin/python -> run in <repo>, where the engine package is
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(python))))
+        if os.path.isfile(os.path.join(repo, "engine", "__init__.py")):
+            self.process.setWorkingDirectory(repo)
+            env = QProcessEnvironment.systemEnvironment()
+            env.insert("PYTHONPATH", repo)
+            self.process.setProcessEnvironment(env)
+        self.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+        self.process.readyReadStandardOutput.connect(self._read)
+        self.process.start(python, ["-m", "engine", "serve", "--host", host, "--port", str(port)])
+        if not self.process.waitForStarted(10000):
+            return f"无法启动 {python} / cannot start it: {self.process.errorString()}"
+        return ""
+
+    def _read(self):
+        text = bytes(self.process.readAllStandardOutput()).decode("utf-8", "replace")
+        self.output.append(text)
+        self.log.emit(text)
+
+    def stop(self):
+        if self.running():
+            self.process.terminate()
+            if not self.process.waitForFinished(5000):
+                self.process.kill()
+                self.process.waitForFinished(2000)
+        self.process = None

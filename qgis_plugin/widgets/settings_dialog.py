@@ -1,0 +1,118 @@
+"""Settings: engine URL and token, starting a local engine, default language and unit, live engine health."""
+
+from qgis.core import QgsNetworkAccessManager
+from qgis.gui import QgsFileWidget
+from qgis.PyQt.QtCore import QCoreApplication, QTimer, QUrl
+from qgis.PyQt.QtNetwork import QNetworkRequest
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from ..common import settings
+
+
+def tr(text):
+    return QCoreApplication.translate("LandUseMonitor", text)
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, engine, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(tr("土地利用监测设置 / Land-Use Monitor settings"))
+        self.engine = engine  # LocalEngine
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.url = QLineEdit(settings.get("engine_url"))
+        form.addRow(tr("引擎地址 / Engine URL"), self.url)
+        self.token = QLineEdit(settings.get("token"))
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow(tr("令牌 / Token"), self.token)
+        self.python = QgsFileWidget()
+        self.python.setFilePath(settings.get("python"))
+        form.addRow(tr("引擎环境的 Python / Engine Python"), self.python)
+        self.language = QComboBox()
+        for key, label in (("zh", "中文"), ("en", "English")):
+            self.language.addItem(label, key)
+        self.language.setCurrentIndex(0 if settings.get("language") == "zh" else 1)
+        form.addRow(tr("回答语言 / Answer language"), self.language)
+        self.unit = QComboBox()
+        for key, label in (("mu", "亩"), ("ha", "公顷"), ("km2", "平方公里")):
+            self.unit.addItem(label, key)
+        self.unit.setCurrentIndex(["mu", "ha", "km2"].index(settings.get("unit")))
+        form.addRow(tr("面积单位 / Area unit"), self.unit)
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        self.start_button = QPushButton(tr("启动本地引擎 / Start a local engine"))
+        self.start_button.clicked.connect(self.start_engine)
+        self.stop_button = QPushButton(tr("停止 / Stop"))
+        self.stop_button.clicked.connect(self.engine.stop)
+        row.addWidget(self.start_button)
+        row.addWidget(self.stop_button)
+        layout.addLayout(row)
+        self.health = QLabel(tr("引擎状态：未知 / engine: unknown"))
+        self.health.setWordWrap(True)
+        layout.addWidget(self.health)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumHeight(120)
+        self.log.setPlainText("".join(engine.output))
+        engine.log.connect(self.log.appendPlainText)
+        layout.addWidget(self.log)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.timer = QTimer(self)
+        self.timer.setInterval(2000)
+        self.timer.timeout.connect(self.check_health)
+        self.timer.start()
+        self.check_health()
+
+    def save(self):
+        settings.put("engine_url", self.url.text().strip())
+        settings.put("token", self.token.text())
+        settings.put("python", self.python.filePath())
+        settings.put("language", self.language.currentData())
+        settings.put("unit", self.unit.currentData())
+
+    def accept(self):
+        self.save()
+        super().accept()
+
+    def start_engine(self):
+        self.save()
+        error = self.engine.start(self.python.filePath(), self.url.text().strip())
+        self.health.setText(error or tr("引擎启动中… / engine starting…"))
+
+    def check_health(self):
+        """Ask /v1/health without blocking QGIS; the label shows backend, model, device, precision."""
+        request = QNetworkRequest(QUrl(self.url.text().strip().rstrip("/") + "/v1/health"))
+        if self.token.text():
+            request.setRawHeader(b"Authorization", f"Bearer {self.token.text()}".encode())
+        reply = QgsNetworkAccessManager.instance().get(request)
+        reply.finished.connect(lambda: self._show_health(reply))
+
+    def _show_health(self, reply):
+        import json
+
+        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
+        body = bytes(reply.readAll())
+        reply.deleteLater()
+        if status == 200:
+            h = json.loads(body)
+            self.health.setText(tr("引擎运行中 / engine running") + f": {h.get('backend')}, "
+                                f"{h.get('model') or tr('仅测量 / measurements only')}, {h.get('device') or '-'}, "
+                                f"{h.get('precision') or '-'}; queue {h.get('queue_length')}")
+        elif status == 401:
+            self.health.setText(tr("令牌错误 / wrong token"))
+        else:
+            self.health.setText(tr("引擎未运行 / engine not running"))
