@@ -1,6 +1,8 @@
 """Settings: engine URL and token, starting a local engine, default language and unit, live engine health."""
 
-from qgis.core import QgsNetworkAccessManager
+import json
+
+from qgis.core import QgsNetworkContentFetcher
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import QCoreApplication, QTimer, QUrl
 from qgis.PyQt.QtNetwork import QNetworkRequest
@@ -71,6 +73,7 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self._fetcher = None
         self.timer = QTimer(self)
         self.timer.setInterval(2000)
         self.timer.timeout.connect(self.check_health)
@@ -95,20 +98,21 @@ class SettingsDialog(QDialog):
 
     def check_health(self):
         """Ask /v1/health without blocking QGIS; the label shows backend, model, device, precision."""
+        if self._fetcher is not None:
+            return  # the previous check is still on its way
         request = QNetworkRequest(QUrl(self.url.text().strip().rstrip("/") + "/v1/health"))
         if self.token.text():
             request.setRawHeader(b"Authorization", f"Bearer {self.token.text()}".encode())
-        reply = QgsNetworkAccessManager.instance().get(request)
-        reply.finished.connect(lambda: self._show_health(reply))
+        self._fetcher = QgsNetworkContentFetcher()  # owns its reply: no dangling reply in a slot
+        self._fetcher.finished.connect(self._show_health)
+        self._fetcher.fetchContent(request)
 
-    def _show_health(self, reply):
-        import json
-
-        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
-        body = bytes(reply.readAll())
-        reply.deleteLater()
+    def _show_health(self):
+        fetcher, self._fetcher = self._fetcher, None
+        reply = fetcher.reply()
+        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute) if reply is not None else None
         if status == 200:
-            h = json.loads(body)
+            h = json.loads(fetcher.contentAsString())
             self.health.setText(tr("引擎运行中 / engine running") + f": {h.get('backend')}, "
                                 f"{h.get('model') or tr('仅测量 / measurements only')}, {h.get('device') or '-'}, "
                                 f"{h.get('precision') or '-'}; queue {h.get('queue_length')}")
@@ -116,3 +120,7 @@ class SettingsDialog(QDialog):
             self.health.setText(tr("令牌错误 / wrong token"))
         else:
             self.health.setText(tr("引擎未运行 / engine not running"))
+
+    def done(self, result):
+        self.timer.stop()
+        super().done(result)

@@ -100,6 +100,11 @@ def plugins_dir(tmp_path):
         del sys.modules[name]
 
 
+_KEEP_ALIVE = []  # Qt widgets are destroyed with the process, never by Python's collector mid-session
+
+
 @pytest.fixture
 def iface():
-    return WidgetIface()
+    window = WidgetIface()
+    _KEEP_ALIVE.append(window)
+    return window
