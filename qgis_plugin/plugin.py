@@ -19,6 +19,15 @@ def tr(text):
     return QCoreApplication.translate("LandUseMonitor", text)
 
 
+def _icon():
+    """The icon compiled from resources.qrc (in the plugin zip), or the PNG in a source checkout."""
+    try:
+        from . import resources_rc  # noqa: F401  (registers :/plugins/county_landuse_monitor/)
+    except ImportError:
+        return QIcon(os.path.join(PLUGIN_DIR, "icons", "icon.png"))
+    return QIcon(":/plugins/county_landuse_monitor/icon.png")
+
+
 class LandUseMonitorPlugin:
     """Adds the menu entry, toolbar icon and dock; removes all of them on unload."""
 
@@ -30,7 +39,7 @@ class LandUseMonitorPlugin:
         self.engine = None  # LocalEngine, made on first use
 
     def initGui(self):  # QGIS API name
-        icon = QIcon(os.path.join(PLUGIN_DIR, "icons", "icon.png"))
+        icon = _icon()
         self.action = QAction(icon, tr("县域土地利用监测 / Land-Use Monitor"), self.iface.mainWindow())
         self.action.setObjectName("landUseMonitorAction")
         self.action.setCheckable(True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up the project's environments; safe to run again (it only does what is missing).
 #   scripts/setup.sh            the engine/training virtual environment (.venv) from requirements.txt
-#   scripts/setup.sh --qgis     also Debian's QGIS (qgis, python3-qgis), Xvfb, pytest and a CJK font for plugin tests
+#   scripts/setup.sh --qgis     also Debian's QGIS (qgis, python3-qgis), Xvfb, pytest, a CJK font and pyrcc5/lrelease
 #   scripts/setup.sh --deepspeed  also DeepSpeed (optional, for multi-GPU training)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,10 +63,12 @@ fi
 # --- QGIS for the plugin tests -------------------------------------------------------------------
 if [ "$want_qgis" = 1 ]; then
   if ! /usr/bin/python3 -c 'import qgis.core' 2>/dev/null || ! /usr/bin/python3 -c 'import pytest' 2>/dev/null \
-     || ! command -v Xvfb >/dev/null || [ ! -d /usr/share/fonts/truetype/wqy ]; then
+     || ! command -v Xvfb >/dev/null || [ ! -d /usr/share/fonts/truetype/wqy ] || ! command -v pyrcc5 >/dev/null \
+     || ! command -v lrelease >/dev/null; then
     # fonts-wqy-zenhei: without a CJK font, Chinese in screenshots under Xvfb renders as empty boxes
-    echo "setup.sh: installing QGIS, Xvfb, pytest and a CJK font from Debian (about a minute)" >&2
-    apt_install qgis python3-qgis xvfb python3-pytest fonts-wqy-zenhei
+    # pyqt5-dev-tools (pyrcc5) and qttools5-dev-tools (lrelease) build the plugin zip's resources and translations
+    echo "setup.sh: installing QGIS, Xvfb, pytest, a CJK font and the Qt build tools from Debian (about a minute)" >&2
+    apt_install qgis python3-qgis xvfb python3-pytest fonts-wqy-zenhei pyqt5-dev-tools qttools5-dev-tools
   fi
 fi
 echo "setup.sh: ready" >&2
