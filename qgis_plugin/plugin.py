@@ -6,7 +6,7 @@ extent of a raster layer and shows the streamed answer, the audit and the facts.
 
 import os
 
-from qgis.core import Qgis, QgsProject
+from qgis.core import Qgis, QgsApplication, QgsProject
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
@@ -33,12 +33,21 @@ class LandUseMonitorPlugin:
 
     def __init__(self, iface):
         self.iface = iface
+        self.provider = None
         self.action = None
         self.settings_action = None
         self.dock = None
         self.engine = None  # LocalEngine, made on first use
 
+    def initProcessing(self):  # QGIS API name: called by QGIS (and by initGui)
+        from .processing_provider.provider import LandUseProvider
+
+        if self.provider is None:
+            self.provider = LandUseProvider(_icon())
+            QgsApplication.processingRegistry().addProvider(self.provider)
+
     def initGui(self):  # QGIS API name
+        self.initProcessing()
         icon = _icon()
         self.action = QAction(icon, tr("县域土地利用监测 / Land-Use Monitor"), self.iface.mainWindow())
         self.action.setObjectName("landUseMonitorAction")
@@ -83,6 +92,9 @@ class LandUseMonitorPlugin:
         self.dock.setVisible(visible)
 
     def unload(self):
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
         if self.engine is not None:
             self.engine.stop()
             self.engine = None

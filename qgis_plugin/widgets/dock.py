@@ -12,12 +12,8 @@ import uuid
 from qgis.core import (
     Qgis,
     QgsApplication,
-    QgsCoordinateReferenceSystem,
-    QgsCoordinateTransform,
-    QgsJsonExporter,
     QgsMapLayerProxyModel,
     QgsProject,
-    QgsRasterLayer,
 )
 from qgis.gui import QgsMapLayerComboBox
 from qgis.PyQt.QtCore import QByteArray, QCoreApplication, QDateTime, Qt
@@ -46,7 +42,8 @@ from .. import findings
 from ..client.http import EngineClient
 from ..common import settings
 from ..common.errors import LayerError
-from ..common.params import AskParams, LayerParams
+from ..common.layers import extent_for, layer_params, zones_geojson
+from ..common.params import AskParams
 from ..tasks.ask_task import AskTask
 
 CLASSES = [("water", "水体"), ("built_up", "建设用地"), ("bare", "裸地"), ("cropland", "耕地/草地"), ("forest", "林地")]
@@ -171,41 +168,22 @@ class AskDock(QDockWidget):
         if index > 0:
             self.question.setPlainText(self.examples.itemData(index))
 
-    def _layer_params(self, layer):
-        if not isinstance(layer, QgsRasterLayer):
-            raise LayerError(tr("请选择栅格影像图层 / choose a raster layer"))
-        if not layer.crs().isValid():
-            raise LayerError(tr("图层没有坐标系：请在图层属性中设置 / the layer has no CRS: set it in its properties"))
-        path = layer.source().split("|")[0]
-        return LayerParams(path=path)
-
     def params(self):
         layer = self.layer_box.currentLayer()
         if layer is None:
             raise LayerError(tr("请先加载并选择一个 Landsat 或 Sentinel-2 影像图层 / load and choose a layer"))
-        layers = [self._layer_params(layer)]
+        layers = [layer_params(layer)]
         baseline = self.baseline_box.currentLayer()
         if baseline is not None and baseline.id() != layer.id():
-            layers.append(self._layer_params(baseline))
+            layers.append(layer_params(baseline))
         canvas = self.iface.mapCanvas()
-        to_layer = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(), layer.crs(), QgsProject.instance())
-        extent = to_layer.transformBoundingBox(canvas.extent())
-        if not extent.intersects(layer.extent()):
-            raise LayerError(tr("当前地图范围不在图层范围内：请缩放到影像 / the map view is outside the layer: "
-                                "zoom to it"))
-        extent = extent.intersect(layer.extent())
-        zones = None
+        extent = extent_for(layer, canvas.extent(), canvas.mapSettings().destinationCrs())
         zones_layer = self.zones_box.currentLayer()
-        if zones_layer is not None:
-            exporter = QgsJsonExporter(zones_layer)
-            exporter.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:4326"))
-            zones = json.loads(exporter.exportFeatures(list(zones_layer.getFeatures())))
+        zones = zones_geojson(zones_layer) if zones_layer is not None else None
         question = self.question.toPlainText().strip()
         if not question:
             raise LayerError(tr("请输入问题 / type a question"))
-        return AskParams(question=question, layers=layers, session_id=self.session_id,
-                         extent={"xmin": extent.xMinimum(), "ymin": extent.yMinimum(), "xmax": extent.xMaximum(),
-                                 "ymax": extent.yMaximum(), "crs": layer.crs().authid() or layer.crs().toWkt()},
+        return AskParams(question=question, layers=layers, session_id=self.session_id, extent=extent,
                          language=settings.get("language"), unit=self.unit_box.currentData(), zones=zones)
 
     # -- the task ----------------------------------------------------------------------------
