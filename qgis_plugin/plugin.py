@@ -6,8 +6,8 @@ extent of a raster layer and shows the streamed answer, the audit and the facts.
 
 import os
 
-from qgis.core import Qgis, QgsApplication, QgsProject
-from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.core import Qgis, QgsApplication, QgsProject, QgsSettings
+from qgis.PyQt.QtCore import QCoreApplication, QLocale, Qt, QTranslator
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
@@ -17,6 +17,32 @@ MENU = "&Land-Use Monitor"
 
 def tr(text):
     return QCoreApplication.translate("LandUseMonitor", text)
+
+
+def _translation_file(locale):
+    """The .qm for a QGIS locale (``zh_CN``, ``zh-Hans``, ``en_US`` ...), or None."""
+    folder = os.path.join(PLUGIN_DIR, "i18n")
+    candidates = [locale, locale.replace("-", "_"), locale[:2]]
+    if locale.lower().startswith("zh") and not any(t in locale for t in ("Hant", "TW", "HK", "MO")):
+        candidates.insert(0, "zh_CN")  # simplified Chinese, however QGIS spells it
+    for code in candidates:
+        path = os.path.join(folder, f"county_landuse_monitor_{code}.qm")
+        if code and os.path.isfile(path):
+            return path
+    return None
+
+
+def _install_translator():
+    """Load the translation of QGIS's interface locale (Settings → Options → General)."""
+    locale = QgsSettings().value("locale/userLocale", "", type=str) or QLocale.system().name()
+    path = _translation_file(locale)
+    if path is None:
+        return None
+    translator = QTranslator()
+    if not translator.load(path):
+        return None
+    QCoreApplication.installTranslator(translator)
+    return translator
 
 
 def _icon():
@@ -33,6 +59,7 @@ class LandUseMonitorPlugin:
 
     def __init__(self, iface):
         self.iface = iface
+        self.translator = _install_translator()
         self.provider = None
         self.action = None
         self.settings_action = None
@@ -55,7 +82,7 @@ class LandUseMonitorPlugin:
         self.action.toggled.connect(self._toggle_dock)
         self.iface.addPluginToMenu(tr(MENU), self.action)
         self.iface.addToolBarIcon(self.action)
-        self.settings_action = QAction(tr("设置 / Settings"), self.iface.mainWindow())
+        self.settings_action = QAction(tr("Settings"), self.iface.mainWindow())
         self.settings_action.setObjectName("landUseMonitorSettings")
         self.settings_action.triggered.connect(self.show_settings)
         self.iface.addPluginToMenu(tr(MENU), self.settings_action)
@@ -79,7 +106,7 @@ class LandUseMonitorPlugin:
 
         error = self.local_engine().start(settings.get("python"), settings.get("engine_url"))
         if error:
-            self.iface.messageBar().pushMessage(tr("土地利用监测"), error, level=Qgis.MessageLevel.Warning,
+            self.iface.messageBar().pushMessage(tr("Land-use monitor"), error, level=Qgis.MessageLevel.Warning,
                                                 duration=10)
             self.show_settings()
 
@@ -92,6 +119,9 @@ class LandUseMonitorPlugin:
         self.dock.setVisible(visible)
 
     def unload(self):
+        if self.translator is not None:
+            QCoreApplication.removeTranslator(self.translator)
+            self.translator = None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None

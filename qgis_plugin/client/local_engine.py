@@ -4,7 +4,11 @@ import os
 import socket
 from urllib.parse import urlsplit
 
-from qgis.PyQt.QtCore import QObject, QProcess, QProcessEnvironment, pyqtSignal
+from qgis.PyQt.QtCore import QCoreApplication, QObject, QProcess, QProcessEnvironment, pyqtSignal
+
+
+def tr(text):
+    return QCoreApplication.translate("LandUseMonitor", text)
 
 
 class LocalEngine(QObject):
@@ -25,12 +29,12 @@ class LocalEngine(QObject):
         if self.running():
             return ""
         if not python or not os.path.isfile(python):
-            return "请在设置中选择引擎环境的 Python（.venv/bin/python）/ choose the engine environment's Python"
+            return tr("Choose the engine environment's Python (.venv/bin/python) in the settings")
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or 8765
         with socket.socket() as s:
             if s.connect_ex((host, port)) == 0:
-                return f"端口 {port} 已被占用 / port {port} is already in use"
+                return tr("Port {} is already in use").format(port)
         self.process = QProcess(self)
         # <repo>/.venv/bin/python -> run in <repo>, where the engine package is
         repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(python))))
@@ -43,7 +47,7 @@ class LocalEngine(QObject):
         self.process.readyReadStandardOutput.connect(self._read)
         self.process.start(python, ["-m", "engine", "serve", "--host", host, "--port", str(port)])
         if not self.process.waitForStarted(10000):
-            return f"无法启动 {python} / cannot start it: {self.process.errorString()}"
+            return tr("Cannot start {}: {}").format(python, self.process.errorString())
         return ""
 
     def _read(self):

@@ -2,7 +2,7 @@
 
 
 class PluginError(Exception):
-    """Base class; ``hint`` tells the user what to do."""
+    """Base class; ``hint`` tells the user what to do (English source text, translated where shown)."""
 
     hint = ""
 
@@ -15,19 +15,19 @@ class PluginError(Exception):
 class EngineUnreachableError(PluginError):
     """No engine answers at the configured URL."""
 
-    hint = "启动本地引擎（设置 → 启动本地引擎）或检查引擎地址 / start the engine or check its URL in the settings"
+    hint = "Start the engine (Settings → Start a local engine) or check its URL"
 
 
 class UnauthorisedError(PluginError):
     """The engine refused the token."""
 
-    hint = "在设置中填写正确的令牌 / enter the engine's token in the settings"
+    hint = "Enter the engine's token in the settings"
 
 
 class EngineBusyError(PluginError):
     """The engine's queue is full."""
 
-    hint = "引擎繁忙，请稍后重试 / the engine is busy, try again shortly"
+    hint = "The engine is busy: try again shortly"
 
 
 class EngineReturnedError(PluginError):

@@ -16,9 +16,9 @@ def tr(text):
 def layer_params(layer):
     """The engine's view of a raster layer: its file (the engine finds the product around a band file)."""
     if not isinstance(layer, QgsRasterLayer):
-        raise LayerError(tr("请选择栅格影像图层 / choose a raster layer"))
+        raise LayerError(tr("Choose a raster layer"))
     if not layer.crs().isValid():
-        raise LayerError(tr("图层没有坐标系：请在图层属性中设置 / the layer has no CRS: set it in its properties"))
+        raise LayerError(tr("The layer has no CRS: set it in its properties"))
     return LayerParams(path=layer.source().split("|")[0])
 
 
@@ -27,8 +27,7 @@ def extent_for(layer, rect, rect_crs):
     to_layer = QgsCoordinateTransform(rect_crs, layer.crs(), QgsProject.instance())
     extent = to_layer.transformBoundingBox(rect)
     if not extent.intersects(layer.extent()):
-        raise LayerError(tr("当前地图范围不在图层范围内：请缩放到影像 / the map view is outside the layer: "
-                            "zoom to it"))
+        raise LayerError(tr("The map view is outside the layer: zoom to it"))
     extent = extent.intersect(layer.extent())
     return {"xmin": extent.xMinimum(), "ymin": extent.yMinimum(), "xmax": extent.xMaximum(),
             "ymax": extent.yMaximum(), "crs": layer.crs().authid() or layer.crs().toWkt()}

@@ -25,7 +25,7 @@ def tr(text):
 
 class _Base(QgsProcessingAlgorithm):
     def group(self):
-        return tr("土地利用监测 / Land-use monitoring")
+        return tr("Land-use monitoring")
 
     def groupId(self):
         return "landuse"
@@ -41,10 +41,10 @@ class _Base(QgsProcessingAlgorithm):
         return layer, baseline, rect, rect_crs
 
     def _add_inputs(self):
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", tr("当前影像 / Current layer")))
-        self.addParameter(QgsProcessingParameterRasterLayer("BASELINE", tr("基准影像 / Baseline layer"),
+        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", tr("Current layer")))
+        self.addParameter(QgsProcessingParameterRasterLayer("BASELINE", tr("Baseline layer"),
                                                             optional=True))
-        self.addParameter(QgsProcessingParameterExtent("EXTENT", tr("范围 / Extent"), optional=True))
+        self.addParameter(QgsProcessingParameterExtent("EXTENT", tr("Extent"), optional=True))
 
 
 class AskAboutExtent(_Base):
@@ -52,7 +52,7 @@ class AskAboutExtent(_Base):
         return "askaboutextent"
 
     def displayName(self):
-        return tr("就栅格范围提问 / Ask about raster extent")
+        return tr("Ask about raster extent")
 
     def shortHelpString(self):
         return tr("Asks the engine about the layers over the extent. The answer's numbers are measured; the "
@@ -60,14 +60,14 @@ class AskAboutExtent(_Base):
 
     def initAlgorithm(self, config=None):
         self._add_inputs()
-        self.addParameter(QgsProcessingParameterVectorLayer("ZONES", tr("保护区 / Zones"),
+        self.addParameter(QgsProcessingParameterVectorLayer("ZONES", tr("Zones"),
                                                             [QgsProcessing.SourceType.TypeVectorPolygon],
                                                             optional=True))
-        self.addParameter(QgsProcessingParameterString("QUESTION", tr("问题 / Question"),
+        self.addParameter(QgsProcessingParameterString("QUESTION", tr("Question"),
                                                        defaultValue="新增耕地面积是多少？"))
-        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT", tr("发现 / Findings"),
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT", tr("Findings"),
                                                                 "GeoJSON (*.geojson)"))
-        self.addOutput(QgsProcessingOutputString("ANSWER", tr("回答 / Answer")))
+        self.addOutput(QgsProcessingOutputString("ANSWER", tr("Answer")))
 
     def processAlgorithm(self, parameters, context, feedback):
         layer, baseline, rect, rect_crs = self._layers(parameters, context)
@@ -87,7 +87,7 @@ class ChangePolygons(_Base):
         return "changepolygons"
 
     def displayName(self):
-        return tr("土地覆盖变化图斑 / Land-cover change polygons")
+        return tr("Land-cover change polygons")
 
     def shortHelpString(self):
         return tr("Measured land-cover change patches between the baseline and the current layer (after the "
@@ -95,7 +95,7 @@ class ChangePolygons(_Base):
 
     def initAlgorithm(self, config=None):
         self._add_inputs()
-        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("变化图斑 / Change polygons"),
+        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("Change polygons"),
                                                             QgsProcessing.SourceType.TypeVectorPolygon))
 
     def processAlgorithm(self, parameters, context, feedback):

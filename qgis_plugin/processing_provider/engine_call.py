@@ -3,6 +3,7 @@
 import uuid
 
 from qgis.core import QgsProcessingException
+from qgis.PyQt.QtCore import QCoreApplication
 
 from ..client.http import EngineClient
 from ..common import settings
@@ -38,7 +39,8 @@ def run_ask(question, layer, baseline, rect, rect_crs, zones, feedback):
     try:
         finished = client.stream_ask(params.body(), on_event, feedback.isCanceled)
     except PluginError as exc:
-        raise QgsProcessingException(f"{exc}  {exc.hint}".strip()) from None
+        hint = QCoreApplication.translate("LandUseMonitor", exc.hint) if exc.hint else ""
+        raise QgsProcessingException(f"{exc}  {hint}".strip()) from None
     if not finished:
         raise QgsProcessingException("cancelled / 已取消")
     return "".join(answer), events, params

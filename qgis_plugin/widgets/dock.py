@@ -77,41 +77,41 @@ class AskDock(QDockWidget):
         self.layer_box = QgsMapLayerComboBox()
         self.layer_box.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         self.layer_box.setObjectName("currentLayer")
-        form.addRow(tr("当前影像 / Current layer"), self.layer_box)
+        form.addRow(tr("Current layer"), self.layer_box)
         self.baseline_box = QgsMapLayerComboBox()
         self.baseline_box.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         self.baseline_box.setAllowEmptyLayer(True)
         self.baseline_box.setLayer(None)
         self.baseline_box.setObjectName("baselineLayer")
-        form.addRow(tr("基准影像 / Baseline layer"), self.baseline_box)
+        form.addRow(tr("Baseline layer"), self.baseline_box)
         self.zones_box = QgsMapLayerComboBox()
         self.zones_box.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
         self.zones_box.setAllowEmptyLayer(True)
         self.zones_box.setLayer(None)
         self.zones_box.setObjectName("zonesLayer")
-        form.addRow(tr("保护区 / Zones"), self.zones_box)
+        form.addRow(tr("Zones"), self.zones_box)
         layout.addLayout(form)
 
         self.examples = QComboBox()
-        self.examples.addItem(tr("示例问题 / Example questions"))
+        self.examples.addItem(tr("Example questions"))
         for zh, en in EXAMPLES:
             self.examples.addItem(f"{zh}  ({en})", zh)
         self.examples.activated.connect(self._use_example)
         layout.addWidget(self.examples)
         self.question = QPlainTextEdit()
         self.question.setObjectName("question")
-        self.question.setPlaceholderText(tr("用中文或英文提问，例如：新增耕地面积是多少？"))
+        self.question.setPlaceholderText(tr("Ask in Chinese or English, e.g. 新增耕地面积是多少？"))
         self.question.setMaximumHeight(60)
         layout.addWidget(self.question)
 
         buttons = QHBoxLayout()
-        self.ask_button = QPushButton(tr("就可见范围提问 / Ask about visible layer"))
+        self.ask_button = QPushButton(tr("Ask about visible layer"))
         self.ask_button.setObjectName("askButton")
         self.ask_button.clicked.connect(self.ask)
-        self.cancel_button = QPushButton(tr("取消 / Cancel"))
+        self.cancel_button = QPushButton(tr("Cancel"))
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
-        self.new_button = QPushButton(tr("新会话 / New session"))
+        self.new_button = QPushButton(tr("New session"))
         self.new_button.clicked.connect(self.new_session)
         for b in (self.ask_button, self.cancel_button, self.new_button):
             buttons.addWidget(b)
@@ -129,7 +129,7 @@ class AskDock(QDockWidget):
         layout.addWidget(self.audit)
 
         unit_row = QHBoxLayout()
-        unit_row.addWidget(QLabel(tr("面积单位 / Unit")))
+        unit_row.addWidget(QLabel(tr("Unit")))
         self.unit_box = QComboBox()
         for key, label in UNITS:
             self.unit_box.addItem(label, key)
@@ -142,18 +142,18 @@ class AskDock(QDockWidget):
         self.table.setObjectName("factsTable")
         layout.addWidget(self.table, 2)
         export_row = QHBoxLayout()
-        self.export_button = QPushButton(tr("导出发现为 GeoJSON / Export findings as GeoJSON"))
+        self.export_button = QPushButton(tr("Export findings as GeoJSON"))
         self.export_button.setObjectName("exportButton")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(lambda: self.export_findings())
-        self.temporary_box = QCheckBox(tr("临时图层 / temporary layer"))
+        self.temporary_box = QCheckBox(tr("Temporary layer"))
         export_row.addWidget(self.export_button)
         export_row.addWidget(self.temporary_box)
         layout.addLayout(export_row)
         self.last = None  # (AskParams, AskResult) of the last finished ask
         self.thumbnails = QHBoxLayout()
         layout.addLayout(self.thumbnails)
-        layout.addWidget(QLabel(tr("本项目的问答记录 / This project's questions")))
+        layout.addWidget(QLabel(tr("This project's questions")))
         self.history = QListWidget()
         self.history.setObjectName("history")
         self.history.setMaximumHeight(90)
@@ -171,7 +171,7 @@ class AskDock(QDockWidget):
     def params(self):
         layer = self.layer_box.currentLayer()
         if layer is None:
-            raise LayerError(tr("请先加载并选择一个 Landsat 或 Sentinel-2 影像图层 / load and choose a layer"))
+            raise LayerError(tr("Load a Landsat or Sentinel-2 layer and choose it"))
         layers = [layer_params(layer)]
         baseline = self.baseline_box.currentLayer()
         if baseline is not None and baseline.id() != layer.id():
@@ -182,7 +182,7 @@ class AskDock(QDockWidget):
         zones = zones_geojson(zones_layer) if zones_layer is not None else None
         question = self.question.toPlainText().strip()
         if not question:
-            raise LayerError(tr("请输入问题 / type a question"))
+            raise LayerError(tr("Type a question"))
         return AskParams(question=question, layers=layers, session_id=self.session_id, extent=extent,
                          language=settings.get("language"), unit=self.unit_box.currentData(), zones=zones)
 
@@ -196,7 +196,7 @@ class AskDock(QDockWidget):
         self.answer.clear()
         self.audit.setText("")
         self.table.setRowCount(0)
-        self.status.setText(tr("正在读取与测量… / reading and measuring…"))
+        self.status.setText(tr("Reading and measuring…"))
         self._asked = params
         self.task = AskTask(EngineClient(settings.get("engine_url"), settings.get("token")), params)
         self.task.streamed.connect(self._on_event)
@@ -212,19 +212,19 @@ class AskDock(QDockWidget):
     def new_session(self):
         self.session_id = uuid.uuid4().hex
         self.answer.clear()
-        self.status.setText(tr("新会话 / new session"))
+        self.status.setText(tr("New session"))
 
     def _on_event(self, kind, data):  # main thread
         if kind == "token":
             self.answer.insertPlainText(data.get("text", ""))
         elif kind == "facts":
             self.facts = data
-            self.status.setText(tr("已测量，正在生成回答… / measured; answering…"))
+            self.status.setText(tr("Measured; answering…"))
             self._show_facts()
         elif kind == "audit":
             bad = data.get("unsupported") or []
-            self.audit.setText(tr("✔ 回答中的数字均来自测量 / every number is measured") if not bad else
-                               tr("⚠ 以下数字无测量依据 / not supported by the measurements: ") + "，".join(bad))
+            self.audit.setText(tr("✔ every number is measured") if not bad else
+                               tr("⚠ not supported by the measurements: ") + "，".join(bad))
         elif kind == "error":
             self._warn(data.get("message", ""), Qgis.MessageLevel.Warning)
 
@@ -233,15 +233,16 @@ class AskDock(QDockWidget):
         self.cancel_button.setEnabled(False)
         self.task = None
         if result.cancelled:
-            self.status.setText(tr("已取消 / cancelled"))
+            self.status.setText(tr("Cancelled"))
         elif not result.ok:
             self.status.setText(result.error)
+            text = f"{result.error}  {tr(result.hint) if result.hint else ''}".strip()
             if result.kind == "EngineUnreachableError" and self.start_engine is not None:
-                self._offer_start(f"{result.error}  {result.hint}".strip())
+                self._offer_start(text)
             else:
-                self._warn(f"{result.error}  {result.hint}".strip())
+                self._warn(text)
         else:
-            self.status.setText(tr("完成 / done"))
+            self.status.setText(tr("Done"))
             self.last = (self._asked, result)
             self._remember(self._asked.question, result.answer)
             self._show_thumbnails(result.events.get("done", {}).get("images", []))
@@ -253,13 +254,13 @@ class AskDock(QDockWidget):
             return None
         params, result = self.last
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, tr("导出发现 / Export findings"), "findings.geojson",
+            path, _ = QFileDialog.getSaveFileName(self, tr("Export findings"), "findings.geojson",
                                                   "GeoJSON (*.geojson *.json)")
             if not path:
                 return None
         if os.path.exists(path):
-            answer = QMessageBox.question(self, tr("文件已存在 / File exists"),
-                                          tr("覆盖 {}？ / Overwrite it?").format(os.path.basename(path)))
+            answer = QMessageBox.question(self, tr("File exists"),
+                                          tr("Overwrite {}?").format(os.path.basename(path)))
             if answer != QMessageBox.StandardButton.Yes:
                 return None
         done = result.events.get("done", {})
@@ -267,9 +268,9 @@ class AskDock(QDockWidget):
         collection = findings.collection_for_export(result.events["findings"], params.question, result.answer,
                                                     str(model), [lp.path for lp in params.layers])
         findings.write_atomic(collection, path)
-        layer = findings.add_styled_layer(path, tr("土地利用变化 / Land-use findings"), self.unit_box.currentData(),
+        layer = findings.add_styled_layer(path, tr("Land-use findings"), self.unit_box.currentData(),
                                           temporary=self.temporary_box.isChecked())
-        self.iface.messageBar().pushMessage(tr("土地利用监测"), tr("已导出 {} 个发现 / findings exported: {}")
+        self.iface.messageBar().pushMessage(tr("Land-use monitor"), tr("{} findings exported: {}")
                                             .format(len(collection["features"]), path),
                                             level=Qgis.MessageLevel.Success, duration=5)
         return layer
@@ -318,15 +319,15 @@ class AskDock(QDockWidget):
 
     def _offer_start(self, text):
         bar = self.iface.messageBar()
-        item = bar.createMessage(tr("土地利用监测"), text)
-        button = QPushButton(tr("启动本地引擎 / Start the engine"), item)
+        item = bar.createMessage(tr("Land-use monitor"), text)
+        button = QPushButton(tr("Start the engine"), item)
         button.setObjectName("startEngineButton")
         button.clicked.connect(self.start_engine)
         item.layout().addWidget(button)
         bar.pushWidget(item, Qgis.MessageLevel.Warning, 15)
 
     def _warn(self, text, level=Qgis.MessageLevel.Warning):
-        self.iface.messageBar().pushMessage(tr("土地利用监测"), text, level=level, duration=8)
+        self.iface.messageBar().pushMessage(tr("Land-use monitor"), text, level=level, duration=8)
 
     def _show_facts(self):
         if not self.facts:
@@ -336,7 +337,7 @@ class AskDock(QDockWidget):
         dates = self.facts.get("dates", [])
         self.table.clear()
         self.table.setColumnCount(1 + len(dates))
-        self.table.setHorizontalHeaderLabels([tr("地类 / class")] + [f"{d} ({label})" for d in dates])
+        self.table.setHorizontalHeaderLabels([tr("Class")] + [f"{d} ({label})" for d in dates])
         rows = []
         for key, zh in CLASSES:
             rows.append([zh] + [_fmt(self.facts["classes"][d][key][f"area_{unit}"]) for d in dates])

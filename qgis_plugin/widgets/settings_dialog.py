@@ -29,38 +29,38 @@ def tr(text):
 class SettingsDialog(QDialog):
     def __init__(self, engine, parent=None):
         super().__init__(parent)
-        self.setWindowTitle(tr("土地利用监测设置 / Land-Use Monitor settings"))
+        self.setWindowTitle(tr("Land-Use Monitor settings"))
         self.engine = engine  # LocalEngine
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.url = QLineEdit(settings.get("engine_url"))
-        form.addRow(tr("引擎地址 / Engine URL"), self.url)
+        form.addRow(tr("Engine URL"), self.url)
         self.token = QLineEdit(settings.get("token"))
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
-        form.addRow(tr("令牌 / Token"), self.token)
+        form.addRow(tr("Token"), self.token)
         self.python = QgsFileWidget()
         self.python.setFilePath(settings.get("python"))
-        form.addRow(tr("引擎环境的 Python / Engine Python"), self.python)
+        form.addRow(tr("Engine Python"), self.python)
         self.language = QComboBox()
         for key, label in (("zh", "中文"), ("en", "English")):
             self.language.addItem(label, key)
         self.language.setCurrentIndex(0 if settings.get("language") == "zh" else 1)
-        form.addRow(tr("回答语言 / Answer language"), self.language)
+        form.addRow(tr("Answer language"), self.language)
         self.unit = QComboBox()
         for key, label in (("mu", "亩"), ("ha", "公顷"), ("km2", "平方公里")):
             self.unit.addItem(label, key)
         self.unit.setCurrentIndex(["mu", "ha", "km2"].index(settings.get("unit")))
-        form.addRow(tr("面积单位 / Area unit"), self.unit)
+        form.addRow(tr("Area unit"), self.unit)
         layout.addLayout(form)
         row = QHBoxLayout()
-        self.start_button = QPushButton(tr("启动本地引擎 / Start a local engine"))
+        self.start_button = QPushButton(tr("Start a local engine"))
         self.start_button.clicked.connect(self.start_engine)
-        self.stop_button = QPushButton(tr("停止 / Stop"))
+        self.stop_button = QPushButton(tr("Stop"))
         self.stop_button.clicked.connect(self.engine.stop)
         row.addWidget(self.start_button)
         row.addWidget(self.stop_button)
         layout.addLayout(row)
-        self.health = QLabel(tr("引擎状态：未知 / engine: unknown"))
+        self.health = QLabel(tr("Engine: unknown"))
         self.health.setWordWrap(True)
         layout.addWidget(self.health)
         self.log = QPlainTextEdit()
@@ -94,7 +94,7 @@ class SettingsDialog(QDialog):
     def start_engine(self):
         self.save()
         error = self.engine.start(self.python.filePath(), self.url.text().strip())
-        self.health.setText(error or tr("引擎启动中… / engine starting…"))
+        self.health.setText(error or tr("Engine starting…"))
 
     def check_health(self):
         """Ask /v1/health without blocking QGIS; the label shows backend, model, device, precision."""
@@ -113,13 +113,13 @@ class SettingsDialog(QDialog):
         status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute) if reply is not None else None
         if status == 200:
             h = json.loads(fetcher.contentAsString())
-            self.health.setText(tr("引擎运行中 / engine running") + f": {h.get('backend')}, "
-                                f"{h.get('model') or tr('仅测量 / measurements only')}, {h.get('device') or '-'}, "
+            self.health.setText(tr("Engine running") + f": {h.get('backend')}, "
+                                f"{h.get('model') or tr('Measurements only')}, {h.get('device') or '-'}, "
                                 f"{h.get('precision') or '-'}; queue {h.get('queue_length')}")
         elif status == 401:
-            self.health.setText(tr("令牌错误 / wrong token"))
+            self.health.setText(tr("Wrong token"))
         else:
-            self.health.setText(tr("引擎未运行 / engine not running"))
+            self.health.setText(tr("Engine not running"))
 
     def done(self, result):
         self.timer.stop()

@@ -9,6 +9,7 @@ a temporary plugins folder the way QGIS installs a zip: the package folder with
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -93,11 +94,23 @@ def plugins_dir(tmp_path):
     target = tmp_path / "plugins" / PLUGIN_NAME
     shutil.copytree(REPO / "qgis_plugin", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy(REPO / "metadata.txt", target / "metadata.txt")
+    for ts in (target / "i18n").glob("*.ts"):  # compiled as the zip build compiles them
+        subprocess.run(["lrelease", "-silent", str(ts), "-qm", str(ts.with_suffix(".qm"))], check=True)
     sys.path.insert(0, str(target.parent))
     yield target.parent
     sys.path.remove(str(target.parent))
     for name in [m for m in sys.modules if m == PLUGIN_NAME or m.startswith(PLUGIN_NAME + ".")]:
         del sys.modules[name]
+
+
+@pytest.fixture(autouse=True)
+def chinese_qgis(qgis_app):
+    """QGIS set to simplified Chinese, as our users run it (a test may switch it)."""
+    from qgis.core import QgsSettings
+
+    QgsSettings().setValue("locale/userLocale", "zh_CN")
+    yield
+    QgsSettings().setValue("locale/userLocale", "zh_CN")
 
 
 _KEEP_ALIVE = []  # Qt widgets are destroyed with the process, never by Python's collector mid-session

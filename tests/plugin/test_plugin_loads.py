@@ -19,7 +19,7 @@ def test_load_show_dock_and_unload(qgis_app, plugins_dir, iface, monkeypatch):
     assert qgis.utils.loadPlugin(PLUGIN_NAME)
     assert qgis.utils.startPlugin(PLUGIN_NAME)
     try:
-        assert _menu_texts(iface) == ["县域土地利用监测 / Land-Use Monitor", "设置 / Settings"]
+        assert _menu_texts(iface) == ["县域土地利用监测 / Land-Use Monitor", "设置"]
         assert len(iface.toolbar.actions()) == 1
         action = iface.toolbar.actions()[0]
         assert not action.icon().isNull()

@@ -1,0 +1,259 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN" sourcelanguage="en">
+<context>
+    <name>LandUseMonitor</name>
+    <message>
+        <source>Answer</source>
+        <translation>回答</translation>
+    </message>
+    <message>
+        <source>Answer language</source>
+        <translation>回答语言</translation>
+    </message>
+    <message>
+        <source>Area unit</source>
+        <translation>面积单位</translation>
+    </message>
+    <message>
+        <source>Ask about raster extent</source>
+        <translation>就栅格范围提问</translation>
+    </message>
+    <message>
+        <source>Ask about visible layer</source>
+        <translation>就可见范围提问</translation>
+    </message>
+    <message>
+        <source>Ask in Chinese or English, e.g. 新增耕地面积是多少？</source>
+        <translation>用中文或英文提问，例如：新增耕地面积是多少？</translation>
+    </message>
+    <message>
+        <source>Asks the engine about the layers over the extent. The answer's numbers are measured; the findings (measured change patches and places the model pointed at) go to a GeoJSON file.</source>
+        <translation>向引擎询问该范围内的影像。回答中的数字均为测量值；发现（测量到的变化图斑与模型指出的位置）写入 GeoJSON 文件。</translation>
+    </message>
+    <message>
+        <source>Baseline layer</source>
+        <translation>基准影像</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <source>Cannot start {}: {}</source>
+        <translation>无法启动 {}：{}</translation>
+    </message>
+    <message>
+        <source>Change polygons</source>
+        <translation>变化图斑</translation>
+    </message>
+    <message>
+        <source>Choose a raster layer</source>
+        <translation>请选择栅格影像图层</translation>
+    </message>
+    <message>
+        <source>Choose the engine environment's Python (.venv/bin/python) in the settings</source>
+        <translation>请在设置中选择引擎环境的 Python（.venv/bin/python）</translation>
+    </message>
+    <message>
+        <source>Class</source>
+        <translation>地类</translation>
+    </message>
+    <message>
+        <source>Current layer</source>
+        <translation>当前影像</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source>Engine Python</source>
+        <translation>引擎环境的 Python</translation>
+    </message>
+    <message>
+        <source>Engine URL</source>
+        <translation>引擎地址</translation>
+    </message>
+    <message>
+        <source>Engine not running</source>
+        <translation>引擎未运行</translation>
+    </message>
+    <message>
+        <source>Engine running</source>
+        <translation>引擎运行中</translation>
+    </message>
+    <message>
+        <source>Engine starting…</source>
+        <translation>引擎启动中…</translation>
+    </message>
+    <message>
+        <source>Engine: unknown</source>
+        <translation>引擎状态：未知</translation>
+    </message>
+    <message>
+        <source>Enter the engine's token in the settings</source>
+        <translation>在设置中填写正确的令牌</translation>
+    </message>
+    <message>
+        <source>Example questions</source>
+        <translation>示例问题</translation>
+    </message>
+    <message>
+        <source>Export findings</source>
+        <translation>导出发现</translation>
+    </message>
+    <message>
+        <source>Export findings as GeoJSON</source>
+        <translation>导出发现为 GeoJSON</translation>
+    </message>
+    <message>
+        <source>Extent</source>
+        <translation>范围</translation>
+    </message>
+    <message>
+        <source>File exists</source>
+        <translation>文件已存在</translation>
+    </message>
+    <message>
+        <source>Findings</source>
+        <translation>发现</translation>
+    </message>
+    <message>
+        <source>Land-Use Monitor settings</source>
+        <translation>土地利用监测设置</translation>
+    </message>
+    <message>
+        <source>Land-cover change polygons</source>
+        <translation>土地覆盖变化图斑</translation>
+    </message>
+    <message>
+        <source>Land-use findings</source>
+        <translation>土地利用变化</translation>
+    </message>
+    <message>
+        <source>Land-use monitor</source>
+        <translation>土地利用监测</translation>
+    </message>
+    <message>
+        <source>Land-use monitoring</source>
+        <translation>土地利用监测</translation>
+    </message>
+    <message>
+        <source>Load a Landsat or Sentinel-2 layer and choose it</source>
+        <translation>请先加载并选择一个 Landsat 或 Sentinel-2 影像图层</translation>
+    </message>
+    <message>
+        <source>Measured land-cover change patches between the baseline and the current layer (after the minimum mapping unit), with their classes and areas, as a polygon layer in EPSG:4326.</source>
+        <translation>基准影像与当前影像之间测量到的土地覆盖变化图斑（已去除小于最小制图单元的碎斑），含地类与面积，输出为 EPSG:4326 面图层。</translation>
+    </message>
+    <message>
+        <source>Measured; answering…</source>
+        <translation>已测量，正在生成回答…</translation>
+    </message>
+    <message>
+        <source>Measurements only</source>
+        <translation>仅测量</translation>
+    </message>
+    <message>
+        <source>New session</source>
+        <translation>新会话</translation>
+    </message>
+    <message>
+        <source>Overwrite {}?</source>
+        <translation>覆盖 {}？</translation>
+    </message>
+    <message>
+        <source>Port {} is already in use</source>
+        <translation>端口 {} 已被占用</translation>
+    </message>
+    <message>
+        <source>Question</source>
+        <translation>问题</translation>
+    </message>
+    <message>
+        <source>Reading and measuring…</source>
+        <translation>正在读取与测量…</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Start a local engine</source>
+        <translation>启动本地引擎</translation>
+    </message>
+    <message>
+        <source>Start the engine</source>
+        <translation>启动本地引擎</translation>
+    </message>
+    <message>
+        <source>Start the engine (Settings → Start a local engine) or check its URL</source>
+        <translation>启动本地引擎（设置 → 启动本地引擎）或检查引擎地址</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Temporary layer</source>
+        <translation>临时图层</translation>
+    </message>
+    <message>
+        <source>The engine is busy: try again shortly</source>
+        <translation>引擎繁忙，请稍后重试</translation>
+    </message>
+    <message>
+        <source>The layer has no CRS: set it in its properties</source>
+        <translation>图层没有坐标系：请在图层属性中设置</translation>
+    </message>
+    <message>
+        <source>The map view is outside the layer: zoom to it</source>
+        <translation>当前地图范围不在图层范围内：请缩放到影像</translation>
+    </message>
+    <message>
+        <source>This project's questions</source>
+        <translation>本项目的问答记录</translation>
+    </message>
+    <message>
+        <source>Token</source>
+        <translation>令牌</translation>
+    </message>
+    <message>
+        <source>Type a question</source>
+        <translation>请输入问题</translation>
+    </message>
+    <message>
+        <source>Unit</source>
+        <translation>面积单位</translation>
+    </message>
+    <message>
+        <source>Wrong token</source>
+        <translation>令牌错误</translation>
+    </message>
+    <message>
+        <source>Zones</source>
+        <translation>保护区</translation>
+    </message>
+    <message>
+        <source>{} findings exported: {}</source>
+        <translation>已导出 {} 个发现：{}</translation>
+    </message>
+    <message>
+        <source>⚠ not supported by the measurements: </source>
+        <translation>⚠ 以下数字无测量依据：</translation>
+    </message>
+    <message>
+        <source>✔ every number is measured</source>
+        <translation>✔ 回答中的数字均来自测量</translation>
+    </message>
+    <message>
+        <source>县域土地利用监测 / Land-Use Monitor</source>
+        <translation>县域土地利用监测 / Land-Use Monitor</translation>
+    </message>
+</context>
+</TS>
