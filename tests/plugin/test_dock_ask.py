@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -31,23 +32,46 @@ L7_B4 = REPO / "tests/data/landsat" / L7 / f"{L7}_B4.TIF"  # QGIS opens a band; 
 L8_B5 = REPO / "tests/data/landsat" / L8 / f"{L8}_B5.TIF"
 
 
-@pytest.fixture(scope="module")
-def engine_url(tmp_path_factory):
+def _start_engine(tmp_path_factory, *args):
     if not ENGINE_PYTHON.exists():
         pytest.skip("the engine environment (.venv) is not set up: run scripts/setup.sh")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(REPO), "LANDUSE_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
-    process = subprocess.Popen([str(ENGINE_PYTHON), "-m", "engine", "serve", "--port", str(port), "--backend", "none"],
+    process = subprocess.Popen([str(ENGINE_PYTHON), "-m", "engine", "serve", "--port", str(port), *args],
                                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
+    for _ in range(1200):
         try:
             urllib.request.urlopen(url + "/v1/health", timeout=1)
             break
+        except urllib.error.HTTPError:  # it answers (e.g. 401 without the token): it is up
+            break
         except OSError:
             time.sleep(0.1)
+    return process, url
+
+
+@pytest.fixture(scope="module")
+def engine_url(tmp_path_factory):
+    """An engine answering from the measurements only (fast)."""
+    process, url = _start_engine(tmp_path_factory, "--backend", "none")
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def tiny_engine_url(tmp_path_factory):
+    """An engine serving the tiny Qwen2.5-VL in 4-bit (its answers are random tokens)."""
+    if not ENGINE_PYTHON.exists():
+        pytest.skip("the engine environment (.venv) is not set up: run scripts/setup.sh")
+    model = tmp_path_factory.mktemp("tiny-qwen")
+    subprocess.run([str(ENGINE_PYTHON), "-m", "engine", "make-tiny-model", str(model)], cwd=REPO, check=True,
+                   env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True)
+    process, url = _start_engine(tmp_path_factory, "--backend", "local", "--model", str(model), "--precision", "nf4",
+                                 "--device", "cpu", "--max-new-tokens", "24")
     yield url
     process.terminate()
     process.wait(10)
@@ -230,3 +254,82 @@ def test_settings_start_a_local_engine_and_unload_stops_it(qgis_app, plugins_dir
     finally:
         qgis.utils.unloadPlugin(PLUGIN_NAME)
     assert process.state() == process.ProcessState.NotRunning  # unload stopped the engine
+
+
+def test_the_user_story_with_the_tiny_model(qgis_app, plugins_dir, iface, monkeypatch, tiny_engine_url, tmp_path):
+    """Plugin from the menu, layers loaded, question asked, streamed model answer and facts, findings as a layer."""
+    from qgis.core import QgsSettings
+
+    QgsSettings().setValue("county_landuse_monitor/engine_url", tiny_engine_url)
+    monkeypatch.setattr(qgis.utils, "iface", iface)
+    monkeypatch.setattr(qgis.utils, "plugin_paths", [str(plugins_dir)])
+    qgis.utils.updateAvailablePlugins()
+    assert qgis.utils.loadPlugin(PLUGIN_NAME) and qgis.utils.startPlugin(PLUGIN_NAME)
+    try:
+        (menu,) = iface.submenus.values()
+        next(a for a in menu.actions() if a.text().startswith("县域土地利用监测")).trigger()  # from the menu
+        dock = qgis.utils.plugins[PLUGIN_NAME].dock
+        current, baseline = QgsRasterLayer(str(L8_B5), "Landsat 8 2013"), QgsRasterLayer(str(L7_B4), "Landsat 7 2001")
+        QgsProject.instance().addMapLayers([current, baseline])
+        iface.mapCanvas().setDestinationCrs(current.crs())
+        iface.mapCanvas().setExtent(current.extent())
+        dock.layer_box.setLayer(current)
+        dock.baseline_box.setLayer(baseline)
+        dock.question.setPlainText("新增耕地面积是多少？")
+        tokens = []
+        dock.ask()
+        dock.task.streamed.connect(lambda kind, data: tokens.append(kind) if kind == "token" else None)
+        _wait_until(lambda: dock.ask_button.isEnabled(), seconds=120)
+        assert dock.status.text() == "完成", dock.status.text()
+        assert len(tokens) > 1 and dock.answer.toPlainText()  # streamed, token by token
+        assert dock.table.rowCount() >= 5 and dock.audit.text()
+        done = dock.last[1].events["done"]
+        assert done["backend"]["precision"] == "nf4" and len(done["images"]) == 4
+        layer = dock.export_findings(str(tmp_path / "story.geojson"))
+        assert layer.isValid() and QgsProject.instance().mapLayer(layer.id()) is not None
+    finally:
+        qgis.utils.unloadPlugin(PLUGIN_NAME)
+        QgsProject.instance().clear()
+
+
+def test_wrong_token_says_so(qgis_app, plugins_dir, iface, monkeypatch, tmp_path_factory, dock):
+    from qgis.core import QgsSettings
+
+    process, url = _start_engine(tmp_path_factory, "--backend", "none", "--token", "right")
+    try:
+        QgsSettings().setValue("county_landuse_monitor/engine_url", url)
+        QgsSettings().setValue("county_landuse_monitor/token", "wrong")
+        texts = _ask_and_wait(dock, iface, QgsRasterLayer(str(L8_B5), "Landsat 8 2013"))
+        assert any("令牌" in t for t in texts), texts
+    finally:
+        QgsSettings().setValue("county_landuse_monitor/token", "")
+        process.terminate()
+        process.wait(10)
+
+
+def test_cancel_mid_stream(qgis_app, plugins_dir, iface, monkeypatch, tiny_engine_url):
+    from qgis.core import QgsSettings
+
+    QgsSettings().setValue("county_landuse_monitor/engine_url", tiny_engine_url)
+    monkeypatch.setattr(qgis.utils, "iface", iface)
+    monkeypatch.setattr(qgis.utils, "plugin_paths", [str(plugins_dir)])
+    qgis.utils.updateAvailablePlugins()
+    assert qgis.utils.loadPlugin(PLUGIN_NAME) and qgis.utils.startPlugin(PLUGIN_NAME)
+    try:
+        iface.toolbar.actions()[0].trigger()
+        dock = qgis.utils.plugins[PLUGIN_NAME].dock
+        layer = QgsRasterLayer(str(L8_B5), "Landsat 8 2013")
+        QgsProject.instance().addMapLayer(layer)
+        dock.layer_box.setLayer(layer)
+        iface.mapCanvas().setDestinationCrs(layer.crs())
+        iface.mapCanvas().setExtent(layer.extent())
+        dock.question.setPlainText("新增耕地面积是多少？")
+        dock.ask()
+        _wait_until(lambda: dock.answer.toPlainText() != "", seconds=120)  # the first token arrived
+        QTest.mouseClick(dock.cancel_button, Qt.MouseButton.LeftButton)
+        _wait_until(lambda: dock.ask_button.isEnabled(), seconds=30)
+        assert dock.status.text() == "已取消"
+        assert dock.last is None  # nothing half-finished to export
+    finally:
+        qgis.utils.unloadPlugin(PLUGIN_NAME)
+        QgsProject.instance().clear()
