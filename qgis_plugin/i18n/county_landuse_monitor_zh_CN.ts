@@ -32,8 +32,16 @@
         <translation>向引擎询问该范围内的影像。回答中的数字均为测量值；发现（测量到的变化图斑与模型指出的位置）写入 GeoJSON 文件。</translation>
     </message>
     <message>
+        <source>Bare land</source>
+        <translation>裸地</translation>
+    </message>
+    <message>
         <source>Baseline layer</source>
         <translation>基准影像</translation>
+    </message>
+    <message>
+        <source>Built-up</source>
+        <translation>建设用地</translation>
     </message>
     <message>
         <source>Cancel</source>
@@ -64,12 +72,20 @@
         <translation>地类</translation>
     </message>
     <message>
+        <source>Cropland/grassland</source>
+        <translation>耕地/草地</translation>
+    </message>
+    <message>
         <source>Current layer</source>
         <translation>当前影像</translation>
     </message>
     <message>
         <source>Done</source>
         <translation>完成</translation>
+    </message>
+    <message>
+        <source>Double-click to zoom to it</source>
+        <translation>双击缩放到该处</translation>
     </message>
     <message>
         <source>Engine Python</source>
@@ -124,6 +140,10 @@
         <translation>发现</translation>
     </message>
     <message>
+        <source>Forest</source>
+        <translation>林地</translation>
+    </message>
+    <message>
         <source>Land-Use Monitor settings</source>
         <translation>土地利用监测设置</translation>
     </message>
@@ -166,6 +186,10 @@
     <message>
         <source>Overwrite {}?</source>
         <translation>覆盖 {}？</translation>
+    </message>
+    <message>
+        <source>Patch {}: {} → {}</source>
+        <translation>图斑 {}：{} → {}</translation>
     </message>
     <message>
         <source>Port {} is already in use</source>
@@ -232,6 +256,10 @@
         <translation>面积单位</translation>
     </message>
     <message>
+        <source>Water</source>
+        <translation>水体</translation>
+    </message>
+    <message>
         <source>Wrong token</source>
         <translation>令牌错误</translation>
     </message>
@@ -246,6 +274,10 @@
     <message>
         <source>⚠ not supported by the measurements: </source>
         <translation>⚠ 以下数字无测量依据：</translation>
+    </message>
+    <message>
+        <source>⚠ {}: {} → {}</source>
+        <translation>⚠ {}：{} → {}</translation>
     </message>
     <message>
         <source>✔ every number is measured</source>

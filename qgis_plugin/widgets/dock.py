@@ -12,8 +12,11 @@ import uuid
 from qgis.core import (
     Qgis,
     QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
     QgsMapLayerProxyModel,
     QgsProject,
+    QgsRectangle,
 )
 from qgis.gui import QgsMapLayerComboBox
 from qgis.PyQt.QtCore import QByteArray, QCoreApplication, QDateTime, Qt
@@ -46,8 +49,11 @@ from ..common.layers import extent_for, layer_params, zones_geojson
 from ..common.params import AskParams
 from ..tasks.ask_task import AskTask
 
-CLASSES = [("water", "水体"), ("built_up", "建设用地"), ("bare", "裸地"), ("cropland", "耕地/草地"), ("forest", "林地")]
+CLASSES = [("water", "Water"), ("built_up", "Built-up"), ("bare", "Bare land"), ("cropland", "Cropland/grassland"),
+           ("forest", "Forest")]
+MAX_FINDING_ROWS = 50  # largest findings listed for zooming
 UNITS = [("mu", "亩"), ("ha", "公顷"), ("km2", "平方公里")]
+UNIT_M2 = {"mu": 10000.0 / 15.0, "ha": 10000.0, "km2": 1_000_000.0}
 HISTORY_SCOPE, HISTORY_KEY, HISTORY_LIMIT = "county_landuse_monitor", "history", 200
 EXAMPLES = [
     ("本季度耕地面积变化情况？", "How did the cropland area change this quarter?"),
@@ -70,6 +76,7 @@ class AskDock(QDockWidget):
         self.task = None
         self.session_id = uuid.uuid4().hex
         self.facts = None
+        self.findings = None
         body = QWidget()
         layout = QVBoxLayout(body)
 
@@ -140,6 +147,7 @@ class AskDock(QDockWidget):
         layout.addLayout(unit_row)
         self.table = QTableWidget(0, 0)
         self.table.setObjectName("factsTable")
+        self.table.cellDoubleClicked.connect(lambda row, column: self.zoom_to_row(row))
         layout.addWidget(self.table, 2)
         export_row = QHBoxLayout()
         self.export_button = QPushButton(tr("Export findings as GeoJSON"))
@@ -196,6 +204,7 @@ class AskDock(QDockWidget):
         self.answer.clear()
         self.audit.setText("")
         self.table.setRowCount(0)
+        self.facts = self.findings = None
         self.status.setText(tr("Reading and measuring…"))
         self._asked = params
         self.task = AskTask(EngineClient(settings.get("engine_url"), settings.get("token")), params)
@@ -220,6 +229,9 @@ class AskDock(QDockWidget):
         elif kind == "facts":
             self.facts = data
             self.status.setText(tr("Measured; answering…"))
+            self._show_facts()
+        elif kind == "findings":
+            self.findings = data
             self._show_facts()
         elif kind == "audit":
             bad = data.get("unsupported") or []
@@ -335,23 +347,65 @@ class AskDock(QDockWidget):
         unit = self.unit_box.currentData()
         label = dict(UNITS)[unit]
         dates = self.facts.get("dates", [])
+        names = {key: tr(name) for key, name in CLASSES}
         self.table.clear()
         self.table.setColumnCount(1 + len(dates))
         self.table.setHorizontalHeaderLabels([tr("Class")] + [f"{d} ({label})" for d in dates])
-        rows = []
-        for key, zh in CLASSES:
-            rows.append([zh] + [_fmt(self.facts["classes"][d][key][f"area_{unit}"]) for d in dates])
+        rows = []  # (cells, where to zoom: (lon, lat) point or (xmin, ymin, xmax, ymax) box in EPSG:4326, or None)
+        for key, _ in CLASSES:
+            rows.append(([names[key], *(_fmt(self.facts["classes"][d][key][f"area_{unit}"]) for d in dates)], None))
+        tail = [""] * (len(dates) - 1)
         for t in self.facts.get("transitions", []):
-            zh = dict(CLASSES)
-            rows.append([f"{zh.get(t['from'], t['from'])} → {zh.get(t['to'], t['to'])}"]
-                        + [""] * (len(dates) - 1) + [_fmt(t[f"area_{unit}"])])
+            rows.append(([f"{names.get(t['from'], t['from'])} → {names.get(t['to'], t['to'])}", *tail,
+                          _fmt(t[f"area_{unit}"])], None))
+        for zone in self.facts.get("zones", []):
+            for v in zone.get("violations", []):
+                where = (v["centroid_lon"], v["centroid_lat"]) if "centroid_lon" in v else None
+                text = tr("⚠ {}: {} → {}").format(zone.get("name"), names.get(v["class_from"], v["class_from"]),
+                                                   names.get(v["class_to"], v["class_to"]))
+                rows.append(([text, *tail, _fmt(v["area_m2"] / UNIT_M2[unit])], where))
+        for i, f in enumerate((self.findings or {}).get("features", [])[:MAX_FINDING_ROWS]):
+            p = f["properties"]
+            text = tr("Patch {}: {} → {}").format(i + 1, names.get(p.get("class_from"), p.get("class_from")),
+                                                  names.get(p.get("class_to"), p.get("class_to")))
+            rows.append(([text, *tail, _fmt(p.get(f"area_{unit}", 0.0))], _bbox(f["geometry"])))
         self.table.setRowCount(len(rows))
-        for r, row in enumerate(rows):
+        for r, (row, where) in enumerate(rows):
             for c, text in enumerate(row):
                 item = QTableWidgetItem(text)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                item.setData(Qt.ItemDataRole.UserRole, where)
+                if where is not None:
+                    item.setToolTip(tr("Double-click to zoom to it"))
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
+
+    def zoom_to_row(self, row):
+        """Zoom the map to a finding or violation listed in the facts table."""
+        item = self.table.item(row, 0)
+        where = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if not where:
+            return False
+        if len(where) == 2:
+            lon, lat = where
+            where = (lon - 0.002, lat - 0.002, lon + 0.002, lat + 0.002)
+        canvas = self.iface.mapCanvas()
+        to_canvas = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:4326"),
+                                           canvas.mapSettings().destinationCrs(), QgsProject.instance())
+        box = to_canvas.transformBoundingBox(QgsRectangle(*where))
+        box.scale(1.5)
+        canvas.setExtent(box)
+        canvas.refresh()
+        return True
+
+
+def _bbox(geometry):
+    """(xmin, ymin, xmax, ymax) of a GeoJSON (multi)polygon."""
+    coords = geometry.get("coordinates", [])
+    points = [pt for ring in (coords if geometry.get("type") == "Polygon" else [r for poly in coords for r in poly])
+              for pt in ring]
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return (min(xs), min(ys), max(xs), max(ys)) if points else None
 
 
 def _fmt(value):

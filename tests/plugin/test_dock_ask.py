@@ -19,6 +19,7 @@ from qgis.core import (
     QgsGeometry,
     QgsProject,
     QgsRasterLayer,
+    QgsRectangle,
 )
 from qgis.PyQt.QtCore import QElapsedTimer, Qt, QTimer
 from qgis.PyQt.QtTest import QTest
@@ -133,6 +134,17 @@ def test_ask_about_the_visible_layer_streams_an_answer_and_facts(dock, iface, tm
     assert "亩" in dock.answer.toPlainText()
     assert dock.audit.text().startswith("✔")
     assert dock.table.rowCount() >= 5 and "2001-07-30" in dock.table.horizontalHeaderItem(1).text()
+    assert dock.table.item(0, 0).text() == "水体"
+    patch_rows = [r for r in range(dock.table.rowCount()) if dock.table.item(r, 0).text().startswith("图斑")]
+    assert patch_rows
+    canvas_before = iface.mapCanvas().extent()
+    assert dock.zoom_to_row(patch_rows[0])  # zoom to the largest finding
+    zoomed = iface.mapCanvas().extent()
+    xmin, ymin, xmax, ymax = dock.table.item(patch_rows[0], 0).data(Qt.ItemDataRole.UserRole)
+    patch = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:4326"), current.crs(),
+                                   QgsProject.instance()).transformBoundingBox(QgsRectangle(xmin, ymin, xmax, ymax))
+    assert zoomed.contains(patch) and zoomed.width() < canvas_before.width()
+    iface.mapCanvas().setExtent(current.extent())
     assert longest_stall_ms < 100  # the QGIS event loop kept running while the engine worked
     iface.window.resize(1280, 860)
     iface.window.show()
