@@ -103,6 +103,20 @@ def plugins_dir(tmp_path):
         del sys.modules[name]
 
 
+def start_plugin(iface, plugins_dir, monkeypatch, engine_url=None):
+    """Load and start the plugin from ``plugins_dir`` as QGIS does; returns the plugin object."""
+    import qgis.utils
+    from qgis.core import QgsSettings
+
+    if engine_url is not None:
+        QgsSettings().setValue("county_landuse_monitor/engine_url", engine_url)
+    monkeypatch.setattr(qgis.utils, "iface", iface)
+    monkeypatch.setattr(qgis.utils, "plugin_paths", [str(plugins_dir)])
+    qgis.utils.updateAvailablePlugins()
+    assert qgis.utils.loadPlugin(PLUGIN_NAME) and qgis.utils.startPlugin(PLUGIN_NAME)
+    return qgis.utils.plugins[PLUGIN_NAME]
+
+
 @pytest.fixture(autouse=True)
 def chinese_qgis(qgis_app):
     """QGIS set to simplified Chinese, as our users run it (a test may switch it)."""

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 import qgis.utils
-from conftest import PLUGIN_NAME, REPO
+from conftest import PLUGIN_NAME, REPO, start_plugin
 from osgeo import ogr
 from qgis.core import (
     QgsApplication,
@@ -80,15 +80,8 @@ def tiny_engine_url(tmp_path_factory):
 
 @pytest.fixture
 def dock(qgis_app, plugins_dir, iface, monkeypatch, engine_url):
-    from qgis.core import QgsSettings
-
-    QgsSettings().setValue("county_landuse_monitor/engine_url", engine_url)
-    monkeypatch.setattr(qgis.utils, "iface", iface)
-    monkeypatch.setattr(qgis.utils, "plugin_paths", [str(plugins_dir)])
-    qgis.utils.updateAvailablePlugins()
-    assert qgis.utils.loadPlugin(PLUGIN_NAME) and qgis.utils.startPlugin(PLUGIN_NAME)
+    plugin = start_plugin(iface, plugins_dir, monkeypatch, engine_url)
     iface.toolbar.actions()[0].trigger()
-    plugin = qgis.utils.plugins[PLUGIN_NAME]
     yield plugin.dock
     qgis.utils.unloadPlugin(PLUGIN_NAME)
     QgsProject.instance().clear()
@@ -249,11 +242,7 @@ def test_settings_start_a_local_engine_and_unload_stops_it(qgis_app, plugins_dir
     QgsSettings().setValue("county_landuse_monitor/python", str(ENGINE_PYTHON))
     monkeypatch.setenv("LANDUSE_BACKEND", "none")
     monkeypatch.setenv("LANDUSE_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(qgis.utils, "iface", iface)
-    monkeypatch.setattr(qgis.utils, "plugin_paths", [str(plugins_dir)])
-    qgis.utils.updateAvailablePlugins()
-    assert qgis.utils.loadPlugin(PLUGIN_NAME) and qgis.utils.startPlugin(PLUGIN_NAME)
-    plugin = qgis.utils.plugins[PLUGIN_NAME]
+    plugin = start_plugin(iface, plugins_dir, monkeypatch)
     try:
         from county_landuse_monitor.widgets.settings_dialog import SettingsDialog
 
@@ -270,17 +259,11 @@ def test_settings_start_a_local_engine_and_unload_stops_it(qgis_app, plugins_dir
 
 def test_the_user_story_with_the_tiny_model(qgis_app, plugins_dir, iface, monkeypatch, tiny_engine_url, tmp_path):
     """Plugin from the menu, layers loaded, question asked, streamed model answer and facts, findings as a layer."""
-    from qgis.core import QgsSettings
-
-    QgsSettings().setValue("county_landuse_monitor/engine_url", tiny_engine_url)
-    monkeypatch.setattr(qgis.utils, "iface", iface)
-    monkeypatch.setattr(qgis.utils, "plugin_paths", [str(plugins_dir)])
-    qgis.utils.updateAvailablePlugins()
-    assert qgis.utils.loadPlugin(PLUGIN_NAME) and qgis.utils.startPlugin(PLUGIN_NAME)
+    plugin = start_plugin(iface, plugins_dir, monkeypatch, tiny_engine_url)
     try:
         (menu,) = iface.submenus.values()
         next(a for a in menu.actions() if a.text().startswith("县域土地利用监测")).trigger()  # from the menu
-        dock = qgis.utils.plugins[PLUGIN_NAME].dock
+        dock = plugin.dock
         current, baseline = QgsRasterLayer(str(L8_B5), "Landsat 8 2013"), QgsRasterLayer(str(L7_B4), "Landsat 7 2001")
         QgsProject.instance().addMapLayers([current, baseline])
         iface.mapCanvas().setDestinationCrs(current.crs())
@@ -320,16 +303,10 @@ def test_wrong_token_says_so(qgis_app, plugins_dir, iface, monkeypatch, tmp_path
 
 
 def test_cancel_mid_stream(qgis_app, plugins_dir, iface, monkeypatch, tiny_engine_url):
-    from qgis.core import QgsSettings
-
-    QgsSettings().setValue("county_landuse_monitor/engine_url", tiny_engine_url)
-    monkeypatch.setattr(qgis.utils, "iface", iface)
-    monkeypatch.setattr(qgis.utils, "plugin_paths", [str(plugins_dir)])
-    qgis.utils.updateAvailablePlugins()
-    assert qgis.utils.loadPlugin(PLUGIN_NAME) and qgis.utils.startPlugin(PLUGIN_NAME)
+    plugin = start_plugin(iface, plugins_dir, monkeypatch, tiny_engine_url)
     try:
         iface.toolbar.actions()[0].trigger()
-        dock = qgis.utils.plugins[PLUGIN_NAME].dock
+        dock = plugin.dock
         layer = QgsRasterLayer(str(L8_B5), "Landsat 8 2013")
         QgsProject.instance().addMapLayer(layer)
         dock.layer_box.setLayer(layer)

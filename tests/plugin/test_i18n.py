@@ -4,7 +4,7 @@ import ast
 import xml.etree.ElementTree as ET
 
 import qgis.utils
-from conftest import PLUGIN_NAME, REPO
+from conftest import PLUGIN_NAME, REPO, start_plugin
 
 TS = REPO / "qgis_plugin" / "i18n" / "county_landuse_monitor_zh_CN.ts"
 
@@ -35,13 +35,10 @@ def test_the_translation_is_complete():
 
 
 def _dock_texts(plugins_dir, iface, monkeypatch):
-    monkeypatch.setattr(qgis.utils, "iface", iface)
-    monkeypatch.setattr(qgis.utils, "plugin_paths", [str(plugins_dir)])
-    qgis.utils.updateAvailablePlugins()
-    assert qgis.utils.loadPlugin(PLUGIN_NAME) and qgis.utils.startPlugin(PLUGIN_NAME)
+    plugin = start_plugin(iface, plugins_dir, monkeypatch)
     try:
         iface.toolbar.actions()[0].trigger()
-        dock = qgis.utils.plugins[PLUGIN_NAME].dock
+        dock = plugin.dock
         return dock.ask_button.text(), [a.text() for m in iface.submenus.values() for a in m.actions()]
     finally:
         qgis.utils.unloadPlugin(PLUGIN_NAME)

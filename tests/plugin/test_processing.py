@@ -5,8 +5,8 @@ import sys
 
 import pytest
 import qgis.utils
-from conftest import PLUGIN_NAME
-from qgis.core import QgsApplication, QgsProject, QgsRasterLayer, QgsSettings
+from conftest import PLUGIN_NAME, start_plugin
+from qgis.core import QgsApplication, QgsProject, QgsRasterLayer
 from test_dock_ask import L7_B4, L8_B5, engine_url  # noqa: F401  (the engine fixture)
 
 sys.path.insert(0, "/usr/share/qgis/python/plugins")  # Debian's QGIS: where the processing plugin lives
@@ -18,11 +18,7 @@ def provider(qgis_app, plugins_dir, iface, monkeypatch, engine_url):  # noqa: F8
     from processing.core.Processing import Processing
 
     Processing.initialize()
-    QgsSettings().setValue("county_landuse_monitor/engine_url", engine_url)
-    monkeypatch.setattr(qgis.utils, "iface", iface)
-    monkeypatch.setattr(qgis.utils, "plugin_paths", [str(plugins_dir)])
-    qgis.utils.updateAvailablePlugins()
-    assert qgis.utils.loadPlugin(PLUGIN_NAME) and qgis.utils.startPlugin(PLUGIN_NAME)
+    start_plugin(iface, plugins_dir, monkeypatch, engine_url)
     yield QgsApplication.processingRegistry().providerById("landusemonitor")
     qgis.utils.unloadPlugin(PLUGIN_NAME)
     assert QgsApplication.processingRegistry().providerById("landusemonitor") is None  # removed on unload
