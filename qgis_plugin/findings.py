@@ -16,10 +16,10 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
+from .common.vocab import UNITS, class_names
+
 CLASS_COLOURS = {"water": "#2b7bba", "built_up": "#d7301f", "bare": "#c8a165", "cropland": "#f1d84b",
                  "forest": "#1a9641"}
-CLASS_ZH = {"water": "水体", "built_up": "建设用地", "bare": "裸地", "cropland": "耕地/草地", "forest": "林地"}
-UNIT_ZH = {"mu": "亩", "ha": "公顷", "km2": "平方公里"}
 
 
 def collection_for_export(findings, question, answer, model, source_layers, now=None):
@@ -52,15 +52,16 @@ def add_styled_layer(path, name, unit, temporary=False):
         layer = layer.materialize(QgsFeatureRequest())
         layer.setName(name)
     categories = []
+    names = class_names()
     for key, colour in CLASS_COLOURS.items():
         symbol = QgsSymbol.defaultSymbol(layer.geometryType())
         symbol.setColor(QColor(colour))
         symbol.setOpacity(0.6)
-        categories.append(QgsRendererCategory(key, symbol, CLASS_ZH[key]))
+        categories.append(QgsRendererCategory(key, symbol, names[key]))
     layer.setRenderer(QgsCategorizedSymbolRenderer("class_to", categories))
     labels = QgsPalLayerSettings()
     labels.isExpression = True
-    labels.fieldName = f"format_number(\"area_{unit}\", 2) || ' {UNIT_ZH.get(unit, unit)}'"
+    labels.fieldName = f"format_number(\"area_{unit}\", 2) || ' {dict(UNITS).get(unit, unit)}'"
     layer.setLabeling(QgsVectorLayerSimpleLabeling(labels))
     layer.setLabelsEnabled(True)
     QgsProject.instance().addMapLayer(layer)

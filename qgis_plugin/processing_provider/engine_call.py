@@ -10,6 +10,7 @@ from ..common import settings
 from ..common.errors import LayerError, PluginError
 from ..common.layers import extent_for, layer_params, zones_geojson
 from ..common.params import AskParams
+from ..common.vocab import STAGE_PROGRESS
 
 
 def run_ask(question, layer, baseline, rect, rect_crs, zones, feedback):
@@ -24,7 +25,6 @@ def run_ask(question, layer, baseline, rect, rect_crs, zones, feedback):
     except LayerError as exc:
         raise QgsProcessingException(str(exc)) from None
     answer, events = [], {}
-    progress = {"progress": 10, "facts": 40, "token": 60, "findings": 85, "audit": 95, "done": 100}
 
     def on_event(kind, data):
         if kind == "token":
@@ -33,7 +33,7 @@ def run_ask(question, layer, baseline, rect, rect_crs, zones, feedback):
             events[kind] = data
             if kind == "error":
                 feedback.reportError(data.get("message", ""))
-        feedback.setProgress(max(feedback.progress(), progress.get(kind, 0)))
+        feedback.setProgress(max(feedback.progress(), STAGE_PROGRESS.get(kind, 0)))
 
     client = EngineClient(settings.get("engine_url"), settings.get("token"))
     try:

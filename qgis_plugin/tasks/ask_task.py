@@ -13,6 +13,7 @@ from qgis.PyQt.QtCore import pyqtSignal
 
 from ..client.http import EngineClient
 from ..common.errors import PluginError
+from ..common.vocab import STAGE_PROGRESS
 
 
 @dataclass
@@ -37,14 +38,12 @@ class AskTask(QgsTask):
         self.result = AskResult(ok=False)
 
     def run(self):
-        stages = {"progress": 10, "facts": 40, "token": 60, "findings": 85, "audit": 95, "done": 100}
-
         def on_event(kind, data):
             if kind == "token":
                 self.result.answer += data.get("text", "")
             else:
                 self.result.events[kind] = data
-            self.setProgress(max(self.progress(), stages.get(kind, 0)))
+            self.setProgress(max(self.progress(), STAGE_PROGRESS.get(kind, 0)))
             self.streamed.emit(kind, data)
 
         try:

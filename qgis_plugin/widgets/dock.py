@@ -47,13 +47,10 @@ from ..common import settings
 from ..common.errors import LayerError
 from ..common.layers import extent_for, layer_params, zones_geojson
 from ..common.params import AskParams
+from ..common.vocab import CLASSES, UNIT_M2, UNITS, class_names
 from ..tasks.ask_task import AskTask
 
-CLASSES = [("water", "Water"), ("built_up", "Built-up"), ("bare", "Bare land"), ("cropland", "Cropland/grassland"),
-           ("forest", "Forest")]
 MAX_FINDING_ROWS = 50  # largest findings listed for zooming
-UNITS = [("mu", "亩"), ("ha", "公顷"), ("km2", "平方公里")]
-UNIT_M2 = {"mu": 10000.0 / 15.0, "ha": 10000.0, "km2": 1_000_000.0}
 HISTORY_SCOPE, HISTORY_KEY, HISTORY_LIMIT = "county_landuse_monitor", "history", 200
 EXAMPLES = [
     ("本季度耕地面积变化情况？", "How did the cropland area change this quarter?"),
@@ -347,7 +344,7 @@ class AskDock(QDockWidget):
         unit = self.unit_box.currentData()
         label = dict(UNITS)[unit]
         dates = self.facts.get("dates", [])
-        names = {key: tr(name) for key, name in CLASSES}
+        names = class_names()
         self.table.clear()
         self.table.setColumnCount(1 + len(dates))
         self.table.setHorizontalHeaderLabels([tr("Class")] + [f"{d} ({label})" for d in dates])

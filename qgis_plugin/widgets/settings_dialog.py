@@ -20,6 +20,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..common import settings
+from ..common.vocab import UNITS
 
 
 def tr(text):
@@ -47,9 +48,9 @@ class SettingsDialog(QDialog):
         self.language.setCurrentIndex(0 if settings.get("language") == "zh" else 1)
         form.addRow(tr("Answer language"), self.language)
         self.unit = QComboBox()
-        for key, label in (("mu", "亩"), ("ha", "公顷"), ("km2", "平方公里")):
+        for key, label in UNITS:
             self.unit.addItem(label, key)
-        self.unit.setCurrentIndex(["mu", "ha", "km2"].index(settings.get("unit")))
+        self.unit.setCurrentIndex([k for k, _ in UNITS].index(settings.get("unit")))
         form.addRow(tr("Area unit"), self.unit)
         layout.addLayout(form)
         row = QHBoxLayout()
