@@ -430,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m engine",
         description="县域土地利用监测引擎 / County land-use monitoring engine: read Landsat and Sentinel-2 "
-                    "layers, measure, and render them for the vision-language model.",
+                    "layers, measure land use and change, and answer questions about them (ask, serve).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
