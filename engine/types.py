@@ -35,6 +35,8 @@ class BandRole(enum.StrEnum):
 
 
 REFLECTANCE_ROLES: tuple[BandRole, ...] = tuple(BandRole)
+#: what land-cover classification cannot do without (SWIR1 adds water by MNDWI; without it, NDWI)
+CLASSIFICATION_ROLES: tuple[BandRole, ...] = (BandRole.BLUE, BandRole.GREEN, BandRole.RED, BandRole.NIR)
 
 
 class Sensor(enum.StrEnum):

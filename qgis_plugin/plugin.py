@@ -6,13 +6,14 @@ extent of a raster layer and shows the streamed answer, the audit and the facts.
 
 import os
 
-from qgis.core import Qgis, QgsApplication, QgsProject, QgsSettings
+from qgis.core import Qgis, QgsApplication, QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QLocale, Qt, QTranslator
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
 PLUGIN_DIR = os.path.dirname(__file__)
 MENU = "&Land-Use Monitor"
+DOCK_WIDTH_PX = 460
 
 
 def tr(text):
@@ -116,6 +117,8 @@ class LandUseMonitorPlugin:
 
             self.dock = AskDock(self.iface, self.iface.mainWindow(), start_engine=self.start_engine)
             self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+            # room for a layer, its date and its buttons side by side (the user can still narrow it)
+            self.iface.mainWindow().resizeDocks([self.dock], [DOCK_WIDTH_PX], Qt.Orientation.Horizontal)
         self.dock.setVisible(visible)
 
     def unload(self):
@@ -138,8 +141,7 @@ class LandUseMonitorPlugin:
             self.action.deleteLater()
             self.action = None
         if self.dock is not None:
-            self.dock.cancel()
-            QgsProject.instance().readProject.disconnect(self.dock._load_history)
+            self.dock.shut_down()
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None

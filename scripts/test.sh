@@ -17,6 +17,12 @@ run_suite() {  # name, command...
 
 run_suite lint .venv/bin/python -m ruff check .
 run_suite engine .venv/bin/python -m pytest -rs tests --ignore=tests/plugin "$@"
-QT_QPA_PLATFORM=offscreen run_suite qgis /usr/bin/python3 -m pytest -p no:cacheprovider \
-  --confcutdir=tests/plugin tests/plugin
+# under Xvfb (a real X server: the dock screenshot is drawn as a user's screen draws it); offscreen without it
+if command -v xvfb-run >/dev/null; then
+  QT_QPA_PLATFORM=xcb run_suite qgis xvfb-run -a -s "-screen 0 1920x1080x24" /usr/bin/python3 -m pytest \
+    -p no:cacheprovider --confcutdir=tests/plugin tests/plugin
+else
+  QT_QPA_PLATFORM=offscreen run_suite qgis /usr/bin/python3 -m pytest -p no:cacheprovider \
+    --confcutdir=tests/plugin tests/plugin
+fi
 exit $status

@@ -13,9 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 import schemathesis
-from conftest import L7, L8
+from conftest import L7, L8, write_tif
 from hypothesis import HealthCheck, given, settings
 
 from engine.service.settings import ServiceSettings
@@ -63,10 +64,20 @@ class Engine:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def stacks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of multiband stacks: one with band names, one with none (roles for a person to fill)."""
+    folder = tmp_path_factory.mktemp("stacks")
+    data = np.full((5, 8, 8), 1200, np.uint16)
+    write_tif(folder / "named_2024-05-01.tif", data, descriptions=["blue", "green", "red", "nir", "swir1"])
+    write_tif(folder / "unnamed.tif", data, descriptions=["", "", "", "", "band five"])
+    return folder
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, stacks: Path) -> Iterator[Engine]:
     cache = tmp_path_factory.mktemp("service-cache")
     server = Engine("--backend", "none", "--token", TOKEN, "--root", str(REPO / "tests" / "data"),
-                    "--queue-size", "3", env={"LANDUSE_CACHE_DIR": str(cache)})
+                    "--root", str(stacks), "--queue-size", "3", env={"LANDUSE_CACHE_DIR": str(cache)})
     yield server
     server.stop()
 
@@ -129,6 +140,31 @@ def test_bad_requests_are_json_errors(engine: Engine, body: dict, status: int, c
     assert reply.json()["error"]["message"]
 
 
+def test_inspect_tells_dates_sensors_and_band_roles_from_metadata(engine: Engine, stacks: Path) -> None:
+    layers = [{"path": str(L7)}, {"path": str(stacks / "named_2024-05-01.tif")}, {"path": str(stacks / "unnamed.tif")}]
+    reply = httpx.post(engine.url + "/v1/inspect", json={"layers": layers}, headers=AUTH, timeout=30)
+    assert reply.status_code == 200, reply.text
+    landsat, named, unnamed = reply.json()["layers"]
+    assert (landsat["sensor"], landsat["date"], landsat["crs"]) == ("landsat7", "2001-07-30", "EPSG:32632")
+    assert landsat["roles"]["nir"] == "B4" and landsat["missing_roles"] == [] and landsat["error"] is None
+    assert named["date"] == "2024-05-01" and named["size"] == [8, 8] and named["missing_roles"] == []
+    assert unnamed["error"]["code"] == "band_roles_unknown"
+    assert [b["description"] for b in unnamed["file_bands"]] == ["", "", "", "", "band five"]
+    assert set(unnamed["missing_roles"]) == {"blue", "green", "red", "nir", "swir1"}
+    mapped = {"path": str(stacks / "unnamed.tif"), "band_map": {"blue": 1, "green": 2, "red": 3, "nir": 4}}
+    fixed = httpx.post(engine.url + "/v1/inspect", json={"layers": [mapped]}, headers=AUTH, timeout=30).json()
+    assert fixed["layers"][0]["error"] is None and fixed["layers"][0]["missing_roles"] == ["swir1"]
+
+
+@pytest.mark.parametrize("path, status, code", [
+    ("/etc/hostname", 403, "path_not_allowed"),
+    (str(REPO / "tests" / "data" / "nothing.tif"), 404, "layer_not_found"),
+])
+def test_inspect_refuses_paths_it_may_not_read(engine: Engine, path: str, status: int, code: str) -> None:
+    reply = httpx.post(engine.url + "/v1/inspect", json={"layers": [{"path": path}]}, headers=AUTH, timeout=30)
+    assert (reply.status_code, reply.json()["error"]["code"]) == (status, code)
+
+
 def test_malformed_json_unknown_route_and_missing_token(engine: Engine) -> None:
     reply = httpx.post(engine.url + "/v1/ask", content=b"{not json", headers={**AUTH, "Content-Type":
                                                                                 "application/json"})
@@ -178,7 +214,7 @@ def test_fuzzing_from_the_openapi_schema_never_gets_a_5xx(engine: Engine) -> Non
     """Requests generated from /openapi.json (schemathesis strategies, driven by hypothesis)."""
     schema = schemathesis.openapi.from_url(engine.url + "/openapi.json", headers=AUTH)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} >= {"/v1/ask", "/v1/health", "/v1/sessions/{session_id}"}
+    assert {op.path for op in operations} >= {"/v1/ask", "/v1/inspect", "/v1/health", "/v1/sessions/{session_id}"}
     statuses: list[int] = []
     for operation in operations:
         @given(case=operation.as_strategy())

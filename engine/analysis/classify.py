@@ -30,9 +30,9 @@ import numpy as np
 from engine.analysis import kernels
 from engine.errors import MissingBandError
 from engine.scene.indices import Index, compute
-from engine.types import BandRole, Calibration
+from engine.types import CLASSIFICATION_ROLES, BandRole, Calibration
 
-REQUIRED = (BandRole.BLUE, BandRole.GREEN, BandRole.RED, BandRole.NIR)
+REQUIRED = CLASSIFICATION_ROLES
 OTSU_RANGE = (-0.05, 0.4)  # an Otsu MNDWI threshold outside this is not a water/land split
 WATER_MEAN_MIN = 0.2  # the pixels above an accepted threshold must look like open water on average
 

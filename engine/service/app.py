@@ -1,4 +1,4 @@
-"""The HTTP service: ``/v1/health``, ``/v1/ask`` (JSON or server-sent events), ``/v1/sessions/{id}``.
+"""The HTTP service: ``/v1/health``, ``/v1/ask`` (JSON or server-sent events), ``/v1/inspect``, ``/v1/sessions/{id}``.
 
 One model instance serves every ask: asks run one at a time in a worker
 thread, with at most ``queue_size`` admitted (running or waiting); beyond that
@@ -37,7 +37,8 @@ from engine.analysis.run import ZoneSpec
 from engine.ask import AskEvent, AskRequest, Sessions, ask, collect
 from engine.model.backends import Backend
 from engine.model.config import GenerationConfig
-from engine.service.schemas import AskBody, ErrorResponse
+from engine.scene.describe import describe
+from engine.service.schemas import AskBody, ErrorResponse, InspectBody, LayerBody
 from engine.service.settings import ServiceSettings
 from engine.types import Extent, LayerSpec
 
@@ -162,18 +163,29 @@ def _zones_file(zones: dict[str, object], settings: ServiceSettings) -> Path:
     return Path(name)
 
 
-def _ask_request(body: AskBody, settings: ServiceSettings) -> AskRequest:
-    layers = []
-    for layer in body.layers:
+def _layer_spec(layer: LayerBody, settings: ServiceSettings) -> LayerSpec:
+    """A request's layer as a ``LayerSpec``, refused unless it is a file or folder the service may read."""
+    if "\0" in layer.path:
+        raise ServiceError(422, "invalid_layer", "a path cannot contain a NUL character")
+    if not settings.allows(Path(layer.path)):
+        raise ServiceError(403, "path_not_allowed", f"{layer.path} is outside the folders this service may read")
+    try:
         path = Path(layer.path).expanduser()
-        if not settings.allows(path):
-            raise ServiceError(403, "path_not_allowed", f"{layer.path} is outside the folders this service may read")
-        if not path.exists():
-            raise ServiceError(404, errors.LayerNotFoundError.code, f"layer not found: {layer.path}")
-        try:
-            layers.append(LayerSpec(path=path, date=layer.date, sensor=layer.sensor, band_map=layer.band_map or {}))
-        except (ValueError, KeyError) as exc:
-            raise ServiceError(422, "invalid_layer", f"{layer.path}: {exc}") from None
+        exists, plain = path.exists(), path.is_file() or path.is_dir()
+    except (RuntimeError, OSError):  # "~user" for a user this machine does not have; a name too long
+        exists = False
+    if not exists:
+        raise ServiceError(404, errors.LayerNotFoundError.code, f"layer not found: {layer.path}")
+    if not plain:  # a device or a pipe: reading it could block forever
+        raise ServiceError(422, errors.NotARasterError.code, f"{layer.path} is not a file or a folder")
+    try:
+        return LayerSpec(path=path, date=layer.date, sensor=layer.sensor, band_map=layer.band_map or {})
+    except (ValueError, KeyError) as exc:
+        raise ServiceError(422, "invalid_layer", f"{layer.path}: {exc}") from None
+
+
+def _ask_request(body: AskBody, settings: ServiceSettings) -> AskRequest:
+    layers = [_layer_spec(layer, settings) for layer in body.layers]
     extent = None
     if body.extent is not None:
         e = body.extent
@@ -211,6 +223,11 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
     @app.exception_handler(errors.EngineError)
     async def on_engine_error(request: Request, exc: errors.EngineError) -> JSONResponse:
         return error_response(status_of(exc), exc.code, str(exc))
+
+    @app.exception_handler(Exception)
+    async def on_bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return error_response(500, "internal_error", f"{type(exc).__name__}: {exc}")
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -275,6 +292,13 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
             data = fatal[0].data
             return error_response(int(data["status"]), str(data["code"]), str(data["message"]))
         return json_response(collect(iter(collected)))
+
+    @app.post("/v1/inspect", summary="what layers are, from their metadata: date, sensor, band roles",
+              responses={401: ERRORS, 403: ERRORS, 404: ERRORS, 422: ERRORS})
+    def inspect_endpoint(body: InspectBody) -> Response:
+        # a plain def: FastAPI runs it in its thread pool, beside (never behind) the asks
+        specs = [_layer_spec(layer, settings) for layer in body.layers]
+        return json_response({"layers": [describe(spec).to_dict() for spec in specs]})
 
     @app.delete("/v1/sessions/{session_id}", status_code=204, summary="forget a session's history",
                 responses={404: ERRORS})

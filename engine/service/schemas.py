@@ -39,6 +39,12 @@ class AskBody(BaseModel):
     stream: bool = False
 
 
+class InspectBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    layers: list[LayerBody] = Field(min_length=1, max_length=8)
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str

@@ -54,5 +54,8 @@ class ServiceSettings:
         """Whether the service may read ``path`` (always when no roots are configured, on loopback)."""
         if not self.roots:
             return True
-        resolved = Path(path).expanduser().resolve()
+        try:
+            resolved = Path(path).expanduser().resolve()
+        except (RuntimeError, OSError, ValueError):  # an unknown "~user", a NUL, a name too long
+            return False
         return any(resolved == root or resolved.is_relative_to(root) for root in self.roots)

@@ -40,6 +40,19 @@ class EngineClient:
         _raise_for_status(status, body)
         return json.loads(body)
 
+    def inspect(self, layers):
+        """``POST /v1/inspect``: what each layer is (date, sensor, band roles), from its metadata."""
+        blocking = QgsBlockingNetworkRequest()
+        code = blocking.post(self._request("/v1/inspect"), QByteArray(json.dumps({"layers": layers}).encode()),
+                             forceRefresh=True)
+        reply = blocking.reply()
+        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
+        body = bytes(reply.content())
+        if code != QgsBlockingNetworkRequest.ErrorCode.NoError and not status:
+            raise EngineUnreachableError(f"no engine at {self.url}: {blocking.errorMessage()}")
+        _raise_for_status(status, body)
+        return json.loads(body)["layers"]
+
     def delete_session(self, session_id):
         blocking = QgsBlockingNetworkRequest()
         blocking.deleteResource(self._request(f"/v1/sessions/{session_id}"))

@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 class LayerParams:
     path: str  # file or product folder, as the engine reads it
     date: str = ""  # YYYY-MM-DD override; empty = from the layer's metadata
+    band_map: dict = field(default_factory=dict)  # role (red, nir, ...) -> 1-based band index; empty = from metadata
+
+    def body(self):
+        """The layer as the engine's requests take it."""
+        return {"path": self.path, **({"date": self.date} if self.date else {}),
+                **({"band_map": self.band_map} if self.band_map else {})}
 
 
 @dataclass
@@ -15,15 +21,16 @@ class AskParams:
     layers: list  # LayerParams, in any order (the engine sorts by date)
     extent: dict  # {xmin, ymin, xmax, ymax, crs}: the canvas extent in the first layer's CRS
     session_id: str
-    language: str = "zh"  # zh | en
+    language: str = "auto"  # zh | en | auto (the question's language)
     unit: str = "mu"  # mu | ha | km2
     zones: dict = field(default=None)  # GeoJSON FeatureCollection in EPSG:4326, or None
 
     def body(self):
         """The JSON body of POST /v1/ask (streamed)."""
-        body = {"question": self.question, "session_id": self.session_id, "language": self.language,
+        body = {"question": self.question, "session_id": self.session_id,
+                **({"language": self.language} if self.language in ("zh", "en") else {}),
                 "unit": self.unit, "stream": True, "extent": self.extent,
-                "layers": [{"path": lp.path, **({"date": lp.date} if lp.date else {})} for lp in self.layers]}
+                "layers": [lp.body() for lp in self.layers]}
         if self.zones is not None:
             body["zones"] = self.zones
         return body

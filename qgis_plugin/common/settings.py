@@ -3,7 +3,7 @@
 from qgis.core import QgsSettings
 
 PREFIX = "county_landuse_monitor/"
-DEFAULTS = {"engine_url": "http://127.0.0.1:8765", "token": "", "python": "", "language": "zh", "unit": "mu"}
+DEFAULTS = {"engine_url": "http://127.0.0.1:8765", "token": "", "python": "", "language": "auto", "unit": "mu"}
 
 
 def get(key):

@@ -5,6 +5,9 @@ from qgis.PyQt.QtCore import QCoreApplication
 # class id (as in the engine's facts) -> English name (translated with tr(); zh_CN in i18n/)
 CLASSES = [("water", "Water"), ("built_up", "Built-up"), ("bare", "Bare land"), ("cropland", "Cropland/grassland"),
            ("forest", "Forest")]
+# band role (as the engine names it) -> English name (translated with tr())
+BAND_ROLES = [("blue", "Blue"), ("green", "Green"), ("red", "Red"), ("nir", "Near infrared"),
+              ("swir1", "Shortwave infrared 1"), ("swir2", "Shortwave infrared 2")]
 UNITS = [("mu", "亩"), ("ha", "公顷"), ("km2", "平方公里")]  # the units county reports use, by their Chinese names
 UNIT_M2 = {"mu": 10000.0 / 15.0, "ha": 10000.0, "km2": 1_000_000.0}
 # progress (%) reached when an answer's event of that kind arrives

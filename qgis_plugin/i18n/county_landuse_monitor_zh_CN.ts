@@ -287,5 +287,101 @@
         <source>县域土地利用监测 / Land-Use Monitor</source>
         <translation>县域土地利用监测 / Land-Use Monitor</translation>
     </message>
+    <message>
+        <source>+ Baseline</source>
+        <translation>+ 基期影像</translation>
+    </message>
+    <message>
+        <source>Acquisition date; filled from the layer's metadata</source>
+        <translation>成像日期，自动从影像元数据读取</translation>
+    </message>
+    <message>
+        <source>As the question is written</source>
+        <translation>与提问语言相同</translation>
+    </message>
+    <message>
+        <source>Band roles</source>
+        <translation>波段设置</translation>
+    </message>
+    <message>
+        <source>Band {}</source>
+        <translation>第 {} 波段</translation>
+    </message>
+    <message>
+        <source>Bands…</source>
+        <translation>波段…</translation>
+    </message>
+    <message>
+        <source>Baseline layers</source>
+        <translation>基期影像</translation>
+    </message>
+    <message>
+        <source>Not present</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>Reading the layer's metadata…</source>
+        <translation>正在读取影像元数据…</translation>
+    </message>
+    <message>
+        <source>Remove this baseline</source>
+        <translation>移除此基期影像</translation>
+    </message>
+    <message>
+        <source>The engine is not reachable: the date and bands will be read when you ask</source>
+        <translation>未连接到分析引擎：日期和波段将在提问时读取</translation>
+    </message>
+    <message>
+        <source>The engine reads this product's bands from its metadata; nothing to choose</source>
+        <translation>该产品的波段由引擎从元数据读取，无需设置</translation>
+    </message>
+    <message>
+        <source>The file does not say which band is which. Choose at least blue, green, red and near infrared; shortwave infrared 1 lets water be measured better.</source>
+        <translation>该文件没有注明各波段含义。请至少指定蓝、绿、红和近红外波段；指定短波红外1可以更准确地识别水体。</translation>
+    </message>
+    <message>
+        <source>Which band is red, near infrared, …</source>
+        <translation>哪个波段是红光、近红外……</translation>
+    </message>
+    <message>
+        <source>Write the date of {} as YYYY-MM-DD</source>
+        <translation>请按 YYYY-MM-DD 格式填写 {} 的日期</translation>
+    </message>
+    <message>
+        <source>YYYY-MM-DD</source>
+        <translation>年-月-日</translation>
+    </message>
+    <message>
+        <source>⚠ band roles missing: {} (click Bands…)</source>
+        <translation>⚠ 缺少波段：{}（请点击“波段…”）</translation>
+    </message>
+    <message>
+        <source>⚠ no date in the metadata: type it</source>
+        <translation>⚠ 元数据中没有日期，请填写</translation>
+    </message>
+    <message>
+        <source>Blue</source>
+        <translation>蓝光</translation>
+    </message>
+    <message>
+        <source>Green</source>
+        <translation>绿光</translation>
+    </message>
+    <message>
+        <source>Red</source>
+        <translation>红光</translation>
+    </message>
+    <message>
+        <source>Near infrared</source>
+        <translation>近红外</translation>
+    </message>
+    <message>
+        <source>Shortwave infrared 1</source>
+        <translation>短波红外1</translation>
+    </message>
+    <message>
+        <source>Shortwave infrared 2</source>
+        <translation>短波红外2</translation>
+    </message>
 </context>
 </TS>

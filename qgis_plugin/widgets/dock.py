@@ -5,21 +5,12 @@ the engine; its events come back as queued signals and only the slots here
 change widgets.
 """
 
-import json
 import os
 import uuid
 
-from qgis.core import (
-    Qgis,
-    QgsApplication,
-    QgsCoordinateReferenceSystem,
-    QgsCoordinateTransform,
-    QgsMapLayerProxyModel,
-    QgsProject,
-    QgsRectangle,
-)
+from qgis.core import Qgis, QgsApplication, QgsMapLayerProxyModel
 from qgis.gui import QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QByteArray, QCoreApplication, QDateTime, Qt
+from qgis.PyQt.QtCore import QByteArray, QCoreApplication
 from qgis.PyQt.QtGui import QPixmap
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
@@ -27,15 +18,13 @@ from qgis.PyQt.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
+    QScrollArea,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -45,13 +34,14 @@ from .. import findings
 from ..client.http import EngineClient
 from ..common import settings
 from ..common.errors import LayerError
-from ..common.layers import extent_for, layer_params, zones_geojson
+from ..common.layers import extent_for, zones_geojson
 from ..common.params import AskParams
-from ..common.vocab import CLASSES, UNIT_M2, UNITS, class_names
+from ..common.vocab import UNITS
 from ..tasks.ask_task import AskTask
+from .facts_table import FactsTable
+from .history import HistoryList
+from .layers_panel import LayersPanel
 
-MAX_FINDING_ROWS = 50  # largest findings listed for zooming
-HISTORY_SCOPE, HISTORY_KEY, HISTORY_LIMIT = "county_landuse_monitor", "history", 200
 EXAMPLES = [
     ("本季度耕地面积变化情况？", "How did the cropland area change this quarter?"),
     ("疑似违规建设的分布区域？", "Where is suspected illegal construction?"),
@@ -76,18 +66,12 @@ class AskDock(QDockWidget):
         self.findings = None
         body = QWidget()
         layout = QVBoxLayout(body)
+        layout.setContentsMargins(6, 6, 6, 6)
 
+        self.layers = LayersPanel(self.client)
+        self.layer_box = self.layers.current.layer_box
+        layout.addWidget(self.layers)
         form = QFormLayout()
-        self.layer_box = QgsMapLayerComboBox()
-        self.layer_box.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
-        self.layer_box.setObjectName("currentLayer")
-        form.addRow(tr("Current layer"), self.layer_box)
-        self.baseline_box = QgsMapLayerComboBox()
-        self.baseline_box.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
-        self.baseline_box.setAllowEmptyLayer(True)
-        self.baseline_box.setLayer(None)
-        self.baseline_box.setObjectName("baselineLayer")
-        form.addRow(tr("Baseline layer"), self.baseline_box)
         self.zones_box = QgsMapLayerComboBox()
         self.zones_box.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
         self.zones_box.setAllowEmptyLayer(True)
@@ -97,6 +81,8 @@ class AskDock(QDockWidget):
         layout.addLayout(form)
 
         self.examples = QComboBox()
+        self.examples.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.examples.setMinimumContentsLength(16)  # long examples are elided, not widening the dock
         self.examples.addItem(tr("Example questions"))
         for zh, en in EXAMPLES:
             self.examples.addItem(f"{zh}  ({en})", zh)
@@ -126,7 +112,8 @@ class AskDock(QDockWidget):
         layout.addWidget(self.status)
         self.answer = QTextBrowser()
         self.answer.setObjectName("answer")
-        layout.addWidget(self.answer, 2)
+        self.answer.setMinimumHeight(90)
+        layout.addWidget(self.answer, 1)
         self.audit = QLabel("")
         self.audit.setObjectName("audit")
         self.audit.setWordWrap(True)
@@ -142,9 +129,8 @@ class AskDock(QDockWidget):
         unit_row.addWidget(self.unit_box)
         unit_row.addStretch(1)
         layout.addLayout(unit_row)
-        self.table = QTableWidget(0, 0)
-        self.table.setObjectName("factsTable")
-        self.table.cellDoubleClicked.connect(lambda row, column: self.zoom_to_row(row))
+        self.table = FactsTable(iface.mapCanvas())
+        self.table.setMinimumHeight(220)
         layout.addWidget(self.table, 2)
         export_row = QHBoxLayout()
         self.export_button = QPushButton(tr("Export findings as GeoJSON"))
@@ -159,28 +145,32 @@ class AskDock(QDockWidget):
         self.thumbnails = QHBoxLayout()
         layout.addLayout(self.thumbnails)
         layout.addWidget(QLabel(tr("This project's questions")))
-        self.history = QListWidget()
-        self.history.setObjectName("history")
+        self.history = HistoryList()
         self.history.setMaximumHeight(90)
-        self.history.itemActivated.connect(self._show_history_item)
+        self.history.chosen.connect(self._show_history_item)
         layout.addWidget(self.history)
-        QgsProject.instance().readProject.connect(self._load_history)
-        self._load_history()
-        self.setWidget(body)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
 
     # -- reading the widgets into parameters (main thread) -------------------------------------
     def _use_example(self, index):
         if index > 0:
             self.question.setPlainText(self.examples.itemData(index))
 
+    def client(self):
+        return EngineClient(settings.get("engine_url"), settings.get("token"))
+
+    @property
+    def baseline_box(self):
+        """The first baseline's layer box."""
+        return self.layers.baselines[0].layer_box if self.layers.baselines else None
+
     def params(self):
+        layers = self.layers.layer_params()
         layer = self.layer_box.currentLayer()
-        if layer is None:
-            raise LayerError(tr("Load a Landsat or Sentinel-2 layer and choose it"))
-        layers = [layer_params(layer)]
-        baseline = self.baseline_box.currentLayer()
-        if baseline is not None and baseline.id() != layer.id():
-            layers.append(layer_params(baseline))
         canvas = self.iface.mapCanvas()
         extent = extent_for(layer, canvas.extent(), canvas.mapSettings().destinationCrs())
         zones_layer = self.zones_box.currentLayer()
@@ -204,7 +194,7 @@ class AskDock(QDockWidget):
         self.facts = self.findings = None
         self.status.setText(tr("Reading and measuring…"))
         self._asked = params
-        self.task = AskTask(EngineClient(settings.get("engine_url"), settings.get("token")), params)
+        self.task = AskTask(self.client(), params)
         self.task.streamed.connect(self._on_event)
         self.task.done.connect(self._on_done)
         self.ask_button.setEnabled(False)
@@ -214,6 +204,12 @@ class AskDock(QDockWidget):
     def cancel(self):
         if self.task is not None:
             self.task.cancel()
+
+    def shut_down(self):
+        """Before the dock goes (plugin unload): stop its tasks and its link to the project."""
+        self.cancel()
+        self.layers.cancel_tasks()
+        self.history.detach()
 
     def new_session(self):
         self.session_id = uuid.uuid4().hex
@@ -253,7 +249,7 @@ class AskDock(QDockWidget):
         else:
             self.status.setText(tr("Done"))
             self.last = (self._asked, result)
-            self._remember(self._asked.question, result.answer)
+            self.history.remember(self._asked.question, result.answer)
             self._show_thumbnails(result.events.get("done", {}).get("images", []))
             self.export_button.setEnabled(bool(result.events.get("findings", {}).get("features")))
 
@@ -284,30 +280,7 @@ class AskDock(QDockWidget):
                                             level=Qgis.MessageLevel.Success, duration=5)
         return layer
 
-    # -- the project's history (saved in the .qgz, so it reopens with the project) -------------------
-    def _entries(self):
-        text, ok = QgsProject.instance().readEntry(HISTORY_SCOPE, HISTORY_KEY, "[]")
-        try:
-            return json.loads(text) if ok or text else []
-        except ValueError:
-            return []
-
-    def _remember(self, question, answer):
-        entries = self._entries()[-(HISTORY_LIMIT - 1):]
-        entries.append({"question": question, "answer": answer,
-                        "time": QDateTime.currentDateTime().toString(Qt.DateFormat.ISODate)})
-        QgsProject.instance().writeEntry(HISTORY_SCOPE, HISTORY_KEY, json.dumps(entries, ensure_ascii=False))
-        self._load_history()
-
-    def _load_history(self, *args):
-        self.history.clear()
-        for entry in reversed(self._entries()):
-            item = QListWidgetItem(f"{entry['time'][:16].replace('T', ' ')}  {entry['question']}")
-            item.setData(Qt.ItemDataRole.UserRole, entry)
-            self.history.addItem(item)
-
-    def _show_history_item(self, item):
-        entry = item.data(Qt.ItemDataRole.UserRole)
+    def _show_history_item(self, entry):
         self.question.setPlainText(entry["question"])
         self.answer.setPlainText(entry["answer"])
 
@@ -339,71 +312,8 @@ class AskDock(QDockWidget):
         self.iface.messageBar().pushMessage(tr("Land-use monitor"), text, level=level, duration=8)
 
     def _show_facts(self):
-        if not self.facts:
-            return
-        unit = self.unit_box.currentData()
-        label = dict(UNITS)[unit]
-        dates = self.facts.get("dates", [])
-        names = class_names()
-        self.table.clear()
-        self.table.setColumnCount(1 + len(dates))
-        self.table.setHorizontalHeaderLabels([tr("Class")] + [f"{d} ({label})" for d in dates])
-        rows = []  # (cells, where to zoom: (lon, lat) point or (xmin, ymin, xmax, ymax) box in EPSG:4326, or None)
-        for key, _ in CLASSES:
-            rows.append(([names[key], *(_fmt(self.facts["classes"][d][key][f"area_{unit}"]) for d in dates)], None))
-        tail = [""] * (len(dates) - 1)
-        for t in self.facts.get("transitions", []):
-            rows.append(([f"{names.get(t['from'], t['from'])} → {names.get(t['to'], t['to'])}", *tail,
-                          _fmt(t[f"area_{unit}"])], None))
-        for zone in self.facts.get("zones", []):
-            for v in zone.get("violations", []):
-                where = (v["centroid_lon"], v["centroid_lat"]) if "centroid_lon" in v else None
-                text = tr("⚠ {}: {} → {}").format(zone.get("name"), names.get(v["class_from"], v["class_from"]),
-                                                   names.get(v["class_to"], v["class_to"]))
-                rows.append(([text, *tail, _fmt(v["area_m2"] / UNIT_M2[unit])], where))
-        for i, f in enumerate((self.findings or {}).get("features", [])[:MAX_FINDING_ROWS]):
-            p = f["properties"]
-            text = tr("Patch {}: {} → {}").format(i + 1, names.get(p.get("class_from"), p.get("class_from")),
-                                                  names.get(p.get("class_to"), p.get("class_to")))
-            rows.append(([text, *tail, _fmt(p.get(f"area_{unit}", 0.0))], _bbox(f["geometry"])))
-        self.table.setRowCount(len(rows))
-        for r, (row, where) in enumerate(rows):
-            for c, text in enumerate(row):
-                item = QTableWidgetItem(text)
-                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                item.setData(Qt.ItemDataRole.UserRole, where)
-                if where is not None:
-                    item.setToolTip(tr("Double-click to zoom to it"))
-                self.table.setItem(r, c, item)
-        self.table.resizeColumnsToContents()
+        self.table.show_facts(self.facts, self.findings, self.unit_box.currentData())
 
     def zoom_to_row(self, row):
         """Zoom the map to a finding or violation listed in the facts table."""
-        item = self.table.item(row, 0)
-        where = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
-        if not where:
-            return False
-        if len(where) == 2:
-            lon, lat = where
-            where = (lon - 0.002, lat - 0.002, lon + 0.002, lat + 0.002)
-        canvas = self.iface.mapCanvas()
-        to_canvas = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:4326"),
-                                           canvas.mapSettings().destinationCrs(), QgsProject.instance())
-        box = to_canvas.transformBoundingBox(QgsRectangle(*where))
-        box.scale(1.5)
-        canvas.setExtent(box)
-        canvas.refresh()
-        return True
-
-
-def _bbox(geometry):
-    """(xmin, ymin, xmax, ymax) of a GeoJSON (multi)polygon."""
-    coords = geometry.get("coordinates", [])
-    points = [pt for ring in (coords if geometry.get("type") == "Polygon" else [r for poly in coords for r in poly])
-              for pt in ring]
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    return (min(xs), min(ys), max(xs), max(ys)) if points else None
-
-
-def _fmt(value):
-    return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+        return self.table.zoom_to_row(row)

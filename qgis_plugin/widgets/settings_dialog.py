@@ -43,9 +43,9 @@ class SettingsDialog(QDialog):
         self.python.setFilePath(settings.get("python"))
         form.addRow(tr("Engine Python"), self.python)
         self.language = QComboBox()
-        for key, label in (("zh", "中文"), ("en", "English")):
+        for key, label in (("auto", tr("As the question is written")), ("zh", "中文"), ("en", "English")):
             self.language.addItem(label, key)
-        self.language.setCurrentIndex(0 if settings.get("language") == "zh" else 1)
+        self.language.setCurrentIndex(max(self.language.findData(settings.get("language")), 0))
         form.addRow(tr("Answer language"), self.language)
         self.unit = QComboBox()
         for key, label in UNITS:

@@ -9,20 +9,27 @@ a temporary plugins folder the way QGIS installs a zip: the package folder with
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from qgis.core import QgsApplication
+import qgis.utils
+from qgis.core import QgsApplication, QgsProject
 from qgis.gui import QgsMapCanvas, QgsMessageBar
+from qgis.PyQt.QtCore import QElapsedTimer, QTimer
 from qgis.PyQt.QtWidgets import QMainWindow, QMenu, QToolBar, QVBoxLayout, QWidget
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN_NAME = "county_landuse_monitor"
+ENGINE_PYTHON = REPO / ".venv" / "bin" / "python"
 
 _app = QgsApplication([], True)
 _app.initQgis()
@@ -135,3 +142,64 @@ def iface():
     window = WidgetIface()
     _KEEP_ALIVE.append(window)
     return window
+
+
+def start_engine(tmp_path_factory, *args):
+    """A ``python -m engine serve`` process of the engine's .venv on a free loopback port: (process, url)."""
+    if not ENGINE_PYTHON.exists():
+        pytest.skip("the engine environment (.venv) is not set up: run scripts/setup.sh")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LANDUSE_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+    process = subprocess.Popen([str(ENGINE_PYTHON), "-m", "engine", "serve", "--port", str(port), *args],
+                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(1200):
+        try:
+            urllib.request.urlopen(url + "/v1/health", timeout=1)
+            break
+        except urllib.error.HTTPError:  # it answers (e.g. 401 without the token): it is up
+            break
+        except OSError:
+            time.sleep(0.1)
+    return process, url
+
+
+@pytest.fixture(scope="module")
+def engine_url(tmp_path_factory):
+    """An engine answering from the measurements only (fast)."""
+    process, url = start_engine(tmp_path_factory, "--backend", "none")
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def dock(qgis_app, plugins_dir, iface, monkeypatch, engine_url):
+    plugin = start_plugin(iface, plugins_dir, monkeypatch, engine_url)
+    iface.toolbar.actions()[0].trigger()
+    yield plugin.dock
+    assert qgis.utils.unloadPlugin(PLUGIN_NAME)
+    QgsProject.instance().clear()
+
+
+def wait_until(condition, seconds=60):
+    """Process events until ``condition``; return the longest gap between timer ticks (ms)."""
+    ticks = QElapsedTimer()
+    ticks.start()
+    longest = [0]
+
+    def tick():
+        longest[0] = max(longest[0], ticks.restart())
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    timer.start()
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        QgsApplication.processEvents()
+        time.sleep(0.005)
+    timer.stop()
+    return longest[0]

@@ -41,7 +41,7 @@ def _dock_texts(plugins_dir, iface, monkeypatch):
         dock = plugin.dock
         return dock.ask_button.text(), [a.text() for m in iface.submenus.values() for a in m.actions()]
     finally:
-        qgis.utils.unloadPlugin(PLUGIN_NAME)
+        assert qgis.utils.unloadPlugin(PLUGIN_NAME)
 
 
 def test_qgis_in_chinese_shows_chinese(qgis_app, plugins_dir, iface, monkeypatch):

@@ -41,7 +41,7 @@ def test_plugin_imports_only_qgis_and_stdlib(qgis_app, plugins_dir, iface, monke
     qgis.utils.updateAvailablePlugins()
     assert qgis.utils.loadPlugin(PLUGIN_NAME)
     assert qgis.utils.startPlugin(PLUGIN_NAME)
-    qgis.utils.unloadPlugin(PLUGIN_NAME)
+    assert qgis.utils.unloadPlugin(PLUGIN_NAME)
     new_top = {m.split(".")[0] for m in set(sys.modules) - before}
     heavy = {"torch", "transformers", "rasterio", "numpy", "engine", "training", "PIL", "shapely"}
     assert not new_top & heavy, new_top & heavy

@@ -6,21 +6,21 @@ import sys
 import pytest
 import qgis.utils
 from conftest import PLUGIN_NAME, start_plugin
-from qgis.core import QgsApplication, QgsProject, QgsRasterLayer
-from test_dock_ask import L7_B4, L8_B5, engine_url  # noqa: F401  (the engine fixture)
+from qgis.core import QgsApplication, QgsProcessingParameterRasterLayer, QgsProject, QgsRasterLayer
+from test_dock_ask import L7_B4, L8_B5
 
 sys.path.insert(0, "/usr/share/qgis/python/plugins")  # Debian's QGIS: where the processing plugin lives
 
 
 @pytest.fixture
-def provider(qgis_app, plugins_dir, iface, monkeypatch, engine_url):  # noqa: F811
+def provider(qgis_app, plugins_dir, iface, monkeypatch, engine_url):
     import processing  # noqa: F401
     from processing.core.Processing import Processing
 
     Processing.initialize()
     start_plugin(iface, plugins_dir, monkeypatch, engine_url)
     yield QgsApplication.processingRegistry().providerById("landusemonitor")
-    qgis.utils.unloadPlugin(PLUGIN_NAME)
+    assert qgis.utils.unloadPlugin(PLUGIN_NAME)
     assert QgsApplication.processingRegistry().providerById("landusemonitor") is None  # removed on unload
     QgsProject.instance().clear()
 
@@ -45,3 +45,53 @@ def test_both_algorithms_run_through_processing(provider, tmp_path):
     layer = layer if not isinstance(layer, str) else QgsProject.instance().mapLayer(layer)
     assert layer.featureCount() > 0 and "class_to" in layer.fields().names()
     assert all(f["source"] == "measured" for f in layer.getFeatures())
+
+
+def test_change_polygons_run_inside_a_model(provider):
+    """A Model Builder model: two raster inputs -> Land-cover change polygons -> the model's output."""
+    import processing
+    from qgis.core import (
+        QgsProcessingModelAlgorithm,
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingModelChildParameterSource,
+        QgsProcessingModelOutput,
+        QgsProcessingModelParameter,
+    )
+
+    model = QgsProcessingModelAlgorithm("change check", "county")
+    for name in ("current", "baseline"):
+        model.addModelParameter(QgsProcessingParameterRasterLayer(name, name), QgsProcessingModelParameter(name))
+    child = QgsProcessingModelChildAlgorithm("landusemonitor:changepolygons")
+    child.setChildId("changes")
+    child.addParameterSources("INPUT", [QgsProcessingModelChildParameterSource.fromModelParameter("current")])
+    child.addParameterSources("BASELINE", [QgsProcessingModelChildParameterSource.fromModelParameter("baseline")])
+    output = QgsProcessingModelOutput("polygons")
+    output.setChildOutputName("OUTPUT")
+    child.setModelOutputs({"polygons": output})
+    model.addChildAlgorithm(child)
+    model.updateDestinationParameters()
+    valid, problems = model.validate()
+    assert valid, problems
+    result = processing.run(model, {"current": str(L8_B5), "baseline": str(L7_B4),
+                                    "changes:polygons": "memory:"})
+    layer = result["changes:polygons"]
+    layer = layer if not isinstance(layer, str) else QgsProject.instance().mapLayer(layer)
+    assert layer is not None and layer.featureCount() > 0, result
+
+
+def test_ask_runs_row_after_row_as_in_batch_mode(provider, tmp_path):
+    """The batch dialog runs the algorithm once per row, layers given as file paths: each row its own file."""
+    import processing
+    from qgis.core import QgsSettings
+
+    QgsSettings().setValue("county_landuse_monitor/language", "auto")  # answer in each question's language
+    rows = [(str(L8_B5), str(L7_B4), "新增耕地面积是多少？"), (str(L8_B5), str(L7_B4), "How much new built-up land?")]
+    answers = []
+    for i, (current, baseline, question) in enumerate(rows):
+        out = tmp_path / f"row{i}.geojson"
+        result = processing.run("landusemonitor:askaboutextent", {"INPUT": current, "BASELINE": baseline,
+                                                                 "QUESTION": question, "OUTPUT": str(out)})
+        data = json.loads(out.read_text(encoding="utf-8"))
+        assert data["features"] and {f["properties"]["question"] for f in data["features"]} == {question}
+        answers.append(result["ANSWER"])
+    assert "亩" in answers[0] and " mu" in answers[1] and "亩" not in answers[1], answers  # each in its language
