@@ -31,7 +31,16 @@ class EngineClient:
     def health(self):
         """The engine's ``/v1/health`` record."""
         blocking = QgsBlockingNetworkRequest()
-        code = blocking.get(self._request("/v1/health"), forceRefresh=True)
+        return self._json_of(blocking, blocking.get(self._request("/v1/health"), forceRefresh=True))
+
+    def inspect(self, layers):
+        """``POST /v1/inspect``: what each layer is (date, sensor, band roles), from its metadata."""
+        blocking = QgsBlockingNetworkRequest()
+        body = QByteArray(json.dumps({"layers": layers}).encode())
+        return self._json_of(blocking, blocking.post(self._request("/v1/inspect"), body, forceRefresh=True))["layers"]
+
+    def _json_of(self, blocking, code):
+        """The JSON body of a finished blocking request, or the matching ``PluginError``."""
         reply = blocking.reply()
         status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
         body = bytes(reply.content())
@@ -39,19 +48,6 @@ class EngineClient:
             raise EngineUnreachableError(f"no engine at {self.url}: {blocking.errorMessage()}")
         _raise_for_status(status, body)
         return json.loads(body)
-
-    def inspect(self, layers):
-        """``POST /v1/inspect``: what each layer is (date, sensor, band roles), from its metadata."""
-        blocking = QgsBlockingNetworkRequest()
-        code = blocking.post(self._request("/v1/inspect"), QByteArray(json.dumps({"layers": layers}).encode()),
-                             forceRefresh=True)
-        reply = blocking.reply()
-        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
-        body = bytes(reply.content())
-        if code != QgsBlockingNetworkRequest.ErrorCode.NoError and not status:
-            raise EngineUnreachableError(f"no engine at {self.url}: {blocking.errorMessage()}")
-        _raise_for_status(status, body)
-        return json.loads(body)["layers"]
 
     def delete_session(self, session_id):
         blocking = QgsBlockingNetworkRequest()
