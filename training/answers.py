@@ -1,0 +1,191 @@
+"""Reading land-use answers: question types, yes/no, counts and quantities with units, in Chinese and English.
+
+The pieces the rewards (``training.rewards``) and the evaluation score with.
+Everything here is pure: strings in, typed values out, never an exception
+on odd text. Question types follow RSVQA (presence, count, comparison,
+rural/urban, area) plus the seed's numeric questions, routed on whole words
+so that "county" is not a *count* and a bare "m" does not make a question
+numeric (the seed's misfires).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+
+class QuestionType(enum.StrEnum):
+    YES_NO = "yes_no"
+    COUNT = "count"
+    NUMERIC = "numeric"  # a quantity with a unit: area, length, percentage
+    CLASS = "class"  # a category: which land-cover class, rural or urban
+    OPEN = "open"
+
+    @classmethod
+    def parse(cls, value: str | None) -> QuestionType | None:
+        """A dataset's ``question_type`` (ours, or RSVQA's presence/comp/count/area/rural_urban) or None."""
+        if not value:
+            return None
+        text = str(value).strip().lower().replace("-", "_")
+        return _ALIASES.get(text) or (cls(text) if text in cls._value2member_map_ else None)
+
+
+_ALIASES = {"presence": QuestionType.YES_NO, "comp": QuestionType.YES_NO, "comparison": QuestionType.YES_NO,
+            "yesno": QuestionType.YES_NO, "rural_urban": QuestionType.CLASS, "area": QuestionType.NUMERIC,
+            "change": QuestionType.NUMERIC, "number": QuestionType.COUNT}
+
+_COUNT_EN = re.compile(r"\bhow\s+many\b|\bnumber\s+of\b|\bcount\s+(?:the|of)\b", re.IGNORECASE)
+_COUNT_ZH = re.compile(r"几个|几处|几块|多少个|多少处|多少块|多少座|数量")
+_NUMERIC_EN = re.compile(
+    r"\b(?:area|areas|size|length|width|distance|percentage|percent|proportion|share)\b|\bhow\s+(?:much|large|big|"
+    r"long|far|wide)\b", re.IGNORECASE)
+_NUMERIC_ZH = re.compile(r"面积|多少平方|多少公顷|多少亩|多大|多长|多远|多宽|百分之|比例|占比|百分比|长度|距离")
+_YES_NO_EN = re.compile(r"^\s*(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b",
+                        re.IGNORECASE)
+_YES_NO_ZH = re.compile(r"是否|是不是|有没有|有无|能否|可否|吗\s*[？?]?\s*$")
+_CLASS_EN = re.compile(r"^\s*(?:what|which)\b.*\b(?:class|type|kind|land\s*cover|land\s*use|category)\b|"
+                       r"\brural\s+or\s+urban\b|\burban\s+or\s+rural\b", re.IGNORECASE)
+_CLASS_ZH = re.compile(r"什么(?:地类|类型|用地)|哪种|哪类|哪一类|农村还是城市|城市还是农村|城镇还是乡村")
+
+
+def question_type(question: str) -> QuestionType:
+    """The type of ``question``, from its words (count and numeric before yes/no: "是否超过多少亩" is numeric)."""
+    q = question or ""
+    if _COUNT_EN.search(q) or _COUNT_ZH.search(q):
+        return QuestionType.COUNT
+    if _NUMERIC_EN.search(q) or _NUMERIC_ZH.search(q):
+        if not (_YES_NO_EN.search(q) or _YES_NO_ZH.search(q)):
+            return QuestionType.NUMERIC
+    if _YES_NO_EN.search(q) or _YES_NO_ZH.search(q):
+        return QuestionType.YES_NO
+    if _CLASS_EN.search(q) or _CLASS_ZH.search(q):
+        return QuestionType.CLASS
+    return QuestionType.OPEN
+
+
+# -- yes / no ----------------------------------------------------------------------------------------
+_YES = re.compile(r"^\s*(?:yes|yeah|true|correct|是的|是|有|对|存在|正确)(?![a-z])", re.IGNORECASE)
+_NO = re.compile(r"^\s*(?:no|not|false|none|否|不是|没有|无|不存在|不对|不(?=$|[\s，。,.！!]))(?![a-z])", re.IGNORECASE)
+
+
+def yes_no(text: str) -> bool | None:
+    """True for a yes, False for a no, None when the text starts with neither."""
+    t = _strip(text)
+    if _NO.match(t):  # before yes: "不是" starts with neither 是 nor 有, but "没有" contains 有
+        return False
+    if _YES.match(t):
+        return True
+    return None
+
+
+# -- numbers ----------------------------------------------------------------------------------------
+_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+              "九": 9}
+_ZH_SMALL = {"十": 10, "百": 100, "千": 1000}
+_ZH_LARGE = {"万": 1e4, "亿": 1e8}
+_ZH_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千万亿]+")
+
+
+def chinese_number(text: str) -> float | None:
+    """三百 -> 300, 一千二百零五 -> 1205, 十五 -> 15, 两万 -> 20000; None when it is not one."""
+    if not text or not _ZH_NUMBER.fullmatch(text):
+        return None
+    total, section, digit = 0.0, 0.0, None
+    for ch in text:
+        if ch in _ZH_DIGITS:
+            digit = _ZH_DIGITS[ch]
+        elif ch in _ZH_SMALL:
+            section += (1 if digit is None else digit) * _ZH_SMALL[ch]
+            digit = None
+        else:
+            total = (total + section + (digit or 0)) * _ZH_LARGE[ch]
+            section, digit = 0.0, None
+    return total + section + (digit or 0)
+
+
+# (pattern, dimension, factor to the base unit: m for length, m² for area, 1 for percent); longest first
+_UNITS: tuple[tuple[str, str, float], ...] = (
+    (r"平方公里|平方千米|km²|km2|sq\.?\s*km|square\s+kilomet(?:re|er)s?", "area", 1e6),
+    (r"平方米|㎡|m²|m2|square\s+met(?:re|er)s?", "area", 1.0),
+    (r"公顷|hectares?|ha(?![a-z])", "area", 1e4),
+    (r"亩|mu(?![a-z])", "area", 10000.0 / 15.0),
+    (r"毫米|mm(?![a-z²2])|millimet(?:re|er)s?", "length", 1e-3),
+    (r"厘米|cm(?![a-z²2])|centimet(?:re|er)s?", "length", 1e-2),
+    (r"公里|千米|km(?![a-z²2])|kilomet(?:re|er)s?", "length", 1e3),
+    (r"米|m(?![a-z²2])|met(?:re|er)s?", "length", 1.0),
+    (r"%|％|percent(?![a-z])|per\s+cent", "percent", 1.0),
+)
+_NUM = r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+"
+_QUANTITY = re.compile(
+    r"(?P<pct>百分之)?(?P<num>" + _NUM + r")\s*(?P<big>万|亿)?\s*(?P<unit>"
+    + "|".join(f"(?:{p})" for p, _, _ in _UNITS) + r")?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number read from text, in its dimension's base unit (m, m², %), or dimensionless (``None``)."""
+
+    value: float
+    dimension: str | None  # length | area | percent | None
+
+
+def quantities(text: str) -> list[Quantity]:
+    """Every number in ``text`` with its unit: "1.2万亩", "5 km", "三百平方米", "12,500 m²", "百分之五"."""
+    found = []
+    for m in _QUANTITY.finditer(text or ""):
+        raw = m.group("num")
+        value = chinese_number(raw)
+        if value is None:
+            try:
+                value = float(raw.replace(",", "").replace("−", "-"))
+            except ValueError:
+                continue
+        if m.group("big"):
+            value *= _ZH_LARGE[m.group("big")]
+        unit = m.group("unit")
+        if m.group("pct"):
+            found.append(Quantity(value, "percent"))
+            continue
+        if unit is None:
+            found.append(Quantity(value, None))
+            continue
+        for pattern, dimension, factor in _UNITS:
+            if re.fullmatch(pattern, unit, re.IGNORECASE):
+                found.append(Quantity(value * factor, dimension))
+                break
+    return found
+
+
+def first_quantity(text: str, dimension: str | None = None) -> Quantity | None:
+    """The first quantity in ``text`` of ``dimension`` (or, failing that, the first dimensionless one)."""
+    qs = quantities(text)
+    if dimension is not None:
+        for q in qs:
+            if q.dimension == dimension:
+                return q
+        for q in qs:
+            if q.dimension is None:
+                return q
+        return None
+    return qs[0] if qs else None
+
+
+# -- counts, as RSVQA bins them ---------------------------------------------------------------------
+COUNT_BINS = ((0, 0, "0"), (1, 10, "between 1 and 10"), (11, 100, "between 11 and 100"),
+              (101, 1000, "between 101 and 1000"), (1001, float("inf"), "more than 1000"))
+
+
+def count_bin(count: float) -> str:
+    for low, high, label in COUNT_BINS:
+        if low <= count <= high:
+            return label
+    return COUNT_BINS[0][2]
+
+
+def is_bin_label(text: str) -> bool:
+    return _strip(text).lower() in {label for _, _, label in COUNT_BINS}
+
+
+def _strip(text: str) -> str:
+    return (text or "").strip().strip("。.!！,，:：\"'“”").strip()
