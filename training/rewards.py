@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import difflib
 import importlib
+import json
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -31,8 +32,8 @@ from training.answers import (
     count_bin,
     first_quantity,
     is_bin_label,
-    question_type,
     quantities,
+    question_type,
     yes_no,
 )
 
@@ -203,6 +204,11 @@ def grounding_reward(completions: Sequence[Completion], facts: Sequence[object] 
     questions = list(question) if question is not None else [""] * len(completions)
     scores = []
     for completion, row_facts, q in zip(completions, rows, questions, strict=False):
+        if isinstance(row_facts, str) and row_facts.strip():  # datasets hold the facts as JSON text
+            try:
+                row_facts = json.loads(row_facts)
+            except ValueError:
+                row_facts = None
         if not isinstance(row_facts, dict):
             scores.append(1.0)  # nothing measured to hold the numbers to
             continue

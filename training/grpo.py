@@ -1,0 +1,61 @@
+"""Stage 2: GRPO alignment with land-use rewards, starting from stage 1's output.
+
+    python -m training.grpo --config training/recipes/grpo_rsvqa.yaml \
+        --model_id outputs/stage1 --data_path data/train.json --output_dir outputs/stage2
+
+``--model_id`` may be stage 1's output folder (its adapter is merged into the base first) or a
+base model with ``--adapter``. Images reach the model (the dataset's ``images`` column, as TRL
+expects), rewards read the rows' ``question``/``answer``/``question_type``/``facts`` columns, and
+the merger trains through ``modules_to_save`` when ``--train_merger`` is set. See ``--help``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger("training.grpo")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from trl import GRPOConfig, GRPOTrainer
+
+    from training import data, modeling, run
+    from training.errors import TrainingError
+    from training.rewards import load_reward_funcs
+
+    model_args, data_args, run_args, training_args = run.parse(GRPOConfig, argv)
+    try:
+        reward_funcs = load_reward_funcs(run_args.reward_funcs)
+        # -- Model ------------------------------------------------------------------------------
+        source = modeling.resolve(model_args.model_id, model_args.adapter)
+        model, processor = modeling.load_model(source, model_args.dtype, model_args.load_in_4bit)
+        modeling.set_image_pixels(processor, data_args.min_pixels, data_args.max_pixels)
+        peft_config = modeling.lora_config(model_args.parts, model_args.lora_r, model_args.lora_alpha,
+                                           model_args.lora_dropout, model_args.train_merger)
+        # -- Dataset ----------------------------------------------------------------------------
+        rows = data.load_rows(data_args.data_path, data_args.image_folder, data_args.skip_bad_rows)
+        train = data.grpo_dataset(rows, Path(training_args.output_dir) / "rendered", processor.tokenizer,
+                                  data_args.max_question_tokens)
+    except (TrainingError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # -- Training -----------------------------------------------------------------------------------
+    training_args.remove_unused_columns = False
+    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=training_args, train_dataset=train,
+                          processing_class=processor, peft_config=peft_config)
+    print(modeling.format_summary(modeling.trainable_summary(trainer.model)))
+    resume = run.newest_checkpoint(training_args.output_dir) if run_args.resume else None
+    trainer.train(resume_from_checkpoint=resume)
+    trainer.save_model(training_args.output_dir)
+    processor.save_pretrained(training_args.output_dir)
+    run.write_record(training_args.output_dir, "grpo", model_args, data_args, training_args, trainer, source.base,
+                     source.adapter)
+    curves = run.save_curves(trainer.state.log_history, Path(training_args.output_dir) / "curves.png")
+    log.info("adapter saved to %s%s", training_args.output_dir, f"; curves in {curves}" if curves else "")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

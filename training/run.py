@@ -1,0 +1,74 @@
+"""What both training stages share: parsing (recipe, command line, this machine), curves, the run's record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+from training.arguments import DataArguments, ModelArguments, RunArguments
+from training.modeling import machine_overrides
+
+log = logging.getLogger(__name__)
+
+
+def parse(config_cls: type, argv: list[str] | None = None):
+    """``(model_args, data_args, run_args, training_args)`` from ``--config recipe.yaml`` and the command line.
+
+    The command line wins over the recipe; what this machine cannot do (no GPU, no DeepSpeed) is
+    switched off last, and said.
+    """
+    from trl import TrlParser
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser = TrlParser((ModelArguments, DataArguments, RunArguments, config_cls))
+    if any(a in ("-h", "--help") for a in args):
+        parser.parse_args_and_config(args)  # prints the help and exits
+    flags, said = machine_overrides()
+    for line in said:
+        log.warning(line)
+    return parser.parse_args_and_config(args + flags)
+
+
+def newest_checkpoint(output_dir: str) -> str | None:
+    checkpoints = sorted(Path(output_dir).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    return str(checkpoints[-1]) if checkpoints else None
+
+
+def save_curves(log_history: list[dict], out: Path, keys: tuple[str, ...] = ("loss", "reward")) -> Path | None:
+    """A PNG of the logged curves (loss, and reward for GRPO) against the step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = {k: [(h["step"], h[k]) for h in log_history if k in h and "step" in h] for k in keys}
+    series = {k: v for k, v in series.items() if v}
+    if not series:
+        return None
+    fig, axes = plt.subplots(1, len(series), figsize=(5 * len(series), 3.5), squeeze=False)
+    for ax, (key, points) in zip(axes[0], series.items(), strict=True):
+        ax.plot([p[0] for p in points], [p[1] for p in points])
+        ax.set_xlabel("step")
+        ax.set_title(key)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def write_record(output_dir: str, stage: str, model_args: ModelArguments, data_args: DataArguments,
+                 training_args, trainer, base: Path, start_adapter: Path | None) -> None:
+    """``training_record.json``: provenance the merge's model card reads (base, data, recipe, steps, metrics)."""
+    history = trainer.state.log_history
+    final = {k: v for h in history for k, v in h.items() if k in ("loss", "reward", "train_loss")}
+    record = {"stage": stage, "base_model": str(base), "start_adapter": str(start_adapter) if start_adapter else None,
+              "data_path": data_args.data_path, "lora_parts": model_args.lora_parts, "lora_r": model_args.lora_r,
+              "lora_alpha": model_args.lora_alpha, "train_merger": model_args.train_merger,
+              "learning_rate": training_args.learning_rate, "steps": trainer.state.global_step,
+              "last_logged": final, "device": "cpu" if training_args.use_cpu else "cuda"}
+    (Path(output_dir) / "training_record.json").write_text(json.dumps(record, indent=2, ensure_ascii=False))

@@ -1,0 +1,62 @@
+"""Stage 1: supervised fine-tuning with LoRA on the vision tower and the language model.
+
+    python -m training.sft --config training/recipes/sft_lora_vision.yaml \
+        --model_id Qwen/Qwen2.5-VL-3B-Instruct --data_path data/train.json --output_dir outputs/stage1
+
+Loss is on the assistant's tokens only (prompt and image tokens are masked), through TRL's
+``assistant_only_loss``. Checkpoints hold the adapter, not the whole model. See ``--help``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger("training.sft")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from trl import SFTConfig, SFTTrainer
+
+    from training import data, modeling, run
+    from training.errors import TrainingError
+
+    model_args, data_args, run_args, training_args = run.parse(SFTConfig, argv)
+    try:
+        # -- Model ------------------------------------------------------------------------------
+        source = modeling.resolve(model_args.model_id, model_args.adapter)
+        model, processor = modeling.load_model(source, model_args.dtype, model_args.load_in_4bit)
+        modeling.set_image_pixels(processor, data_args.min_pixels, data_args.max_pixels)
+        peft_config = modeling.lora_config(model_args.parts, model_args.lora_r, model_args.lora_alpha,
+                                           model_args.lora_dropout, model_args.train_merger)
+        # -- Dataset ----------------------------------------------------------------------------
+        cache = Path(training_args.output_dir) / "rendered"
+        rows = data.load_rows(data_args.data_path, data_args.image_folder, data_args.skip_bad_rows)
+        train = data.sft_dataset(rows, cache)
+        evaluation = None
+        if data_args.eval_data_path:
+            evaluation = data.sft_dataset(data.load_rows(data_args.eval_data_path, data_args.image_folder,
+                                                         data_args.skip_bad_rows), cache)
+    except TrainingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # -- Training -----------------------------------------------------------------------------------
+    training_args.assistant_only_loss = True
+    training_args.remove_unused_columns = False
+    trainer = SFTTrainer(model=model, args=training_args, train_dataset=train, eval_dataset=evaluation,
+                         processing_class=processor, peft_config=peft_config)
+    print(modeling.format_summary(modeling.trainable_summary(trainer.model)))
+    resume = run.newest_checkpoint(training_args.output_dir) if run_args.resume else None
+    trainer.train(resume_from_checkpoint=resume)
+    trainer.save_model(training_args.output_dir)
+    processor.save_pretrained(training_args.output_dir)
+    run.write_record(training_args.output_dir, "sft", model_args, data_args, training_args, trainer, source.base,
+                     source.adapter)
+    curves = run.save_curves(trainer.state.log_history, Path(training_args.output_dir) / "curves.png")
+    log.info("adapter saved to %s%s", training_args.output_dir, f"; curves in {curves}" if curves else "")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
