@@ -19,33 +19,18 @@ log = logging.getLogger("training.grpo")
 
 
 def main(argv: list[str] | None = None) -> int:
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig
 
-    from training import data, modeling, run
+    from training import run
     from training.errors import TrainingError
-    from training.rewards import load_reward_funcs
 
     model_args, data_args, run_args, training_args = run.parse(GRPOConfig, argv)
     try:
-        reward_funcs = load_reward_funcs(run_args.reward_funcs)
-        # -- Model ------------------------------------------------------------------------------
-        source = modeling.resolve(model_args.model_id, model_args.adapter)
-        model, processor = modeling.load_model(source, model_args.dtype, model_args.load_in_4bit)
-        modeling.set_image_pixels(processor, data_args.min_pixels, data_args.max_pixels)
-        peft_config = modeling.lora_config(model_args.parts, model_args.lora_r, model_args.lora_alpha,
-                                           model_args.lora_dropout, model_args.train_merger)
-        # -- Dataset ----------------------------------------------------------------------------
-        rows = data.load_rows(data_args.data_path, data_args.image_folder, data_args.skip_bad_rows)
-        train = data.grpo_dataset(rows, Path(training_args.output_dir) / "rendered", processor.tokenizer,
-                                  data_args.max_question_tokens)
-    except (TrainingError, ValueError) as exc:
+        trainer, source, processor = build(model_args, data_args, run_args, training_args)
+    except TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    # -- Training -----------------------------------------------------------------------------------
-    training_args.remove_unused_columns = False
-    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=training_args, train_dataset=train,
-                          processing_class=processor, peft_config=peft_config)
-    print(modeling.format_summary(modeling.trainable_summary(trainer.model)))
+    print(modeling_summary(trainer))
     resume = run.newest_checkpoint(training_args.output_dir) if run_args.resume else None
     trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(training_args.output_dir)
@@ -55,6 +40,41 @@ def main(argv: list[str] | None = None) -> int:
     curves = run.save_curves(trainer.state.log_history, Path(training_args.output_dir) / "curves.png")
     log.info("adapter saved to %s%s", training_args.output_dir, f"; curves in {curves}" if curves else "")
     return 0
+
+
+def modeling_summary(trainer) -> str:
+    from training import modeling
+
+    return modeling.format_summary(modeling.trainable_summary(trainer.model))
+
+
+def build(model_args, data_args, run_args, training_args):
+    """The configured TRL trainer, the model's source and its processor (raises ``TrainingError`` on bad input)."""
+    from trl import GRPOTrainer
+
+    from training import data, modeling
+    from training.errors import TrainingError
+    from training.rewards import load_reward_funcs
+
+    try:
+        reward_funcs = load_reward_funcs(run_args.reward_funcs)
+    except ValueError as exc:
+        raise TrainingError(str(exc)) from None
+    # -- Dataset (checked before the model is loaded) ----------------------------------------------
+    rows = data.load_rows(data_args.data_path, data_args.image_folder, data_args.skip_bad_rows)
+    # -- Model ------------------------------------------------------------------------------------
+    source = modeling.resolve(model_args.model_id, model_args.adapter)
+    model, processor = modeling.load_model(source, model_args.dtype, model_args.load_in_4bit)
+    modeling.set_image_pixels(processor, data_args.min_pixels, data_args.max_pixels)
+    peft_config = modeling.lora_config(model_args.parts, model_args.lora_r, model_args.lora_alpha,
+                                       model_args.lora_dropout, model_args.train_merger)
+    train = data.grpo_dataset(rows, Path(training_args.output_dir) / "rendered", processor.tokenizer,
+                              data_args.max_question_tokens)
+    # -- Training ---------------------------------------------------------------------------------
+    training_args.remove_unused_columns = False  # the rewards read question, answer, question_type, facts
+    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=training_args, train_dataset=train,
+                          processing_class=processor, peft_config=peft_config)
+    return trainer, source, processor
 
 
 if __name__ == "__main__":

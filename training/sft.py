@@ -17,36 +17,18 @@ log = logging.getLogger("training.sft")
 
 
 def main(argv: list[str] | None = None) -> int:
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
-    from training import data, modeling, run
+    from training import run
     from training.errors import TrainingError
 
     model_args, data_args, run_args, training_args = run.parse(SFTConfig, argv)
     try:
-        # -- Model ------------------------------------------------------------------------------
-        source = modeling.resolve(model_args.model_id, model_args.adapter)
-        model, processor = modeling.load_model(source, model_args.dtype, model_args.load_in_4bit)
-        modeling.set_image_pixels(processor, data_args.min_pixels, data_args.max_pixels)
-        peft_config = modeling.lora_config(model_args.parts, model_args.lora_r, model_args.lora_alpha,
-                                           model_args.lora_dropout, model_args.train_merger)
-        # -- Dataset ----------------------------------------------------------------------------
-        cache = Path(training_args.output_dir) / "rendered"
-        rows = data.load_rows(data_args.data_path, data_args.image_folder, data_args.skip_bad_rows)
-        train = data.sft_dataset(rows, cache)
-        evaluation = None
-        if data_args.eval_data_path:
-            evaluation = data.sft_dataset(data.load_rows(data_args.eval_data_path, data_args.image_folder,
-                                                         data_args.skip_bad_rows), cache)
+        trainer, source, processor = build(model_args, data_args, run_args, training_args)
     except TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    # -- Training -----------------------------------------------------------------------------------
-    training_args.assistant_only_loss = True
-    training_args.remove_unused_columns = False
-    trainer = SFTTrainer(model=model, args=training_args, train_dataset=train, eval_dataset=evaluation,
-                         processing_class=processor, peft_config=peft_config)
-    print(modeling.format_summary(modeling.trainable_summary(trainer.model)))
+    print(modeling_summary(trainer))
     resume = run.newest_checkpoint(training_args.output_dir) if run_args.resume else None
     trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(training_args.output_dir)
@@ -56,6 +38,40 @@ def main(argv: list[str] | None = None) -> int:
     curves = run.save_curves(trainer.state.log_history, Path(training_args.output_dir) / "curves.png")
     log.info("adapter saved to %s%s", training_args.output_dir, f"; curves in {curves}" if curves else "")
     return 0
+
+
+def modeling_summary(trainer) -> str:
+    from training import modeling
+
+    return modeling.format_summary(modeling.trainable_summary(trainer.model))
+
+
+def build(model_args, data_args, run_args, training_args):
+    """The configured TRL trainer, the model's source and its processor (raises ``TrainingError`` on bad input)."""
+    from trl import SFTTrainer
+
+    from training import data, modeling
+
+    # -- Dataset (checked before the model is loaded) ----------------------------------------------------------------------------------
+    cache = Path(training_args.output_dir) / "rendered"
+    train = data.sft_dataset(data.load_rows(data_args.data_path, data_args.image_folder, data_args.skip_bad_rows),
+                             cache)
+    evaluation = None
+    if data_args.eval_data_path:
+        evaluation = data.sft_dataset(data.load_rows(data_args.eval_data_path, data_args.image_folder,
+                                                     data_args.skip_bad_rows), cache)
+    # -- Model ------------------------------------------------------------------------------------
+    source = modeling.resolve(model_args.model_id, model_args.adapter)
+    model, processor = modeling.load_model(source, model_args.dtype, model_args.load_in_4bit)
+    modeling.set_image_pixels(processor, data_args.min_pixels, data_args.max_pixels)
+    peft_config = modeling.lora_config(model_args.parts, model_args.lora_r, model_args.lora_alpha,
+                                       model_args.lora_dropout, model_args.train_merger)
+    # -- Training ---------------------------------------------------------------------------------
+    training_args.assistant_only_loss = True  # loss on the answers only: prompt and image tokens are masked
+    training_args.remove_unused_columns = False
+    trainer = SFTTrainer(model=model, args=training_args, train_dataset=train, eval_dataset=evaluation,
+                         processing_class=processor, peft_config=peft_config)
+    return trainer, source, processor
 
 
 if __name__ == "__main__":

@@ -30,6 +30,9 @@ QWEN_SPECIAL_TOKENS = (
 TINY_VOCAB = 1024
 TINY_MIN_PIXELS = 4 * 28 * 28
 TINY_MAX_PIXELS = 64 * 28 * 28
+# The (tied) embeddings are drawn wider than transformers' 0.02: behind a frozen final norm, 0.02 caps every
+# logit near 1.3, so no LoRA could make the tiny model confident and training tests could not show learning.
+TINY_EMBEDDING_STD = 0.3
 
 _CORPUS = (
     "You are a helpful assistant. The user asks about a satellite image of a county. "
@@ -104,6 +107,8 @@ def build_tiny_model(output: str | Path, seed: int = 0) -> Path:
         )
         torch.manual_seed(seed)
         model = Qwen2_5_VLForConditionalGeneration(config).eval()
+        with torch.no_grad():
+            model.get_input_embeddings().weight.normal_(0.0, TINY_EMBEDDING_STD)
         model.generation_config.eos_token_id = ids["<|im_end|>"]
         model.generation_config.pad_token_id = ids["<|endoftext|>"]
         image_processor = Qwen2VLImageProcessor(min_pixels=TINY_MIN_PIXELS, max_pixels=TINY_MAX_PIXELS)
