@@ -226,9 +226,18 @@ def _shorten(text: str, tokenizer, max_tokens: int) -> str:
     kept = []
     for piece in reversed(pieces):
         ids = tokenizer(piece, add_special_tokens=False)["input_ids"]
-        take = ids[-budget:] if budget > 0 else []
-        budget -= len(take)
-        kept.append(tokenizer.decode(take) if len(take) < len(ids) else piece)
+        if len(ids) <= budget:
+            kept.append(piece)
+            budget -= len(ids)
+            continue
+        take = budget
+        while take > 0:  # a cut inside a character decodes to U+FFFD and re-tokenises longer: cut further
+            text = tokenizer.decode(ids[len(ids) - take:]).lstrip("\ufffd")
+            if len(tokenizer(text, add_special_tokens=False)["input_ids"]) <= budget:
+                break
+            take -= 1
+        kept.append(text if take > 0 else "")
+        budget = 0
     kept.reverse()
     out = kept[0]
     for mark, piece in zip(marks, kept[1:], strict=True):

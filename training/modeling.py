@@ -177,19 +177,14 @@ def load_model(source: Source, dtype: str = "auto", load_in_4bit: bool = False, 
 
 
 def set_image_pixels(processor, min_pixels: int | None, max_pixels: int | None) -> None:
-    """Bound the images' pixel counts (the seed's 256·28² to 1280·28²)."""
+    """Bound the images' pixel counts (the seed's 256·28² to 1280·28²) through the image processor's ``size``."""
     image_processor = processor.image_processor
-    if min_pixels:
-        image_processor.min_pixels = min_pixels
-    if max_pixels:
-        image_processor.max_pixels = max_pixels
     size = dict(getattr(image_processor, "size", None) or {})
     if min_pixels:
         size["shortest_edge"] = min_pixels
     if max_pixels:
         size["longest_edge"] = max_pixels
-    if size:
-        image_processor.size = size
+    image_processor.size = size
 
 
 def machine_overrides() -> tuple[list[str], list[str]]:

@@ -52,7 +52,7 @@ def build(model_args, data_args, run_args, training_args):
 
     from training import data, modeling
 
-    # -- Dataset (checked before the model is loaded) ----------------------------------------------------------------------------------
+    # -- Dataset (checked before the model is loaded) ---------------------------------------------
     cache = Path(training_args.output_dir) / "rendered"
     train = data.sft_dataset(data.load_rows(data_args.data_path, data_args.image_folder, data_args.skip_bad_rows),
                              cache)

@@ -1,0 +1,220 @@
+"""The two training stages and the merge, on the CPU with the tiny Qwen2.5-VL, through the real commands.
+
+A toy task whose answer is in the image: "是否有水体？" over blue (water) or green (vegetation)
+images. Stage 1 must learn it by SFT; stage 2 must learn it by GRPO from a briefly warmed model;
+the seed's GRPO bugs (constant rewards, images never reaching the model, stage 2 ignoring stage 1)
+must stay fixed; the merge must equal base + adapters.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from training import grpo, merge, modeling, sft
+from training.rewards import accuracy_reward
+
+QUESTION = "是否有水体？"
+PIXELS = ["--min_pixels", "3136", "--max_pixels", "3136"]  # 56 x 56 images: 4 visual tokens
+QUIET = ["--report_to", "none", "--seed", "0", *PIXELS]
+
+
+def _toy_rows(folder: Path, name: str, n: int, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        water = bool(rng.integers(0, 2))
+        colour = np.array([30, 60, 200] if water else [40, 160, 40]) + rng.integers(-25, 25, 3)
+        pixels = np.clip(colour + rng.integers(-10, 10, (56, 56, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"{name}{i}.png")
+        rows.append({"id": f"{name}{i}", "image": f"{name}{i}.png", "question_type": "presence",
+                     "conversations": [{"from": "human", "value": "<image>" + QUESTION},
+                                       {"from": "gpt", "value": "是" if water else "否"}]})
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("toy")
+    return {"folder": folder, "train": _toy_rows(folder, "train", 64, 0), "held": _toy_rows(folder, "held", 32, 1)}
+
+
+def _greedy_accuracy(adapter: Path, held: Path) -> float:
+    """Greedy answers of base + the adapter chain on held-out rows, scored by the accuracy reward."""
+    model, processor, _ = merge.merge(merge.adapter_chain(adapter), None, "float32")
+    modeling.set_image_pixels(processor, 3136, 3136)
+    rows = json.loads(held.read_text(encoding="utf-8"))
+    prompt = processor.apply_chat_template(
+        [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": QUESTION}]}],
+        add_generation_prompt=True, tokenize=False)
+    answers = []
+    for row in rows:
+        inputs = processor(text=[prompt], images=[Image.open(held.parent / row["image"])], return_tensors="pt")
+        with torch.no_grad():
+            ids = model.generate(**inputs, max_new_tokens=4, do_sample=False)
+        answers.append(processor.tokenizer.decode(ids[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True))
+    scores = accuracy_reward(answers, question=[QUESTION] * len(rows),
+                             answer=[r["conversations"][1]["value"] for r in rows])
+    return sum(scores) / len(scores)
+
+
+@pytest.fixture(scope="module")
+def warmed(toy: dict[str, Path], tiny_model_dir: Path) -> Path:
+    """Stage 1, briefly: the answer's form is learnt, not yet the image."""
+    out = toy["folder"] / "stage1-warm"
+    assert sft.main(["--model_id", str(tiny_model_dir), "--data_path", str(toy["train"]), "--output_dir", str(out),
+                     "--max_steps", "20", "--per_device_train_batch_size", "8", "--learning_rate", "1e-2",
+                     "--lora_parts", "language", "--lora_r", "16", "--lora_alpha", "32", "--logging_steps", "5",
+                     "--save_strategy", "no", *QUIET]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def aligned(toy: dict[str, Path], warmed: Path) -> Path:
+    """Stage 2 from the warmed stage 1: GRPO with the accuracy reward."""
+    out = toy["folder"] / "stage2"
+    assert grpo.main(["--model_id", str(warmed), "--data_path", str(toy["train"]), "--output_dir", str(out),
+                      "--max_steps", "120", "--per_device_train_batch_size", "8", "--num_generations", "8",
+                      "--max_completion_length", "4", "--learning_rate", "2e-3", "--beta", "0.0",
+                      "--temperature", "1.0", "--lora_parts", "language,vision", "--lora_r", "16",
+                      "--lora_alpha", "32", "--reward_funcs", "training.rewards:accuracy_reward",
+                      "--logging_steps", "10", "--save_steps", "60", *QUIET]) == 0
+    return out
+
+
+def test_lora_targets_are_anchored_to_each_part(tiny_model_dir: Path) -> None:
+    model, _ = modeling.load_model(modeling.resolve(str(tiny_model_dir)))
+    found = {part: modeling.find_modules(model, modeling.target_regex((part,))) for part in modeling.Part}
+    assert found[modeling.Part.VISION] and all(".visual.blocks." in n for n in found[modeling.Part.VISION])
+    assert {n.rsplit(".", 2)[-2] + "." + n.rsplit(".", 1)[-1] for n in found[modeling.Part.VISION]} == {
+        "attn.qkv", "attn.proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"}
+    assert sorted(n.rsplit(".", 1)[-1] for n in found[modeling.Part.MERGER]) == ["0", "2"]
+    assert all(".language_model.layers." in n for n in found[modeling.Part.LANGUAGE])
+    assert {n.rsplit(".", 1)[-1] for n in found[modeling.Part.LANGUAGE]} == {
+        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+    everything = [n for names in found.values() for n in names]
+    assert len(everything) == len(set(everything))  # vision and language MLPs share names, never matches
+
+
+def test_sft_loss_is_on_the_answers_only(toy: dict[str, Path], tiny_model_dir: Path, tmp_path: Path) -> None:
+    from trl import SFTConfig
+
+    from training.arguments import DataArguments, ModelArguments, RunArguments
+
+    two_turns = tmp_path / "two.json"
+    rows = json.loads(toy["train"].read_text(encoding="utf-8"))[:2]
+    rows[0]["conversations"] += [{"from": "human", "value": "Sure?"}, {"from": "gpt", "value": "yes sure"}]
+    for row in rows:
+        row["image"] = str(toy["folder"] / row["image"])
+    two_turns.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    trainer, _, processor = sft.build(ModelArguments(model_id=str(tiny_model_dir), lora_r=8),
+                                      DataArguments(data_path=str(two_turns), min_pixels=3136, max_pixels=3136),
+                                      RunArguments(), SFTConfig(output_dir=str(tmp_path / "out"), use_cpu=True,
+                                                                bf16=False, report_to=[]))
+    batch = trainer.data_collator([trainer.train_dataset[0]])
+    labels, ids = batch["labels"][0], batch["input_ids"][0]
+    learnt = processor.tokenizer.decode(ids[labels != -100])
+    first = rows[0]["conversations"][1]["value"]
+    assert learnt == f"{first}<|im_end|>\nyes sure<|im_end|>\n", learnt  # both answers; no question, no image
+    image_pad = processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+    assert (ids == image_pad).any() and (labels[ids == image_pad] == -100).all()
+
+
+def test_sft_learns_the_toy_task(toy: dict[str, Path], tiny_model_dir: Path) -> None:
+    out = toy["folder"] / "stage1-full"
+    assert sft.main(["--model_id", str(tiny_model_dir), "--data_path", str(toy["train"]), "--output_dir", str(out),
+                     "--max_steps", "60", "--per_device_train_batch_size", "8", "--learning_rate", "1e-2",
+                     "--lora_r", "16", "--lora_alpha", "32", "--logging_steps", "1", "--save_steps", "30",
+                     *QUIET]) == 0
+    state = json.loads((out / "checkpoint-60" / "trainer_state.json").read_text())
+    losses = [h["loss"] for h in state["log_history"] if "loss" in h]
+    print(f"SFT loss: first step {losses[0]:.3f}, last 5 steps {np.mean(losses[-5:]):.3f}")
+    assert np.mean(losses[-5:]) <= 0.5 * losses[0]
+    # checkpoints hold the adapter only, never the whole model
+    assert (out / "checkpoint-30" / "adapter_model.safetensors").is_file()
+    assert not list((out / "checkpoint-30").glob("model*.safetensors"))
+    assert (out / "curves.png").is_file() and (out / "training_record.json").is_file()
+
+
+def test_grpo_learns_what_the_image_shows(toy: dict[str, Path], warmed: Path, aligned: Path) -> None:
+    before, after = _greedy_accuracy(warmed, toy["held"]), _greedy_accuracy(aligned, toy["held"])
+    print(f"greedy accuracy on held-out prompts: after the SFT warm-up {before:.0%}, after GRPO {after:.0%}")
+    assert before <= 0.6 and after >= 0.9
+    state = json.loads((aligned / "checkpoint-120" / "trainer_state.json").read_text())
+    assert any(h.get("reward_std", 0) > 0 for h in state["log_history"])  # rewards differ within groups
+
+
+def test_grpo_gets_the_images_and_starts_from_stage_1(toy: dict[str, Path], warmed: Path,
+                                                      tiny_model_dir: Path, tmp_path: Path) -> None:
+    from trl import GRPOConfig
+
+    from training.arguments import DataArguments, ModelArguments, RunArguments
+
+    trainer, source, _ = grpo.build(
+        ModelArguments(model_id=str(warmed), lora_r=8, train_merger=True),
+        DataArguments(data_path=str(toy["train"]), min_pixels=3136, max_pixels=3136),
+        RunArguments(reward_funcs="training.rewards:accuracy_reward"),
+        GRPOConfig(output_dir=str(tmp_path / "out"), use_cpu=True, bf16=False, report_to=[], max_steps=1,
+                   per_device_train_batch_size=4, num_generations=4, max_completion_length=4))
+    assert source.adapter == warmed
+    # stage 1's adapter is in the weights GRPO starts from
+    base, _ = modeling.load_model(modeling.resolve(str(tiny_model_dir)))
+    stage1, _, _ = merge.merge(merge.adapter_chain(warmed), None, "float32")
+    name = "model.language_model.layers.0.self_attn.q_proj"
+    policy = dict(trainer.model.named_modules())
+    start = next(m for n, m in policy.items() if n.endswith(name + ".base_layer")).weight
+    assert torch.allclose(start, stage1.get_submodule(name).weight, atol=1e-6)
+    assert not torch.allclose(start, base.get_submodule(name).weight, atol=1e-4)
+    # the merger trains (modules_to_save), and pixel values reach the model's forward
+    assert any("merger" in n and p.requires_grad for n, p in trainer.model.named_parameters())
+    seen = []
+    visual = next(m for n, m in policy.items() if n.endswith("visual"))
+    visual.register_forward_pre_hook(lambda module, args, kwargs: seen.append(args[0].shape if args else
+                                                                              kwargs["hidden_states"].shape),
+                                     with_kwargs=True)
+    trainer.train()
+    assert seen and all(s[0] > 0 for s in seen)
+
+
+def test_merge_equals_base_plus_adapters(toy: dict[str, Path], warmed: Path, aligned: Path) -> None:
+    from peft import PeftModel
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    out = toy["folder"] / "merged"
+    assert merge.main(["--adapter", str(aligned), "--output_dir", str(out), "--dtype", "float32"]) == 0
+    assert (out / "model.safetensors").is_file() and (out / "processor_config.json").is_file()
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert str(warmed) in card and str(aligned) in card and "float32" in card
+    merged = AutoModelForImageTextToText.from_pretrained(out, dtype=torch.float32).eval()
+    reference, _ = modeling.load_model(modeling.resolve(str(warmed)), dtype="float32")  # base + stage 1
+    reference = PeftModel.from_pretrained(reference, aligned).eval()  # + stage 2, not merged
+    processor = AutoProcessor.from_pretrained(out)
+    modeling.set_image_pixels(processor, 3136, 3136)
+    text = processor.apply_chat_template([{"role": "user", "content": [{"type": "image"},
+                                                                       {"type": "text", "text": QUESTION}]}],
+                                         add_generation_prompt=True, tokenize=False)
+    inputs = processor(text=[text], images=[Image.open(toy["folder"] / "held0.png")], return_tensors="pt")
+    with torch.no_grad():
+        a, b = merged(**inputs).logits, reference(**inputs).logits
+    assert torch.allclose(a, b, atol=1e-4), (a - b).abs().max()
+
+
+def test_commands_explain_themselves_and_refuse_bad_data_before_loading(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        sft.main(["--help"])
+    help_text = capsys.readouterr().out
+    for flag in ("--model_id", "--data_path", "--image_folder", "--output_dir", "--lora_parts", "--skip_bad_rows",
+                 "--max_steps", "--per_device_train_batch_size"):
+        assert flag in help_text
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"id": "r1", "image": "none.png", "conversations": []}]), encoding="utf-8")
+    code = grpo.main(["--model_id", str(tmp_path / "no-model"), "--data_path", str(bad),
+                      "--output_dir", str(tmp_path / "o"), "--report_to", "none"])
+    assert code == 2 and "bad.json:row 1 (r1): missing image" in capsys.readouterr().err
