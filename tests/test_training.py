@@ -18,32 +18,17 @@ from PIL import Image
 
 from training import grpo, merge, modeling, sft
 from training.rewards import accuracy_reward
+from training.toy import QUESTION, write_toy_dataset
 
-QUESTION = "是否有水体？"
 PIXELS = ["--min_pixels", "3136", "--max_pixels", "3136"]  # 56 x 56 images: 4 visual tokens
 QUIET = ["--report_to", "none", "--seed", "0", *PIXELS]
-
-
-def _toy_rows(folder: Path, name: str, n: int, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i in range(n):
-        water = bool(rng.integers(0, 2))
-        colour = np.array([30, 60, 200] if water else [40, 160, 40]) + rng.integers(-25, 25, 3)
-        pixels = np.clip(colour + rng.integers(-10, 10, (56, 56, 3)), 0, 255).astype(np.uint8)
-        Image.fromarray(pixels).save(folder / f"{name}{i}.png")
-        rows.append({"id": f"{name}{i}", "image": f"{name}{i}.png", "question_type": "presence",
-                     "conversations": [{"from": "human", "value": "<image>" + QUESTION},
-                                       {"from": "gpt", "value": "是" if water else "否"}]})
-    path = folder / f"{name}.json"
-    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("toy")
-    return {"folder": folder, "train": _toy_rows(folder, "train", 64, 0), "held": _toy_rows(folder, "held", 32, 1)}
+    return {"folder": folder, "train": write_toy_dataset(folder, 64, seed=0, name="train"),
+            "held": write_toy_dataset(folder, 32, seed=1, name="held")}
 
 
 def _greedy_accuracy(adapter: Path, held: Path) -> float:
