@@ -11,41 +11,16 @@ the merger trains through ``modules_to_save`` when ``--train_merger`` is set. Se
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
-
-log = logging.getLogger("training.grpo")
 
 
 def main(argv: list[str] | None = None) -> int:
     from trl import GRPOConfig
 
     from training import run
-    from training.errors import TrainingError
 
-    model_args, data_args, run_args, training_args = run.parse(GRPOConfig, argv)
-    try:
-        trainer, source, processor = build(model_args, data_args, run_args, training_args)
-    except TrainingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(modeling_summary(trainer))
-    resume = run.newest_checkpoint(training_args.output_dir) if run_args.resume else None
-    trainer.train(resume_from_checkpoint=resume)
-    trainer.save_model(training_args.output_dir)
-    processor.save_pretrained(training_args.output_dir)
-    run.write_record(training_args.output_dir, "grpo", model_args, data_args, training_args, trainer, source.base,
-                     source.adapter)
-    curves = run.save_curves(trainer.state.log_history, Path(training_args.output_dir) / "curves.png")
-    log.info("adapter saved to %s%s", training_args.output_dir, f"; curves in {curves}" if curves else "")
-    return 0
-
-
-def modeling_summary(trainer) -> str:
-    from training import modeling
-
-    return modeling.format_summary(modeling.trainable_summary(trainer.model))
+    return run.main("grpo", GRPOConfig, build, argv)
 
 
 def build(model_args, data_args, run_args, training_args):

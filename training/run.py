@@ -32,6 +32,29 @@ def parse(config_cls: type, argv: list[str] | None = None):
     return parser.parse_args_and_config(args + flags)
 
 
+def main(stage: str, config_cls: type, build, argv: list[str] | None = None) -> int:
+    """Parse, build the stage's trainer, train (resuming when asked), save the adapter, curves and record."""
+    from training.errors import TrainingError
+    from training.modeling import format_summary, trainable_summary
+
+    model_args, data_args, run_args, training_args = parse(config_cls, argv)
+    try:
+        trainer, source, processor = build(model_args, data_args, run_args, training_args)
+    except TrainingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_summary(trainable_summary(trainer.model)))  # trainable parameters per part
+    resume = newest_checkpoint(training_args.output_dir) if run_args.resume else None
+    trainer.train(resume_from_checkpoint=resume)
+    trainer.save_model(training_args.output_dir)
+    processor.save_pretrained(training_args.output_dir)
+    write_record(training_args.output_dir, stage, model_args, data_args, training_args, trainer, source.base,
+                 source.adapter)
+    curves = save_curves(trainer.state.log_history, Path(training_args.output_dir) / "curves.png")
+    log.info("adapter saved to %s%s", training_args.output_dir, f"; curves in {curves}" if curves else "")
+    return 0
+
+
 def newest_checkpoint(output_dir: str) -> str | None:
     checkpoints = sorted(Path(output_dir).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
     return str(checkpoints[-1]) if checkpoints else None

@@ -9,41 +9,16 @@ Loss is on the assistant's tokens only (prompt and image tokens are masked), thr
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
-
-log = logging.getLogger("training.sft")
 
 
 def main(argv: list[str] | None = None) -> int:
     from trl import SFTConfig
 
     from training import run
-    from training.errors import TrainingError
 
-    model_args, data_args, run_args, training_args = run.parse(SFTConfig, argv)
-    try:
-        trainer, source, processor = build(model_args, data_args, run_args, training_args)
-    except TrainingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(modeling_summary(trainer))
-    resume = run.newest_checkpoint(training_args.output_dir) if run_args.resume else None
-    trainer.train(resume_from_checkpoint=resume)
-    trainer.save_model(training_args.output_dir)
-    processor.save_pretrained(training_args.output_dir)
-    run.write_record(training_args.output_dir, "sft", model_args, data_args, training_args, trainer, source.base,
-                     source.adapter)
-    curves = run.save_curves(trainer.state.log_history, Path(training_args.output_dir) / "curves.png")
-    log.info("adapter saved to %s%s", training_args.output_dir, f"; curves in {curves}" if curves else "")
-    return 0
-
-
-def modeling_summary(trainer) -> str:
-    from training import modeling
-
-    return modeling.format_summary(modeling.trainable_summary(trainer.model))
+    return run.main("sft", SFTConfig, build, argv)
 
 
 def build(model_args, data_args, run_args, training_args):
