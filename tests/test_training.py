@@ -9,6 +9,7 @@ must stay fixed; the merge must equal base + adapters.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -203,3 +204,30 @@ def test_commands_explain_themselves_and_refuse_bad_data_before_loading(tmp_path
     code = grpo.main(["--model_id", str(tmp_path / "no-model"), "--data_path", str(bad),
                       "--output_dir", str(tmp_path / "o"), "--report_to", "none"])
     assert code == 2 and "bad.json:row 1 (r1): missing image" in capsys.readouterr().err
+
+
+def test_a_killed_run_resumes_from_its_newest_checkpoint(toy: dict[str, Path], tiny_model_dir: Path) -> None:
+    from training import run
+
+    out = toy["folder"] / "resumable"
+    args = ["--model_id", str(tiny_model_dir), "--data_path", str(toy["train"]), "--output_dir", str(out),
+            "--max_steps", "4", "--per_device_train_batch_size", "4", "--lora_r", "4", "--logging_steps", "1",
+            "--save_steps", "2", *QUIET]
+    assert sft.main([*args, "--learning_rate", "1e-2"]) == 0
+    first = json.loads((out / "checkpoint-4" / "trainer_state.json").read_text())["log_history"]
+    for path in (out / "checkpoint-4", out / "adapter_model.safetensors"):  # killed after the step-2 checkpoint
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    (out / "checkpoint-10").mkdir()  # not a real checkpoint, but numbering must sort as numbers: 10 > 2
+    assert run.newest_checkpoint(str(out)) == str(out / "checkpoint-10")
+    (out / "checkpoint-10").rmdir()
+    # resumed with another learning rate: steps 1-2 come back from the checkpoint as they were logged
+    assert sft.main([*args, "--learning_rate", "5e-2", "--resume", "true"]) == 0
+    second = json.loads((out / "checkpoint-4" / "trainer_state.json").read_text())["log_history"]
+    losses = {h["step"]: h["loss"] for h in second if "loss" in h}
+    assert sorted(losses) == [1, 2, 3, 4]
+    logged = {h["step"]: h["loss"] for h in first if "loss" in h}
+    assert losses == logged  # it continued exactly as the uninterrupted run (optimizer and schedule restored)
+    fresh = toy["folder"] / "fresh"  # whereas starting over with that learning rate gives another step 2
+    assert sft.main([*args[:4], "--output_dir", str(fresh), *args[6:], "--learning_rate", "5e-2"]) == 0
+    restarted = json.loads((fresh / "checkpoint-4" / "trainer_state.json").read_text())["log_history"]
+    assert next(h["loss"] for h in restarted if h.get("step") == 2) != losses[2]

@@ -78,6 +78,7 @@ def model_card(base: Path, adapters: list[Path], dtype: str) -> str:
         record_path = adapter / "training_record.json"
         record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else {}
         lines.append(f"- `{adapter}`: stage {record.get('stage', '?')}, data `{record.get('data_path', '?')}`, "
+                     f"recipe `{record.get('recipe') or 'none (flags only)'}`, "
                      f"LoRA on {record.get('lora_parts', '?')} (r {record.get('lora_r', '?')}, "
                      f"α {record.get('lora_alpha', '?')}), merger trained: {record.get('train_merger', '?')}, "
                      f"{record.get('steps', '?')} steps at lr {record.get('learning_rate', '?')}, "

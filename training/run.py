@@ -11,6 +11,7 @@ from training.arguments import DataArguments, ModelArguments, RunArguments
 from training.modeling import machine_overrides
 
 log = logging.getLogger(__name__)
+_RECIPE: str | None = None  # the --config of this process's run, for the record
 
 
 def parse(config_cls: type, argv: list[str] | None = None):
@@ -26,6 +27,8 @@ def parse(config_cls: type, argv: list[str] | None = None):
     parser = TrlParser((ModelArguments, DataArguments, RunArguments, config_cls))
     if any(a in ("-h", "--help") for a in args):
         parser.parse_args_and_config(args)  # prints the help and exits
+    global _RECIPE
+    _RECIPE = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--config"), None)
     flags, said = machine_overrides()
     for line in said:
         log.warning(line)
@@ -90,8 +93,8 @@ def write_record(output_dir: str, stage: str, model_args: ModelArguments, data_a
     history = trainer.state.log_history
     final = {k: v for h in history for k, v in h.items() if k in ("loss", "reward", "train_loss")}
     record = {"stage": stage, "base_model": str(base), "start_adapter": str(start_adapter) if start_adapter else None,
-              "data_path": data_args.data_path, "lora_parts": model_args.lora_parts, "lora_r": model_args.lora_r,
-              "lora_alpha": model_args.lora_alpha, "train_merger": model_args.train_merger,
+              "data_path": data_args.data_path, "recipe": _RECIPE, "lora_parts": model_args.lora_parts,
+              "lora_r": model_args.lora_r, "lora_alpha": model_args.lora_alpha, "train_merger": model_args.train_merger,
               "learning_rate": training_args.learning_rate, "steps": trainer.state.global_step,
               "last_logged": final, "device": "cpu" if training_args.use_cpu else "cuda"}
     (Path(output_dir) / "training_record.json").write_text(json.dumps(record, indent=2, ensure_ascii=False))
