@@ -11,11 +11,10 @@ from training.arguments import DataArguments, ModelArguments, RunArguments
 from training.modeling import machine_overrides
 
 log = logging.getLogger(__name__)
-_RECIPE: str | None = None  # the --config of this process's run, for the record
 
 
 def parse(config_cls: type, argv: list[str] | None = None):
-    """``(model_args, data_args, run_args, training_args)`` from ``--config recipe.yaml`` and the command line.
+    """``(model_args, data_args, run_args, training_args, recipe)`` from ``--config recipe.yaml`` and the command line.
 
     The command line wins over the recipe; what this machine cannot do (no GPU, no DeepSpeed) is
     switched off last, and said.
@@ -27,12 +26,11 @@ def parse(config_cls: type, argv: list[str] | None = None):
     parser = TrlParser((ModelArguments, DataArguments, RunArguments, config_cls))
     if any(a in ("-h", "--help") for a in args):
         parser.parse_args_and_config(args)  # prints the help and exits
-    global _RECIPE
-    _RECIPE = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--config"), None)
     flags, said = machine_overrides()
     for line in said:
         log.warning(line)
-    return parser.parse_args_and_config(args + flags)
+    recipe = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--config"), None)
+    return (*parser.parse_args_and_config(args + flags), recipe)
 
 
 def main(stage: str, config_cls: type, build, argv: list[str] | None = None) -> int:
@@ -40,7 +38,7 @@ def main(stage: str, config_cls: type, build, argv: list[str] | None = None) -> 
     from training.errors import TrainingError
     from training.modeling import format_summary, trainable_summary
 
-    model_args, data_args, run_args, training_args = parse(config_cls, argv)
+    model_args, data_args, run_args, training_args, recipe = parse(config_cls, argv)
     try:
         trainer, source, processor = build(model_args, data_args, run_args, training_args)
     except TrainingError as exc:
@@ -51,8 +49,8 @@ def main(stage: str, config_cls: type, build, argv: list[str] | None = None) -> 
     trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(training_args.output_dir)
     processor.save_pretrained(training_args.output_dir)
-    write_record(training_args.output_dir, stage, model_args, data_args, training_args, trainer, source.base,
-                 source.adapter)
+    write_record(training_args.output_dir, stage, recipe, model_args, data_args, training_args, trainer,
+                 source.base, source.adapter)
     curves = save_curves(trainer.state.log_history, Path(training_args.output_dir) / "curves.png")
     log.info("adapter saved to %s%s", training_args.output_dir, f"; curves in {curves}" if curves else "")
     return 0
@@ -87,13 +85,13 @@ def save_curves(log_history: list[dict], out: Path, keys: tuple[str, ...] = ("lo
     return out
 
 
-def write_record(output_dir: str, stage: str, model_args: ModelArguments, data_args: DataArguments,
+def write_record(output_dir: str, stage: str, recipe: str | None, model_args: ModelArguments, data_args: DataArguments,
                  training_args, trainer, base: Path, start_adapter: Path | None) -> None:
     """``training_record.json``: provenance the merge's model card reads (base, data, recipe, steps, metrics)."""
     history = trainer.state.log_history
     final = {k: v for h in history for k, v in h.items() if k in ("loss", "reward", "train_loss")}
     record = {"stage": stage, "base_model": str(base), "start_adapter": str(start_adapter) if start_adapter else None,
-              "data_path": data_args.data_path, "recipe": _RECIPE, "lora_parts": model_args.lora_parts,
+              "data_path": data_args.data_path, "recipe": recipe, "lora_parts": model_args.lora_parts,
               "lora_r": model_args.lora_r, "lora_alpha": model_args.lora_alpha, "train_merger": model_args.train_merger,
               "learning_rate": training_args.learning_rate, "steps": trainer.state.global_step,
               "last_logged": final, "device": "cpu" if training_args.use_cpu else "cuda"}
