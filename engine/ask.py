@@ -165,9 +165,9 @@ def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
     t = time.perf_counter()
     try:
         backend.prepare()
-        if hasattr(backend, "image_pixels"):  # a local model: its processor's bounds and tokenizer
-            image_pixels = backend.image_pixels()
-            count_tokens = backend.count_tokens
+        bounds = backend.image_pixels()
+        if bounds is not None:  # a local model: its processor's bounds and its tokenizer
+            image_pixels, count_tokens = bounds, backend.count_tokens
         timings["model_load_s"] = time.perf_counter() - t
         t = time.perf_counter()
         images = render_images(result, image_pixels) if backend.kind is not BackendKind.NONE else []

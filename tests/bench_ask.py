@@ -52,6 +52,12 @@ class _InstantModel:
     def prepare(self) -> None:
         pass
 
+    def image_pixels(self) -> None:
+        return None
+
+    def count_tokens(self, text: str) -> int:
+        return len(text)
+
     def stream(self, prompt: object, generation: object, cancel: threading.Event) -> Iterator[str]:
         yield "benchmark answer"
 

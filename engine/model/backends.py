@@ -26,7 +26,7 @@ from typing import Protocol
 from engine.analysis.answerer import answer as analytics_answer
 from engine.errors import BackendUnavailableError, GenerationError
 from engine.model.config import GenerationConfig, ModelConfig
-from engine.prompt.builder import Prompt
+from engine.prompt.builder import Prompt, approx_tokens
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,12 @@ class Backend(Protocol):
 
     def stream(self, prompt: Prompt, generation: GenerationConfig, cancel: threading.Event) -> Iterator[str]: ...
 
+    def image_pixels(self) -> tuple[int, int] | None:
+        """The model's image size bounds (min, max pixels), or None where the engine's defaults apply."""
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` as the model counts them (for the history budget)."""
+
 
 class NoneBackend:
     """The analytics-only answerer: measured numbers in a short text, no model."""
@@ -64,6 +70,12 @@ class NoneBackend:
 
     def prepare(self) -> None:
         pass
+
+    def image_pixels(self) -> None:
+        return None  # no model sees images
+
+    def count_tokens(self, text: str) -> int:
+        return approx_tokens(text)
 
     def stream(self, prompt: Prompt, generation: GenerationConfig, cancel: threading.Event) -> Iterator[str]:
         yield analytics_answer(prompt.question, prompt.facts, prompt.unit, prompt.language).text
@@ -114,6 +126,12 @@ class OpenAIBackend:
 
     def prepare(self) -> None:
         pass
+
+    def image_pixels(self) -> None:
+        return None  # the server's processor is not visible from here: the engine's defaults apply
+
+    def count_tokens(self, text: str) -> int:
+        return approx_tokens(text)
 
     def stream(self, prompt: Prompt, generation: GenerationConfig, cancel: threading.Event) -> Iterator[str]:
         parts = urllib.parse.urlsplit(self.base_url)
