@@ -1,0 +1,183 @@
+"""Build a grounded question-answer dataset from a county's own layers.
+
+    python -m training.build_dataset --layer 2023.tif --layer 2024.tif [--reference survey.gpkg] --out data/county
+
+The layers are classified once by the engine; every ``--tile-size`` tile with enough valid pixels
+gets its facts measured, its images rendered by the engine's renderer (PNG, beside the JSON), and
+questions whose answers come from those facts (``training.dataset.questions``). Tiles are split
+by geography (``training.dataset.splits``) into ``train.json``, ``val.json`` and ``test.json`` in
+the seed's LLaVA format, with the ``question``/``answer``/``question_type``/``facts`` columns GRPO's
+rewards read. Yes/no answers are balanced per split and type, and ``stats.json`` gives each type's
+answer distribution with its majority-answer baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as dt
+import json
+import logging
+import random
+import sys
+from pathlib import Path
+
+log = logging.getLogger("training.build_dataset")
+YES_NO = {"是", "否", "yes", "no"}
+SAME_ANSWER = {"是": "yes", "否": "no", "城镇": "urban", "乡村": "rural"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m training.build_dataset", description=__doc__.split("\n")[0])
+    p.add_argument("--layer", action="append", required=True, type=Path,
+                   help="a layer (as for the engine's inspect); repeat for more dates")
+    p.add_argument("--reference", type=Path, help="a land-use survey (三调 vector or WorldCover raster) as a date")
+    p.add_argument("--reference-date", help="the reference's date, YYYY-MM-DD, when its metadata has none")
+    p.add_argument("--out", required=True, type=Path, help="output folder (JSON files, images/, stats.json)")
+    p.add_argument("--tile-size", type=int, default=256, help="tile side in pixels (default 256, as RSVQA-LR)")
+    p.add_argument("--min-valid", type=float, default=0.9,
+                   help="least share of valid (not nodata/cloud/shadow) pixels on every date (default 0.9)")
+    p.add_argument("--block", type=int, default=4, help="tiles per side of a split block (default 4)")
+    p.add_argument("--val", type=float, default=0.1, help="share of blocks for validation (default 0.1)")
+    p.add_argument("--test", type=float, default=0.1, help="share of blocks for test (default 0.1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def build(layers: list[Path], out: Path, tile_size: int = 256, min_valid: float = 0.9, block: int = 4,
+          val: float = 0.1, test: float = 0.1, seed: int = 0, reference: Path | None = None,
+          reference_date: str | None = None, progress: bool = True) -> dict[str, object]:
+    """Write the dataset into ``out``; returns the statistics written to ``stats.json``."""
+    from tqdm import tqdm
+
+    from engine.analysis.areas import row_pixel_areas_m2
+    from engine.analysis.reference import ReferenceSpec
+    from engine.analysis.run import analyse
+    from engine.types import LayerSpec
+    from training.dataset.questions import questions
+    from training.dataset.splits import SPLITS, assign
+    from training.dataset.tiles import tile_facts
+
+    if tile_size < 28:
+        raise ValueError("--tile-size must be at least 28 pixels (one visual token)")
+    when = dt.date.fromisoformat(reference_date) if reference_date else None
+    ref = ReferenceSpec(path=reference, date=when) if reference is not None else None
+    result = analyse([LayerSpec(path=p) for p in layers], reference=ref, keep_class_maps=True)
+    dates = result.facts.dates
+    window = result.class_maps[0].window
+    row_areas = row_pixel_areas_m2(result.grid, window)
+    total = (int(window.height) // tile_size) * (int(window.width) // tile_size)
+    if total == 0:
+        raise ValueError(f"the layers ({int(window.width)}x{int(window.height)} px) are smaller than one tile")
+    tiles = list(tqdm(tile_facts([m.classes for m in result.class_maps], dates, row_areas, tile_size, min_valid),
+                      desc="measuring tiles", unit="tile", disable=not progress))
+    split_of = assign([(t.row, t.col) for t in tiles], block, val, test, seed)
+    images = out / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    products = result.products  # images come from the classified layers (a reference has none)
+    for tile in tqdm(tiles, desc="rendering and asking", unit="tile", disable=not progress):
+        split = split_of.get((tile.row, tile.col))
+        if split is None:
+            continue  # on a border between splits
+        names = _render(tile, products, result.grid, window, images)
+        rng = random.Random(seed * 1_000_003 + tile.row * 10_007 + tile.col)
+        facts = json.dumps(tile.to_facts(), ensure_ascii=False)
+        for k, qa in enumerate(questions(tile, rng)):
+            shown = [names[0], names[-1]] if qa.both_dates and len(names) > 1 else [names[-1]]
+            rows[split].append({
+                "id": f"r{tile.row}c{tile.col}-{k}", "image": shown if len(shown) > 1 else shown[0],
+                "conversations": [{"from": "human", "value": "<image>" * len(shown) + qa.question},
+                                  {"from": "gpt", "value": qa.answer}],
+                "question": qa.question, "answer": qa.answer, "question_type": qa.question_type,
+                "language": qa.language, "facts": facts, "tile": [tile.row, tile.col]})
+    stats: dict[str, object] = {"layers": [str(p) for p in layers], "dates": dates, "tile_size_px": tile_size,
+                                "tiles_measured": len(tiles), "tiles_kept": len(split_of), "splits": {}}
+    for split in SPLITS:
+        balanced = _balance_yes_no(rows[split], random.Random(seed))
+        (out / f"{split}.json").write_text(json.dumps(balanced, ensure_ascii=False, indent=1), encoding="utf-8")
+        stats["splits"][split] = _stats(balanced)
+    (out / "stats.json").write_text(json.dumps(stats, ensure_ascii=False, indent=2), encoding="utf-8")
+    return stats
+
+
+def _render(tile, products, grid, window, folder: Path) -> list[str]:
+    """The tile's true-colour image per date (engine renderer, tile-sized), saved once; relative paths."""
+    from PIL import Image
+
+    from engine.scene.render import Composite, RenderConfig, render_composites
+    from engine.types import Extent
+
+    t = grid.transform
+    col0, row0 = int(window.col_off) + tile.col0, int(window.row_off) + tile.row0
+    x0, y0 = t @ (col0, row0)
+    x1, y1 = t @ (col0 + tile.size_px, row0 + tile.size_px)
+    extent = Extent(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), grid.crs.to_string())
+    pixels = tile.size_px * tile.size_px
+    config = RenderConfig(min_pixels=pixels, max_pixels=pixels, use_overviews=False)
+    names = []
+    for product in products:
+        name = f"r{tile.row}c{tile.col}_{product.acquired}.png"
+        if not (folder / name).exists():
+            _, (image,) = render_composites(product, extent, [Composite.TRUE_COLOR], config)
+            Image.fromarray(image.image).save(folder / name)
+        names.append(f"images/{name}")
+    return names
+
+
+def _balance_yes_no(rows: list[dict], rng: random.Random) -> list[dict]:
+    """Per question type and language, as many yes as no answers (the majority is sampled down)."""
+    groups: dict[tuple[str, str], dict[str, list[dict]]] = collections.defaultdict(
+        lambda: collections.defaultdict(list))
+    keep = []
+    for row in rows:
+        if row["answer"] in YES_NO:
+            groups[(row["question_type"], row["language"])][row["answer"]].append(row)
+        else:
+            keep.append(row)
+    for by_answer in groups.values():
+        if len(by_answer) < 2:
+            continue  # one answer only: nothing to balance it with, so the type is left out
+        n = min(len(v) for v in by_answer.values())
+        for answer_rows in by_answer.values():
+            keep += rng.sample(answer_rows, n)
+    keep.sort(key=lambda r: r["id"])
+    return keep
+
+
+def _stats(rows: list[dict]) -> dict[str, object]:
+    """Per question type: rows, answer distribution (top 10) and the majority-answer baseline accuracy."""
+    by_type: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for row in rows:  # answers counted across languages (是 and yes are one answer)
+        by_type[row["question_type"]][SAME_ANSWER.get(row["answer"], row["answer"])] += 1
+    out: dict[str, object] = {"rows": len(rows), "tiles": len({tuple(r["tile"]) for r in rows}), "types": {}}
+    for kind, counter in sorted(by_type.items()):
+        n = sum(counter.values())
+        answer, top = counter.most_common(1)[0]
+        out["types"][kind] = {"rows": n, "answers": dict(counter.most_common(10)),
+                              "majority_answer": answer, "majority_baseline_accuracy": top / n}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from engine.errors import EngineError
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        stats = build(args.layer, args.out, args.tile_size, args.min_valid, args.block, args.val, args.test,
+                      args.seed, args.reference, args.reference_date, progress=not args.quiet)
+    except (EngineError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for split, s in stats["splits"].items():
+        print(f"{split:<6}{s['rows']:>8} rows{s['tiles']:>7} tiles   " +
+              "  ".join(f"{k} {v['rows']} (majority {v['majority_baseline_accuracy']:.0%})"
+                        for k, v in s["types"].items()))
+    print(f"written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Measured facts of each tile: class areas per date, built-up patch count, transitions first to last date."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.analysis.areas import all_units
+from engine.analysis.classes import MEASURED, LandCover
+
+N_CODES = 8  # class codes fit in 3 bits (LandCover)
+
+
+@dataclass(frozen=True)
+class TileFacts:
+    """What was measured in one tile (``row``, ``col``: its place in the tile grid; pixels: ``row0``, ``col0``)."""
+
+    row: int
+    col: int
+    row0: int
+    col0: int
+    size_px: int
+    dates: tuple[str, ...]
+    areas_m2: dict[str, dict[str, float]]  # date -> class key -> area
+    valid_fraction: dict[str, float]  # date -> share of the tile's area with valid pixels
+    built_up_patches: int  # 8-connected built-up patches on the last date
+    transitions_m2: dict[tuple[str, str], float]  # (from, to) -> area, first to last date, valid on both
+
+    def area(self, date: str, key: str) -> float:
+        return self.areas_m2[date][key]
+
+    def gained(self, key: str) -> float:
+        """Area that became ``key`` between the first and the last date."""
+        return sum(a for (f, t), a in self.transitions_m2.items() if t == key and f != key)
+
+    def to_facts(self) -> dict[str, object]:
+        """The tile's facts in the engine's layout (what rewards and the numbers audit read)."""
+        classes = {d: {k: {**all_units(a), "fraction": a / max(sum(self.areas_m2[d].values()), 1e-9)}
+                       for k, a in self.areas_m2[d].items()} for d in self.dates}
+        transitions = [{"from": f, "to": t, **all_units(a), "from_date": self.dates[0], "to_date": self.dates[-1]}
+                       for (f, t), a in sorted(self.transitions_m2.items(), key=lambda kv: -kv[1])]
+        return {"dates": list(self.dates), "classes": classes, "transitions": transitions,
+                "built_up_patches": self.built_up_patches,
+                "tile": {"row": self.row, "col": self.col, "size_px": self.size_px}}
+
+
+def tile_facts(class_maps: list[np.ndarray], dates: list[str], row_areas_m2: np.ndarray, size_px: int,
+               min_valid: float) -> Iterator[TileFacts]:
+    """Facts of each whole ``size_px`` tile whose valid share is at least ``min_valid`` on every date."""
+    from scipy import ndimage
+
+    height, width = class_maps[0].shape
+    eight = np.ones((3, 3), bool)
+    for r in range(height // size_px):
+        rows = slice(r * size_px, (r + 1) * size_px)
+        weights = np.repeat(row_areas_m2[rows], size_px)  # each pixel's area, row by row
+        tile_area = float(weights.sum())
+        for c in range(width // size_px):
+            cols = slice(c * size_px, (c + 1) * size_px)
+            tiles = [m[rows, cols] for m in class_maps]
+            per_date = [np.bincount(t.ravel(), weights=weights, minlength=N_CODES) for t in tiles]
+            valid = {d: 1.0 - a[LandCover.INVALID] / tile_area for d, a in zip(dates, per_date, strict=True)}
+            if min(valid.values()) < min_valid:
+                continue
+            areas = {d: {k.key: float(a[k]) for k in MEASURED} for d, a in zip(dates, per_date, strict=True)}
+            transitions: dict[tuple[str, str], float] = {}
+            if len(tiles) > 1:
+                first, last = tiles[0], tiles[-1]
+                both = (first != LandCover.INVALID) & (last != LandCover.INVALID)
+                codes = (first.astype(np.int32) * N_CODES + last)[both]
+                moved = np.bincount(codes, weights=weights.reshape(size_px, size_px)[both],
+                                    minlength=N_CODES * N_CODES)
+                for code in np.flatnonzero(moved):
+                    f, t = LandCover(code // N_CODES), LandCover(code % N_CODES)
+                    if f != t:
+                        transitions[(f.key, t.key)] = float(moved[code])
+            _, patches = ndimage.label(tiles[-1] == LandCover.BUILT_UP, structure=eight)
+            yield TileFacts(row=r, col=c, row0=r * size_px, col0=c * size_px, size_px=size_px, dates=tuple(dates),
+                            areas_m2=areas, valid_fraction=valid, built_up_patches=int(patches),
+                            transitions_m2=transitions)
