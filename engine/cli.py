@@ -337,6 +337,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from engine.analysis.cache import AnalysisCache
     from engine.analysis.run import AnalysisConfig, ZoneSpec
     from engine.ask import AskRequest, ask, collect
+    from engine.model.backends import BackendKind
 
     repo = Path(__file__).resolve().parents[1]
     layers = [repo / p for p in DEMO_LAYERS] if args.demo and not args.layer else args.layer
@@ -361,6 +362,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(collect(events), ensure_ascii=False, indent=2))
         return 0
+    if args.quiet and backend.kind is BackendKind.LOCAL:
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()  # its weight-loading bar too
+    answering = False
     with _Bars(args.quiet) as bars:
         for event in events:
             if event.kind == "progress":
@@ -368,9 +374,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
             elif event.kind == "facts":
                 bars.__exit__()
                 bars.bars.clear()
-                print(f"问 / Q: {question}")
-                print("答 / A: ", end="", flush=True)
+                print(f"问 / Q: {question}", flush=True)
             elif event.kind == "token":
+                if not answering:  # after the model has loaded, so its loading bar stays above the answer
+                    print("答 / A: ", end="", flush=True)
+                    answering = True
                 print(event.data["text"], end="", flush=True)
             elif event.kind == "error":
                 print(f"\n[{event.data['code']}] {event.data['message']}; answer from the measurements:",

@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     from training.errors import TrainingError
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    (args,) = HfArgumentParser((MergeArguments,)).parse_args_into_dataclasses(args=argv)
+    parser = HfArgumentParser((MergeArguments,), prog="python -m training.merge", description=__doc__.split("\n")[0])
+    (args,) = parser.parse_args_into_dataclasses(args=argv)
     try:
         adapters = adapter_chain(Path(args.adapter))
         model, processor, base = merge(adapters, args.model_id, args.dtype)

@@ -13,7 +13,7 @@ from training.modeling import machine_overrides
 log = logging.getLogger(__name__)
 
 
-def parse(config_cls: type, argv: list[str] | None = None):
+def parse(config_cls: type, argv: list[str] | None = None, stage: str = "sft", description: str | None = None):
     """``(model_args, data_args, run_args, training_args, recipe)`` from ``--config recipe.yaml`` and the command line.
 
     The command line wins over the recipe; what this machine cannot do (no GPU, no DeepSpeed) is
@@ -23,7 +23,8 @@ def parse(config_cls: type, argv: list[str] | None = None):
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = list(sys.argv[1:] if argv is None else argv)
-    parser = TrlParser((ModelArguments, DataArguments, RunArguments, config_cls))
+    parser = TrlParser((ModelArguments, DataArguments, RunArguments, config_cls), prog=f"python -m training.{stage}",
+                       description=description)
     if any(a in ("-h", "--help") for a in args):
         parser.parse_args_and_config(args)  # prints the help and exits
     flags, said = machine_overrides()
@@ -38,7 +39,8 @@ def main(stage: str, config_cls: type, build, argv: list[str] | None = None) -> 
     from training.errors import TrainingError
     from training.modeling import format_summary, trainable_summary
 
-    model_args, data_args, run_args, training_args, recipe = parse(config_cls, argv)
+    model_args, data_args, run_args, training_args, recipe = parse(config_cls, argv, stage,
+                                                                   sys.modules[build.__module__].__doc__)
     try:
         trainer, source, processor = build(model_args, data_args, run_args, training_args)
     except TrainingError as exc:
