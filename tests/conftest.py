@@ -7,7 +7,11 @@ the small real Landsat subsets in ``tests/data`` (origin in ``tests/data/README.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +89,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def openai_stub() -> Iterator[tuple[str, list, list[dict]]]:
+    """An OpenAI-compatible server replying with the queued texts in turn (HTTP 500 for an int)."""
+    queue: list = []
+    calls: list[dict] = []  # the request bodies
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            calls.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            item = queue.pop(0) if queue else "nothing"
+            if isinstance(item, int):
+                self.send_response(item)
+                self.end_headers()
+                self.wfile.write(b"server error")
+                return
+            body = json.dumps({"choices": [{"message": {"role": "assistant", "content": item}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/v1", queue, calls
+    server.shutdown()

@@ -3,11 +3,6 @@ server, failures counted, and both aggregations."""
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -46,41 +41,8 @@ def test_any_reply_parses_without_raising(text: str) -> None:
     assert scores is None or all(1 <= v <= 10 for v in scores.dimensions.values())
 
 
-@pytest.fixture
-def stub() -> Iterator[tuple[str, list[str], list[int]]]:
-    """An OpenAI-compatible server replying with the queued texts in turn (HTTP 500 for an int)."""
-    queue: list = []
-    calls: list[int] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            calls.append(1)
-            item = queue.pop(0) if queue else "nothing"
-            if isinstance(item, int):
-                self.send_response(item)
-                self.end_headers()
-                self.wfile.write(b"server error")
-                return
-            body = json.dumps({"choices": [{"message": {"role": "assistant", "content": item}}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/v1", queue, calls
-    server.shutdown()
-
-
-def test_the_judge_retries_malformed_replies_and_counts_failures(stub) -> None:
-    url, queue, calls = stub
+def test_the_judge_retries_malformed_replies_and_counts_failures(openai_stub) -> None:
+    url, queue, calls = openai_stub
     judge = OpenAIJudge(url, "judge-model", max_attempts=3, retry_wait_s=0.0)
     queue += ['{"Creativity": 6, "Richn', 500, FULL]  # truncated, then a server error, then valid
     first = judge.judge("q", "ref", "ans")

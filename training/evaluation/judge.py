@@ -11,15 +11,15 @@ overall weighted × 6).
 from __future__ import annotations
 
 import ast
-import http.client
 import json
 import logging
 import math
 import re
 import time
-import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from training.evaluation.openai_chat import complete
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class OpenAIJudge:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 raw = self._complete(prompt)
-            except (OSError, ValueError, KeyError, http.client.HTTPException) as exc:
+            except (OSError, ValueError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
             else:
                 scores = parse_scores(raw)
@@ -136,23 +136,8 @@ class OpenAIJudge:
         return Judged(None, self.max_attempts, error, raw)
 
     def _complete(self, prompt: str) -> str:
-        parts = urllib.parse.urlsplit(self.base_url)
-        conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        conn = conn_cls(parts.hostname, parts.port, timeout=self.timeout_s)
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        body = {"model": self.model, "messages": [{"role": "user", "content": prompt}], "temperature": 0,
-                "max_tokens": self.max_tokens}
-        try:
-            conn.request("POST", parts.path.rstrip("/") + "/chat/completions", json.dumps(body), headers)
-            response = conn.getresponse()
-            data = response.read()
-        finally:
-            conn.close()
-        if response.status != 200:
-            raise ValueError(f"HTTP {response.status}: {data[:300].decode('utf-8', 'replace')}")
-        return json.loads(data)["choices"][0]["message"]["content"] or ""
+        return complete(self.base_url, self.model, [{"role": "user", "content": prompt}], self.api_key,
+                        self.max_tokens, self.timeout_s)
 
 
 @dataclass

@@ -1,0 +1,85 @@
+"""RSVQA-style evaluation on the builder's output: the measurements-only answerer agrees with the builder,
+a tiny local model and an OpenAI-compatible stub run end to end, and a stopped run resumes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.synthetic import SyntheticSpec, write_scene
+from training import evaluate as cli
+from training.build_dataset import build
+from training.evaluation.answerers import FactsAnswerer, OpenAIAnswerer
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    scene = write_scene(SyntheticSpec(width=448, height=448, patch_px=16, noise=0.01, seed=3),
+                        tmp_path_factory.mktemp("s"))
+    out = tmp_path_factory.mktemp("dataset")
+    build(scene.layers, out, tile_size=56, block=2, val=0.25, test=0.25, seed=1, progress=False)
+    return out
+
+
+def test_measurements_only_agree_with_the_builder(dataset: Path, tmp_path: Path) -> None:
+    assert cli.main(["--backend", "none", "--data", str(dataset), "--out", str(tmp_path), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["summary"]
+    for kind in ("area", "presence"):
+        assert summary["per_type"][kind]["accuracy"] >= 0.99, summary["per_type"][kind]
+    assert summary["overall_accuracy"] > summary["baseline_overall_accuracy"]
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "majority-answer baseline" in report and (tmp_path / "accuracy.png").stat().st_size > 1000
+
+
+class _Counting(FactsAnswerer):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def answer(self, row: dict, images: list[Path]) -> str:
+        self.calls += 1
+        return super().answer(row, images)
+
+
+def test_a_stopped_run_resumes_without_answering_again(dataset: Path, tmp_path: Path) -> None:
+    rows = json.loads((dataset / "test.json").read_text(encoding="utf-8"))
+    first, second = _Counting(), _Counting()
+    cli.evaluate(rows[:5], dataset, first, tmp_path, progress=False)
+    summary = cli.evaluate(rows[:9], dataset, second, tmp_path, progress=False)
+    assert (first.calls, second.calls, summary["n"]) == (5, 4, 9)
+
+
+def test_the_tiny_local_model_and_a_comparison_report(dataset: Path, tmp_path: Path, tiny_model_dir: Path) -> None:
+    base = tmp_path / "base"
+    assert cli.main(["--model", str(tiny_model_dir), "--data", str(dataset), "--out", str(base), "--limit", "6",
+                     "--pixels", "3136", "--quiet"]) == 0
+    items = json.loads((base / "results.json").read_text(encoding="utf-8"))["items"]
+    assert len(items) == 6 and all(0.0 <= i["score"] <= 1.0 for i in items)
+    none = tmp_path / "none"
+    assert cli.main(["--backend", "none", "--data", str(dataset), "--out", str(none), "--limit", "6",
+                     "--compare", str(base / "results.json"), "--quiet"]) == 0
+    report = (none / "report.md").read_text(encoding="utf-8")
+    assert f"## {tiny_model_dir}" in report and "## measurements only" in report
+
+
+def test_an_openai_compatible_server_gets_the_images(dataset: Path, openai_stub) -> None:
+    url, queue, calls = openai_stub
+    row = next(r for r in json.loads((dataset / "test.json").read_text(encoding="utf-8"))
+               if isinstance(r["image"], list))
+    queue.append("是")
+    answer = OpenAIAnswerer(url, "served-model").answer(row, [dataset / p for p in row["image"]])
+    assert answer == "是"
+    content = calls[0]["messages"][0]["content"]
+    assert [p["type"] for p in content] == ["image_url", "image_url", "text"]
+    assert content[0]["image_url"]["url"].startswith("data:image/png;base64,")
+
+
+def test_bad_requests_say_what_to_do(tmp_path: Path, capsys) -> None:
+    missing = ["--data", str(tmp_path / "none.json"), "--out", str(tmp_path / "o")]
+    assert cli.main(["--backend", "none", *missing]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    (tmp_path / "q.json").write_text("[]", encoding="utf-8")
+    assert cli.main(["--backend", "openai", "--model", "m", "--data", str(tmp_path / "q.json"),
+                     "--out", str(tmp_path / "o")]) == 2
+    assert "--openai-url" in capsys.readouterr().err
