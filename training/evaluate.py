@@ -8,7 +8,8 @@ OpenAI-compatible server (``--backend openai``), or the measurements only (``--b
 a consistency check of the builder). ``results.json`` keeps every answer with its score and
 is written as it goes, so a stopped run resumes where it was; ``report.md`` and ``accuracy.png``
 show OA/AA, per-type accuracy and the majority-answer baselines, the yes/no confusion and some
-failures with their images. MMDU-style judged dialogues are not available in this command yet.
+failures with their images. ``--mmdu benchmark.json --judge-url URL --judge-model NAME`` adds
+MMDU-style dialogues, answered turn by turn and judged (``dialogues.json``, resumable too).
 """
 
 from __future__ import annotations
@@ -31,7 +32,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("local", "openai", "none"), default="local")
     p.add_argument("--openai-url", default=os.environ.get("LANDUSE_OPENAI_URL"),
                    help="the OpenAI-compatible server, e.g. http://gpu-server:8000/v1 (or $LANDUSE_OPENAI_URL)")
-    p.add_argument("--data", required=True, type=Path, help="a question file, or a dataset folder (its test.json)")
+    p.add_argument("--data", type=Path, help="a question file, or a dataset folder (its test.json)")
+    p.add_argument("--mmdu", type=Path, help="MMDU-style dialogues (benchmark.json: image list, conversations with "
+                                             "<ImageHere>), answered turn by turn and judged")
+    p.add_argument("--image-folder", type=Path, help="the dialogues' images (default: beside --mmdu)")
+    p.add_argument("--judge-url", default=os.environ.get("LANDUSE_JUDGE_URL"),
+                   help="the judge's OpenAI-compatible server (or $LANDUSE_JUDGE_URL; key in $LANDUSE_JUDGE_KEY)")
+    p.add_argument("--judge-model", help="the judge model's name on that server")
+    p.add_argument("--judge-attempts", type=int, default=3, help="tries per turn before it counts as failed")
     p.add_argument("--out", required=True, type=Path, help="where results.json, report.md and the chart go")
     p.add_argument("--limit", type=int, help="only the first N questions (quick runs)")
     p.add_argument("--compare", type=Path, help="another run's results.json, charted beside this one")
@@ -100,13 +108,35 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
+    from training.evaluation import dialogues
+    from training.evaluation.judge import OpenAIJudge
+
+    try:
+        if not args.data and not args.mmdu:
+            raise ValueError("give --data (a question set) and/or --mmdu (dialogues)")
+        if args.mmdu and not (args.judge_url and args.judge_model):
+            raise ValueError("--mmdu needs a judge: --judge-url and --judge-model")
+        answerer = _answerer(args)
+        if args.mmdu:
+            conversations = data.load_rows(args.mmdu, args.image_folder)[:args.limit or None]
+    except (TrainingError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sections = []
+    if args.mmdu:
+        judge = OpenAIJudge(args.judge_url, args.judge_model, os.environ.get("LANDUSE_JUDGE_KEY"),
+                            max_attempts=args.judge_attempts)
+        judged = dialogues.evaluate_dialogues(conversations, answerer, judge, args.out, progress=not args.quiet)
+        sections.append(dialogues.report(judged))
+        print(f"dialogues: {judged['judged']} turns judged, {judged['failed']} failed; MMDU score "
+              f"{judged['mmdu_score (mean overall x 10)']}")
+    if not args.data:
+        (args.out / "report.md").write_text("# Evaluation report\n\n" + "\n".join(sections), encoding="utf-8")
+        return 0
     file = args.data / "test.json" if args.data.is_dir() else args.data
     try:
-        rows = data.read_rows(file)
-        if args.limit:
-            rows = rows[:args.limit]
-        answerer = _answerer(args)
-    except (TrainingError, ValueError) as exc:
+        rows = data.read_rows(file)[:args.limit or None]
+    except TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     summary = evaluate(rows, file.parent, answerer, args.out, progress=not args.quiet)
@@ -115,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         other = json.loads(args.compare.read_text(encoding="utf-8"))
         summaries[other["model"]] = other["summary"]
     chart(summaries, args.out / "accuracy.png")
-    (args.out / "report.md").write_text(report(summaries, "accuracy.png"), encoding="utf-8")
+    (args.out / "report.md").write_text(report(summaries, "accuracy.png") + "\n".join(sections), encoding="utf-8")
     print(f"OA {summary['overall_accuracy']:.1%} (majority baseline {summary['baseline_overall_accuracy']:.1%}), "
           f"AA {summary['average_accuracy']:.1%} (baseline {summary['baseline_average_accuracy']:.1%}) "
           f"over {summary['n']} questions; report in {args.out / 'report.md'}")

@@ -18,7 +18,11 @@ from training.dataset.questions import NAMES, PRESENT_SHARE, URBAN_SHARE
 class Answerer(Protocol):
     name: str
 
-    def answer(self, row: dict, images: list[Path]) -> str: ...
+    def answer(self, row: dict, images: list[Path]) -> str:
+        """One question of a question set (its row), with the row's images."""
+
+    def chat(self, messages: list[dict], images: list[Path]) -> str:
+        """The next turn of a conversation (TRL-style content parts; ``{"type": "image"}`` in order of ``images``)."""
 
 
 def _classes_in(question: str) -> list[str]:
@@ -74,6 +78,9 @@ class FactsAnswerer:
             return yes if taken > 0 else no
         return ""
 
+    def chat(self, messages: list[dict], images: list[Path]) -> str:
+        raise ValueError("the measurements-only answerer answers question sets with facts, not dialogues")
+
 
 class LocalAnswerer:
     """A model folder (base, merged, or a training stage's adapter) answering greedily from the images."""
@@ -92,12 +99,14 @@ class LocalAnswerer:
         self.name, self.max_new_tokens = str(model_id), max_new_tokens
 
     def answer(self, row: dict, images: list[Path]) -> str:
+        content = [{"type": "image"} for _ in images] + [{"type": "text", "text": row["question"]}]
+        return self.chat([{"role": "user", "content": content}], images)
+
+    def chat(self, messages: list[dict], images: list[Path]) -> str:
         import torch
         from PIL import Image
 
-        content = [{"type": "image"} for _ in images] + [{"type": "text", "text": row["question"]}]
-        prompt = self.processor.apply_chat_template([{"role": "user", "content": content}],
-                                                    add_generation_prompt=True, tokenize=False)
+        prompt = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         inputs = self.processor(text=[prompt], images=[Image.open(p).convert("RGB") for p in images] or None,
                                 return_tensors="pt").to(self.model.device)
         with torch.no_grad():
@@ -113,8 +122,16 @@ class OpenAIAnswerer:
         self.name = f"{model} at {base_url}"
 
     def answer(self, row: dict, images: list[Path]) -> str:
+        content = [{"type": "image"} for _ in images] + [{"type": "text", "text": row["question"]}]
+        return self.chat([{"role": "user", "content": content}], images)
+
+    def chat(self, messages: list[dict], images: list[Path]) -> str:
         from training.evaluation.openai_chat import complete, image_part
 
-        content = [image_part(p) for p in images] + [{"type": "text", "text": row["question"]}]
-        return complete(self.base_url, self.model, [{"role": "user", "content": content}], self.api_key,
-                        self.max_new_tokens)
+        pending = iter(images)
+        converted = []
+        for message in messages:
+            parts = [image_part(next(pending)) if p.get("type") == "image" else {"type": "text", "text": p["text"]}
+                     for p in message["content"]]
+            converted.append({"role": message["role"], "content": parts})
+        return complete(self.base_url, self.model, converted, self.api_key, self.max_new_tokens)
