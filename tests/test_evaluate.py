@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engine.synthetic import SyntheticSpec, write_scene
@@ -83,3 +84,45 @@ def test_bad_requests_say_what_to_do(tmp_path: Path, capsys) -> None:
     assert cli.main(["--backend", "openai", "--model", "m", "--data", str(tmp_path / "q.json"),
                      "--out", str(tmp_path / "o")]) == 2
     assert "--openai-url" in capsys.readouterr().err
+
+
+def _rsvqa_split(folder: Path) -> Path:
+    """A tiny RSVQA-HR-style split in the published layout (questions, answers, images files, Images/ TIFFs)."""
+    from PIL import Image
+
+    (folder / "Images").mkdir()
+    for img_id, colour in ((0, (30, 60, 200)), (1, (40, 160, 40))):
+        Image.fromarray(np.full((64, 64, 3), colour, np.uint8)).save(folder / "Images" / f"{img_id}.tif")
+    questions = [
+        {"id": 10, "img_id": 0, "type": "presence", "question": "Is there a water area?", "answers_ids": [100],
+         "active": True},
+        {"id": 11, "img_id": 0, "type": "count", "question": "How many buildings are there?", "answers_ids": [101],
+         "active": True},
+        {"id": 12, "img_id": 1, "type": "area", "question": "What is the area covered by buildings?",
+         "answers_ids": [102], "active": True},
+        {"id": 13, "img_id": 1, "type": "comp", "question": "Is the number of roads equal to the number of "
+                                                            "buildings?", "answers_ids": [103], "active": False},
+    ]
+    answers = [{"id": 100, "question_id": 10, "answer": "yes", "active": True},
+               {"id": 101, "question_id": 11, "answer": "between 11 and 100", "active": True},
+               {"id": 102, "question_id": 12, "answer": "between 101m2 and 1000m2", "active": True},
+               {"id": 103, "question_id": 13, "answer": "no", "active": True}]
+    (folder / "HR_split_test_questions.json").write_text(json.dumps({"questions": questions}))
+    (folder / "HR_split_test_answers.json").write_text(json.dumps({"answers": answers}))
+    (folder / "HR_split_test_images.json").write_text(json.dumps({"images": [{"id": 0}, {"id": 1}]}))
+    return folder / "HR_split_test_questions.json"
+
+
+def test_rsvqa_published_layout_with_bins(tmp_path: Path, openai_stub) -> None:
+    url, queue, calls = openai_stub
+    split = _rsvqa_split(tmp_path)
+    queue += ["Yes.", "about 42", "roughly 500 m2"]  # all three right: yes, the count bin, the area bin
+    out = tmp_path / "out"
+    assert cli.main(["--backend", "openai", "--openai-url", url, "--model", "served", "--data", str(split),
+                     "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "results.json").read_text(encoding="utf-8"))["summary"]
+    assert summary["n"] == 3 and summary["overall_accuracy"] == 1.0  # the inactive question is skipped
+    assert calls[0]["messages"][0]["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")
+    from training.rewards import score_answer
+
+    assert score_answer("5000 m2", "between 101m2 and 1000m2", "What is the area covered by buildings?") == 0.0

@@ -187,5 +187,22 @@ def is_bin_label(text: str) -> bool:
     return _strip(text).lower() in {label for _, _, label in COUNT_BINS}
 
 
+# RSVQA-HR bins areas in m² the same way
+AREA_BINS = ((0, 0, "0m2"), (1, 10, "between 1m2 and 10m2"), (11, 100, "between 11m2 and 100m2"),
+             (101, 1000, "between 101m2 and 1000m2"), (1001, float("inf"), "more than 1000m2"))
+
+
+def area_bin(area_m2: float) -> str:
+    value = round(area_m2)
+    for low, high, label in AREA_BINS:
+        if low <= value <= high:
+            return label
+    return AREA_BINS[0][2]
+
+
+def is_area_bin(text: str) -> bool:
+    return _strip(text).lower().replace(" ", "") in {label.replace(" ", "") for _, _, label in AREA_BINS}
+
+
 def _strip(text: str) -> str:
     return (text or "").strip().strip("。.!！,，:：\"'“”").strip()

@@ -32,10 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("local", "openai", "none"), default="local")
     p.add_argument("--openai-url", default=os.environ.get("LANDUSE_OPENAI_URL"),
                    help="the OpenAI-compatible server, e.g. http://gpu-server:8000/v1 (or $LANDUSE_OPENAI_URL)")
-    p.add_argument("--data", type=Path, help="a question file, or a dataset folder (its test.json)")
+    p.add_argument("--data", type=Path, help="a question file, a dataset folder (its test.json), or an RSVQA-LR/HR "
+                                             "split's *_questions.json (answers and images beside it)")
     p.add_argument("--mmdu", type=Path, help="MMDU-style dialogues (benchmark.json: image list, conversations with "
                                              "<ImageHere>), answered turn by turn and judged")
-    p.add_argument("--image-folder", type=Path, help="the dialogues' images (default: beside --mmdu)")
+    p.add_argument("--image-folder", type=Path, help="the dialogues' or the RSVQA split's images (default: beside "
+                                                     "the file; for RSVQA, Images_LR/Images_HR there)")
     p.add_argument("--judge-url", default=os.environ.get("LANDUSE_JUDGE_URL"),
                    help="the judge's OpenAI-compatible server (or $LANDUSE_JUDGE_URL; key in $LANDUSE_JUDGE_KEY)")
     p.add_argument("--judge-model", help="the judge model's name on that server")
@@ -133,9 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data:
         (args.out / "report.md").write_text("# Evaluation report\n\n" + "\n".join(sections), encoding="utf-8")
         return 0
+    from training.evaluation.rsvqa_files import is_rsvqa, read_rsvqa
+
     file = args.data / "test.json" if args.data.is_dir() else args.data
     try:
-        rows = data.read_rows(file)[:args.limit or None]
+        rows = (read_rsvqa(file, args.image_folder) if is_rsvqa(file) else data.read_rows(file))[:args.limit or None]
     except TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -29,8 +29,10 @@ from collections.abc import Callable, Sequence
 
 from training.answers import (
     QuestionType,
+    area_bin,
     count_bin,
     first_quantity,
+    is_area_bin,
     is_bin_label,
     quantities,
     question_type,
@@ -90,6 +92,11 @@ def score_answer(predicted: str, reference: str, question: str = "", kind: Quest
             return float(got is want)
     if kind is QuestionType.COUNT:
         return _count_score(predicted, reference)
+    if kind is QuestionType.NUMERIC and is_area_bin(reference):  # RSVQA-HR: the area's bin
+        got = first_quantity(predicted, "area")
+        if got is not None and got.dimension == "area":
+            return float(area_bin(got.value).replace(" ", "") == _normalise(reference).replace(" ", ""))
+        return float(_normalise(predicted).replace(" ", "") == _normalise(reference).replace(" ", ""))
     if kind is QuestionType.NUMERIC:
         ref = first_quantity(reference)
         if ref is not None:
