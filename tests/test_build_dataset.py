@@ -19,9 +19,16 @@ from training.rewards import score_answer
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    scene = write_scene(SyntheticSpec(width=448, height=448, patch_px=16, noise=0.01), tmp_path_factory.mktemp("s"))
+    folder = tmp_path_factory.mktemp("s")
+    scene = write_scene(SyntheticSpec(width=448, height=448, patch_px=16, noise=0.01), folder)
+    zones = folder / "zones.geojson"  # a protection zone over the western half (the scene's UTM 48N metres)
+    ring = [[500000, 3995520], [502240, 3995520], [502240, 4000000], [500000, 4000000], [500000, 3995520]]
+    feature = {"type": "Feature", "properties": {"name": "红线"},
+               "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    zones.write_text(json.dumps({"type": "FeatureCollection", "features": [feature],
+                                 "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32648"}}}))
     out = tmp_path_factory.mktemp("dataset")
-    build(scene.layers, out, tile_size=56, block=2, val=0.25, test=0.25, seed=0, progress=False)
+    build(scene.layers, out, tile_size=56, block=2, val=0.25, test=0.25, seed=0, progress=False, zones=zones)
     return out
 
 
@@ -36,7 +43,7 @@ def test_files_load_as_training_rows(dataset: Path) -> None:
         loaded = data.load_rows(dataset / f"{split}.json")  # the seed's format, every image present
         assert len(loaded) == len(rows[split])
     kinds = {r["question_type"] for r in rows["train"] + rows["test"]}
-    assert kinds >= {"presence", "comparison", "count", "area", "change", "violation", "rural_urban"}
+    assert kinds >= {"presence", "comparison", "count", "area", "change", "violation", "rural_urban", "zone"}
     change = next(r for r in rows["test"] if r["question_type"] == "change")
     assert isinstance(change["image"], list) and len(change["image"]) == 2  # both dates shown
 
@@ -56,6 +63,12 @@ def test_answers_come_from_the_tile_facts(dataset: Path) -> None:
         if row["question_type"] == "change":
             gained = sum(t["area_m2"] for t in facts["transitions"] if t["to"] == "built_up")
             assert score_answer(row["answer"], f"{gained} m2", row["question"]) == 1.0 or gained == 0
+            checked += 1
+        if row["question_type"] == "zone":
+            tile_col = row["tile"][1]
+            assert tile_col < 4, row  # only tiles of the western half (56-px tiles, zone 224 px wide)
+            gained = facts["protection_zones"]["new_built_up"]["area_m2"]
+            assert row["answer"] in (("是", "yes") if gained > 0 else ("否", "no"))
             checked += 1
         if row["question_type"] == "count" and row["language"] == "zh":
             assert row["answer"] == str(facts["built_up_patches"])

@@ -33,7 +33,8 @@ class QuestionType(enum.StrEnum):
 
 _ALIASES = {"presence": QuestionType.YES_NO, "comp": QuestionType.YES_NO, "comparison": QuestionType.YES_NO,
             "yesno": QuestionType.YES_NO, "rural_urban": QuestionType.CLASS, "area": QuestionType.NUMERIC,
-            "change": QuestionType.NUMERIC, "number": QuestionType.COUNT, "violation": QuestionType.YES_NO}
+            "change": QuestionType.NUMERIC, "number": QuestionType.COUNT, "violation": QuestionType.YES_NO,
+            "zone": QuestionType.YES_NO}
 
 _COUNT_EN = re.compile(r"\bhow\s+many\b|\bnumber\s+of\b|\bcount\s+(?:the|of)\b", re.IGNORECASE)
 _COUNT_ZH = re.compile(r"几个|几处|几块|多少个|多少处|多少块|多少座|数量")

@@ -1,6 +1,7 @@
 """Build a grounded question-answer dataset from a county's own layers.
 
-    python -m training.build_dataset --layer 2023.tif --layer 2024.tif [--reference survey.gpkg] --out data/county
+    python -m training.build_dataset --layer 2023.tif --layer 2024.tif [--reference survey.gpkg] \
+        [--zones zones.gpkg] --out data/county
 
 The layers are classified once by the engine; every ``--tile-size`` tile with enough valid pixels
 gets its facts measured, its images rendered by the engine's renderer (PNG, beside the JSON), and
@@ -33,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="a layer (as for the engine's inspect); repeat for more dates")
     p.add_argument("--reference", type=Path, help="a land-use survey (三调 vector or WorldCover raster) as a date")
     p.add_argument("--reference-date", help="the reference's date, YYYY-MM-DD, when its metadata has none")
+    p.add_argument("--zones", type=Path, help="protection zones (any OGR vector or GeoJSON): adds questions on new "
+                                            "built-up land inside them")
     p.add_argument("--out", required=True, type=Path, help="output folder (JSON files, images/, stats.json)")
     p.add_argument("--tile-size", type=int, default=256, help="tile side in pixels (default 256, as RSVQA-LR)")
     p.add_argument("--min-valid", type=float, default=0.9,
@@ -47,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def build(layers: list[Path], out: Path, tile_size: int = 256, min_valid: float = 0.9, block: int = 4,
           val: float = 0.1, test: float = 0.1, seed: int = 0, reference: Path | None = None,
-          reference_date: str | None = None, progress: bool = True) -> dict[str, object]:
+          reference_date: str | None = None, progress: bool = True, zones: Path | None = None) -> dict[str, object]:
     """Write the dataset into ``out``; returns the statistics written to ``stats.json``."""
     from tqdm import tqdm
 
@@ -70,8 +73,9 @@ def build(layers: list[Path], out: Path, tile_size: int = 256, min_valid: float 
     total = (int(window.height) // tile_size) * (int(window.width) // tile_size)
     if total == 0:
         raise ValueError(f"the layers ({int(window.width)}x{int(window.height)} px) are smaller than one tile")
-    tiles = list(tqdm(tile_facts([m.classes for m in result.class_maps], dates, row_areas, tile_size, min_valid),
-                      desc="measuring tiles", unit="tile", disable=not progress))
+    zone_mask = _zone_mask(zones, result.grid, window) if zones is not None else None
+    tiles = list(tqdm(tile_facts([m.classes for m in result.class_maps], dates, row_areas, tile_size, min_valid,
+                                 zone_mask), desc="measuring tiles", unit="tile", disable=not progress))
     split_of = assign([(t.row, t.col) for t in tiles], block, val, test, seed)
     images = out / "images"
     images.mkdir(parents=True, exist_ok=True)
@@ -100,6 +104,18 @@ def build(layers: list[Path], out: Path, tile_size: int = 256, min_valid: float 
         stats["splits"][split] = _stats(balanced)
     (out / "stats.json").write_text(json.dumps(stats, ensure_ascii=False, indent=2), encoding="utf-8")
     return stats
+
+
+def _zone_mask(path: Path, grid, window):
+    """True inside any protection zone, over the analysed window (zones read and repaired by the engine)."""
+    from rasterio import features
+    from rasterio.windows import transform as window_transform
+
+    from engine.analysis.zones import read_zones
+
+    zone_set = read_zones(path, grid)
+    return features.geometry_mask([z.geometry for z in zone_set.zones], (int(window.height), int(window.width)),
+                                  window_transform(window, grid.transform), invert=True)
 
 
 def _render(tile, products, grid, window, folder: Path) -> list[str]:
@@ -167,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         stats = build(args.layer, args.out, args.tile_size, args.min_valid, args.block, args.val, args.test,
-                      args.seed, args.reference, args.reference_date, progress=not args.quiet)
+                      args.seed, args.reference, args.reference_date, progress=not args.quiet, zones=args.zones)
     except (EngineError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -23,7 +23,7 @@ URBAN_SHARE, RURAL_SHARE = 0.30, 0.05  # built-up share: urban from 30 %, rural 
 SUSPECT_M2 = 5000.0  # cropland turned built-up from 0.5 ha is suspected illegal construction (the engine's MMU)
 
 # question_type -> what kind of answer it is (training.answers.QuestionType.parse reads these names)
-TYPES = ("presence", "comparison", "rural_urban", "count", "area", "change", "violation")
+TYPES = ("presence", "comparison", "rural_urban", "count", "area", "change", "violation", "zone")
 
 
 @dataclass(frozen=True)
@@ -87,4 +87,10 @@ def questions(tile: TileFacts, rng: random.Random) -> list[QA]:
             out.append(QA("是否存在疑似违规建设（耕地变为建设用地）？", _yes(taken > 0, "zh"), "violation", "zh", True))
             out.append(QA("Is there suspected illegal construction on cropland?", _yes(taken > 0, "en"),
                           "violation", "en", True))
+    if tile.zone_area_m2 and len(tile.dates) > 1:  # the tile lies (partly) in a protection zone
+        gain = tile.zone_new_built_up_m2 or 0.0
+        if gain == 0 or gain >= SUSPECT_M2:
+            out.append(QA("保护区内是否有新增建设用地？", _yes(gain > 0, "zh"), "zone", "zh", True))
+            out.append(QA("Is there new built-up land inside a protection zone?", _yes(gain > 0, "en"), "zone", "en",
+                          True))
     return out

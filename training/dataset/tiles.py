@@ -27,6 +27,8 @@ class TileFacts:
     valid_fraction: dict[str, float]  # date -> share of the tile's area with valid pixels
     built_up_patches: int  # 8-connected built-up patches on the last date
     transitions_m2: dict[tuple[str, str], float]  # (from, to) -> area, first to last date, valid on both
+    zone_area_m2: float | None = None  # area inside protection zones (None: no zones given)
+    zone_new_built_up_m2: float | None = None  # land that became built-up inside the zones, first to last date
 
     def area(self, date: str, key: str) -> float:
         return self.areas_m2[date][key]
@@ -41,14 +43,21 @@ class TileFacts:
                        for k, a in self.areas_m2[d].items()} for d in self.dates}
         transitions = [{"from": f, "to": t, **all_units(a), "from_date": self.dates[0], "to_date": self.dates[-1]}
                        for (f, t), a in sorted(self.transitions_m2.items(), key=lambda kv: -kv[1])]
-        return {"dates": list(self.dates), "classes": classes, "transitions": transitions,
-                "built_up_patches": self.built_up_patches,
-                "tile": {"row": self.row, "col": self.col, "size_px": self.size_px}}
+        facts = {"dates": list(self.dates), "classes": classes, "transitions": transitions,
+                 "built_up_patches": self.built_up_patches,
+                 "tile": {"row": self.row, "col": self.col, "size_px": self.size_px}}
+        if self.zone_area_m2 is not None:
+            facts["protection_zones"] = {"inside": all_units(self.zone_area_m2),
+                                         "new_built_up": all_units(self.zone_new_built_up_m2 or 0.0)}
+        return facts
 
 
 def tile_facts(class_maps: list[np.ndarray], dates: list[str], row_areas_m2: np.ndarray, size_px: int,
-               min_valid: float) -> Iterator[TileFacts]:
-    """Facts of each whole ``size_px`` tile whose valid share is at least ``min_valid`` on every date."""
+               min_valid: float, zone_mask: np.ndarray | None = None) -> Iterator[TileFacts]:
+    """Facts of each whole ``size_px`` tile whose valid share is at least ``min_valid`` on every date.
+
+    ``zone_mask`` (True inside protection zones, same shape as the class maps) adds the zone facts.
+    """
     from scipy import ndimage
 
     height, width = class_maps[0].shape
@@ -66,6 +75,13 @@ def tile_facts(class_maps: list[np.ndarray], dates: list[str], row_areas_m2: np.
                 continue
             areas = {d: {k.key: float(a[k]) for k in MEASURED} for d, a in zip(dates, per_date, strict=True)}
             transitions: dict[tuple[str, str], float] = {}
+            zone_area = zone_gain = None
+            if zone_mask is not None:
+                inside = zone_mask[rows, cols]
+                zone_area = float(weights.reshape(size_px, size_px)[inside].sum())
+                became = (tiles[-1] == LandCover.BUILT_UP) & (tiles[0] != LandCover.BUILT_UP) & \
+                    (tiles[0] != LandCover.INVALID) & inside
+                zone_gain = float(weights.reshape(size_px, size_px)[became].sum()) if len(tiles) > 1 else 0.0
             if len(tiles) > 1:
                 first, last = tiles[0], tiles[-1]
                 both = (first != LandCover.INVALID) & (last != LandCover.INVALID)
@@ -79,4 +95,4 @@ def tile_facts(class_maps: list[np.ndarray], dates: list[str], row_areas_m2: np.
             _, patches = ndimage.label(tiles[-1] == LandCover.BUILT_UP, structure=eight)
             yield TileFacts(row=r, col=c, row0=r * size_px, col0=c * size_px, size_px=size_px, dates=tuple(dates),
                             areas_m2=areas, valid_fraction=valid, built_up_patches=int(patches),
-                            transitions_m2=transitions)
+                            transitions_m2=transitions, zone_area_m2=zone_area, zone_new_built_up_m2=zone_gain)

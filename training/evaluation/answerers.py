@@ -76,6 +76,9 @@ class FactsAnswerer:
             taken = sum(t["area_m2"] for t in facts.get("transitions", [])
                         if t["from"] == "cropland" and t["to"] == "built_up")
             return yes if taken > 0 else no
+        if kind == "zone":
+            gained = facts.get("protection_zones", {}).get("new_built_up", {}).get("area_m2", 0.0)
+            return yes if gained > 0 else no
         return ""
 
     def chat(self, messages: list[dict], images: list[Path]) -> str:
