@@ -82,3 +82,15 @@ def test_the_tiny_model_through_the_command(benchmark: Path, tmp_path: Path, tin
 def test_dialogues_need_a_judge(benchmark: Path, tmp_path: Path, capsys) -> None:
     assert cli.main(["--backend", "none", "--mmdu", str(benchmark), "--out", str(tmp_path)]) == 2
     assert "--judge-url" in capsys.readouterr().err
+
+
+def test_a_local_judge_that_cannot_score_is_counted_as_failed(benchmark: Path, tmp_path: Path,
+                                                              tiny_model_dir: Path) -> None:
+    """The tiny model as judge: its replies hold no scores, so every turn fails after the bounded attempts."""
+    out = tmp_path / "report"
+    assert cli.main(["--model", str(tiny_model_dir), "--mmdu", str(benchmark), "--judge-local", str(tiny_model_dir),
+                     "--judge-attempts", "2", "--pixels", "3136", "--out", str(out), "--quiet"]) == 0
+    record = json.loads((out / "dialogues.json").read_text(encoding="utf-8"))
+    assert len(record["items"]) == 3 and all(i["prediction"] for i in record["items"])  # the tiny model answered
+    assert all(i["attempts"] == 2 and i["scores"] is None for i in record["items"])  # judged twice, no score
+    assert record["summary"]["failed"] == 3 and record["summary"]["judged"] == 0

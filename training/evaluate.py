@@ -8,7 +8,7 @@ OpenAI-compatible server (``--backend openai``), or the measurements only (``--b
 a consistency check of the builder). ``results.json`` keeps every answer with its score and
 is written as it goes, so a stopped run resumes where it was; ``report.md`` and ``accuracy.png``
 show OA/AA, per-type accuracy and the majority-answer baselines, the yes/no confusion and some
-failures with their images. ``--mmdu benchmark.json --judge-url URL --judge-model NAME`` adds
+failures with their images. ``--mmdu benchmark.json --judge-url URL --judge-model NAME`` (or ``--judge-local DIR``) adds
 MMDU-style dialogues, answered turn by turn and judged (``dialogues.json``, resumable too).
 """
 
@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--judge-url", default=os.environ.get("LANDUSE_JUDGE_URL"),
                    help="the judge's OpenAI-compatible server (or $LANDUSE_JUDGE_URL; key in $LANDUSE_JUDGE_KEY)")
     p.add_argument("--judge-model", help="the judge model's name on that server")
+    p.add_argument("--judge-local", help="a judge model folder loaded here instead of a server")
     p.add_argument("--judge-attempts", type=int, default=3, help="tries per turn before it counts as failed")
     p.add_argument("--out", required=True, type=Path, help="where results.json, report.md and the chart go")
     p.add_argument("--limit", type=int, help="only the first N questions (quick runs)")
@@ -111,13 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
     from training.evaluation import dialogues
-    from training.evaluation.judge import OpenAIJudge
+    from training.evaluation.answerers import LocalAnswerer
+    from training.evaluation.judge import LocalJudge, OpenAIJudge
 
     try:
         if not args.data and not args.mmdu:
             raise ValueError("give --data (a question set) and/or --mmdu (dialogues)")
-        if args.mmdu and not (args.judge_url and args.judge_model):
-            raise ValueError("--mmdu needs a judge: --judge-url and --judge-model")
+        if args.mmdu and not (args.judge_local or (args.judge_url and args.judge_model)):
+            raise ValueError("--mmdu needs a judge: --judge-url and --judge-model, or --judge-local MODEL_DIR")
         answerer = _answerer(args)
         if args.mmdu:
             conversations = data.load_rows(args.mmdu, args.image_folder)[:args.limit or None]
@@ -126,8 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sections = []
     if args.mmdu:
-        judge = OpenAIJudge(args.judge_url, args.judge_model, os.environ.get("LANDUSE_JUDGE_KEY"),
-                            max_attempts=args.judge_attempts)
+        if args.judge_local:
+            judge = LocalJudge(LocalAnswerer(args.judge_local, max_new_tokens=256, pixels=args.pixels),
+                               max_attempts=args.judge_attempts)
+        else:
+            judge = OpenAIJudge(args.judge_url, args.judge_model, os.environ.get("LANDUSE_JUDGE_KEY"),
+                                max_attempts=args.judge_attempts)
         judged = dialogues.evaluate_dialogues(conversations, answerer, judge, args.out, progress=not args.quiet)
         sections.append(dialogues.report(judged))
         print(f"dialogues: {judged['judged']} turns judged, {judged['failed']} failed; MMDU score "

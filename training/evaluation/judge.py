@@ -105,17 +105,11 @@ class Judged:
     raw: str = ""
 
 
-@dataclass
-class OpenAIJudge:
-    """A judge behind an OpenAI-compatible ``/v1/chat/completions`` endpoint."""
+class Judge:
+    """Asks, parses, and asks again up to ``max_attempts`` times; subclasses say how a reply is obtained."""
 
-    base_url: str  # e.g. http://judge-server:8000/v1
-    model: str
-    api_key: str | None = None
     max_attempts: int = 3
-    timeout_s: float = 120.0
     retry_wait_s: float = 1.0
-    max_tokens: int = 256
 
     def judge(self, question: str, reference: str, answer: str) -> Judged:
         prompt = JUDGE_PROMPT.format(question=question, reference=reference, answer=answer)
@@ -136,8 +130,36 @@ class OpenAIJudge:
         return Judged(None, self.max_attempts, error, raw)
 
     def _complete(self, prompt: str) -> str:
+        raise NotImplementedError
+
+
+@dataclass
+class OpenAIJudge(Judge):
+    """A judge behind an OpenAI-compatible ``/v1/chat/completions`` endpoint."""
+
+    base_url: str  # e.g. http://judge-server:8000/v1
+    model: str
+    api_key: str | None = None
+    max_attempts: int = 3
+    timeout_s: float = 120.0
+    retry_wait_s: float = 1.0
+    max_tokens: int = 256
+
+    def _complete(self, prompt: str) -> str:
         return complete(self.base_url, self.model, [{"role": "user", "content": prompt}], self.api_key,
                         self.max_tokens, self.timeout_s)
+
+
+@dataclass
+class LocalJudge(Judge):
+    """A judge model loaded here (any ``Answerer`` with ``chat``, e.g. a larger Qwen2.5-VL folder)."""
+
+    answerer: object
+    max_attempts: int = 3
+    retry_wait_s: float = 0.0
+
+    def _complete(self, prompt: str) -> str:
+        return self.answerer.chat([{"role": "user", "content": [{"type": "text", "text": prompt}]}], [])
 
 
 @dataclass
