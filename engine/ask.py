@@ -9,8 +9,6 @@ answer stands in and an ``error`` event says why.
 
 from __future__ import annotations
 
-import base64
-import io
 import logging
 import os
 import threading
@@ -29,7 +27,7 @@ from engine.analysis.cache import AnalysisCache
 from engine.analysis.findings import DEFAULT_CAP
 from engine.analysis.run import Analysis, AnalysisConfig, ZoneSpec, analyse
 from engine.errors import EngineError
-from engine.model.backends import Backend, BackendKind
+from engine.model.backends import Backend, BackendKind, png_data_url
 from engine.model.config import GenerationConfig
 from engine.prompt.audit import audit
 from engine.prompt.builder import PromptImage, Turn, approx_tokens, build_prompt
@@ -126,9 +124,7 @@ def thumbnail(pixels: np.ndarray, side: int = 160) -> str:
 
     img = Image.fromarray(pixels)
     img.thumbnail((side, side))
-    buffer = io.BytesIO()
-    img.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return png_data_url(np.asarray(img))
 
 
 def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,

@@ -550,7 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("serve", help="run the engine as a local HTTP service (the QGIS plugin talks to it)",
-                       description="Serve /v1/health, /v1/ask (JSON or server-sent events), "
+                       description="Serve /v1/health, /v1/ask (JSON or server-sent events), /v1/inspect, "
                                    "DELETE /v1/sessions/{id} and /openapi.json. Loopback only unless --token and "
                                    "--root are given. Backend options as for ask.")
     p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")

@@ -69,24 +69,6 @@ def test_full_size_architecture_in_4bit_answers_on_the_gpu(full_size_checkpoint:
     assert not out["errors"] and timings.get("first_token_s") is not None
 
 
-def _toy_images(folder: Path, n: int = 8) -> Path:
-    """Question-answer rows over 448x448 images (256 visual tokens each, the recipes' lower bound)."""
-    import numpy as np
-    from PIL import Image
-
-    rows = []
-    for i in range(n):
-        water = i % 2 == 0
-        Image.fromarray(np.full((448, 448, 3), (30, 60, 200) if water else (40, 160, 40), np.uint8)).save(
-            folder / f"t{i}.png")
-        rows.append({"id": str(i), "image": f"t{i}.png", "question_type": "presence",
-                     "conversations": [{"from": "human", "value": "<image>是否有水体？"},
-                                       {"from": "gpt", "value": "是" if water else "否"}]})
-    path = folder / "rows.json"
-    path.write_text(json.dumps(rows, ensure_ascii=False))
-    return path
-
-
 @pytest.mark.parametrize("stage", ["sft", "grpo"])
 def test_one_training_step_of_the_full_size_architecture_in_4bit(stage: str, full_size_checkpoint: Path,
                                                                  tmp_path: Path) -> None:
@@ -96,8 +78,9 @@ def test_one_training_step_of_the_full_size_architecture_in_4bit(stage: str, ful
     import torch
 
     from training import grpo, sft
+    from training.toy import write_toy_dataset
 
-    rows = _toy_images(tmp_path)
+    rows = write_toy_dataset(tmp_path, rows=8, side_px=448)  # 256 visual tokens an image, the recipes' lower bound
     common = ["--model_id", str(full_size_checkpoint), "--data_path", str(rows), "--output_dir", str(tmp_path / stage),
               "--load_in_4bit", "true", "--max_steps", "1", "--per_device_train_batch_size", "1",
               "--bf16", "true", "--gradient_checkpointing", "true", "--report_to", "none", "--save_strategy", "no",

@@ -34,18 +34,11 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _greedy_accuracy(adapter: Path, held: Path) -> float:
     """Greedy answers of base + the adapter chain on held-out rows, scored by the accuracy reward."""
-    model, processor, _ = merge.merge(merge.adapter_chain(adapter), None, "float32")
-    modeling.set_image_pixels(processor, 3136, 3136)
+    from training.evaluation.answerers import LocalAnswerer
+
+    answerer = LocalAnswerer(str(adapter), max_new_tokens=4, pixels=3136)
     rows = json.loads(held.read_text(encoding="utf-8"))
-    prompt = processor.apply_chat_template(
-        [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": QUESTION}]}],
-        add_generation_prompt=True, tokenize=False)
-    answers = []
-    for row in rows:
-        inputs = processor(text=[prompt], images=[Image.open(held.parent / row["image"])], return_tensors="pt")
-        with torch.no_grad():
-            ids = model.generate(**inputs, max_new_tokens=4, do_sample=False)
-        answers.append(processor.tokenizer.decode(ids[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True))
+    answers = [answerer.answer({"question": QUESTION}, [held.parent / row["image"]]) for row in rows]
     scores = accuracy_reward(answers, question=[QUESTION] * len(rows),
                              answer=[r["conversations"][1]["value"] for r in rows])
     return sum(scores) / len(scores)

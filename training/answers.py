@@ -14,6 +14,8 @@ import enum
 import re
 from dataclasses import dataclass
 
+from engine.analysis.areas import AreaUnit  # area units are defined once, in the engine
+
 
 class QuestionType(enum.StrEnum):
     YES_NO = "yes_no"
@@ -107,10 +109,10 @@ def chinese_number(text: str) -> float | None:
 
 # (pattern, dimension, factor to the base unit: m for length, m² for area, 1 for percent); longest first
 _UNITS: tuple[tuple[str, str, float], ...] = (
-    (r"平方公里|平方千米|km²|km2|sq\.?\s*km|square\s+kilomet(?:re|er)s?", "area", 1e6),
-    (r"平方米|㎡|m²|m2|square\s+met(?:re|er)s?", "area", 1.0),
-    (r"公顷|hectares?|ha(?![a-z])", "area", 1e4),
-    (r"亩|mu(?![a-z])", "area", 10000.0 / 15.0),
+    (r"平方公里|平方千米|km²|km2|sq\.?\s*km|square\s+kilomet(?:re|er)s?", "area", AreaUnit.KM2.m2),
+    (r"平方米|㎡|m²|m2|square\s+met(?:re|er)s?", "area", AreaUnit.M2.m2),
+    (r"公顷|hectares?|ha(?![a-z])", "area", AreaUnit.HA.m2),
+    (r"亩|mu(?![a-z])", "area", AreaUnit.MU.m2),
     (r"毫米|mm(?![a-z²2])|millimet(?:re|er)s?", "length", 1e-3),
     (r"厘米|cm(?![a-z²2])|centimet(?:re|er)s?", "length", 1e-2),
     (r"公里|千米|km(?![a-z²2])|kilomet(?:re|er)s?", "length", 1e3),

@@ -120,24 +120,22 @@ def _zone_mask(path: Path, grid, window):
 
 def _render(tile, products, grid, window, folder: Path) -> list[str]:
     """The tile's true-colour image per date (engine renderer, tile-sized), saved once; relative paths."""
-    from PIL import Image
+    from rasterio.windows import Window
+    from rasterio.windows import bounds as window_bounds
 
-    from engine.scene.render import Composite, RenderConfig, render_composites
+    from engine.scene.render import RenderConfig
     from engine.types import Extent
+    from training.data import save_true_colour
 
-    t = grid.transform
-    col0, row0 = int(window.col_off) + tile.col0, int(window.row_off) + tile.row0
-    x0, y0 = t @ (col0, row0)
-    x1, y1 = t @ (col0 + tile.size_px, row0 + tile.size_px)
-    extent = Extent(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), grid.crs.to_string())
+    tile_window = Window(int(window.col_off) + tile.col0, int(window.row_off) + tile.row0, tile.size_px, tile.size_px)
+    extent = Extent(*window_bounds(tile_window, grid.transform), grid.crs.to_string())
     pixels = tile.size_px * tile.size_px
     config = RenderConfig(min_pixels=pixels, max_pixels=pixels, use_overviews=False)
     names = []
     for product in products:
         name = f"r{tile.row}c{tile.col}_{product.acquired}.png"
         if not (folder / name).exists():
-            _, (image,) = render_composites(product, extent, [Composite.TRUE_COLOR], config)
-            Image.fromarray(image.image).save(folder / name)
+            save_true_colour(product, extent, folder / name, config)
         names.append(f"images/{name}")
     return names
 

@@ -166,17 +166,24 @@ def rendered(path: Path, cache: Path) -> Path:
     key = hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
     out = cache / f"{path.stem}-{key}.png"
     if not out.exists():
-        from PIL import Image
-
         from engine.scene.layer import open_layer
-        from engine.scene.render import Composite, render_composites
         from engine.types import LayerSpec
 
-        _, (tile,) = render_composites(open_layer(LayerSpec(path=path)), None, [Composite.TRUE_COLOR])
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp.png")
-        Image.fromarray(tile.image).save(tmp)
-        tmp.replace(out)
+        save_true_colour(open_layer(LayerSpec(path=path)), None, out)
+    return out
+
+
+def save_true_colour(product, extent, out: Path, config=None) -> Path:
+    """The engine's true-colour rendering of ``extent`` (None: all) of ``product``, written atomically as PNG."""
+    from PIL import Image
+
+    from engine.scene.render import Composite, render_composites
+
+    _, (tile,) = render_composites(product, extent, [Composite.TRUE_COLOR], config)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp.png")
+    Image.fromarray(tile.image).save(tmp)
+    tmp.replace(out)
     return out
 
 

@@ -38,11 +38,7 @@ def build(model_args, data_args, run_args, training_args):
     # -- Dataset (checked before the model is loaded) ----------------------------------------------
     rows = data.load_rows(data_args.data_path, data_args.image_folder, data_args.skip_bad_rows)
     # -- Model ------------------------------------------------------------------------------------
-    source = modeling.resolve(model_args.model_id, model_args.adapter)
-    model, processor = modeling.load_model(source, model_args.dtype, model_args.load_in_4bit)
-    modeling.set_image_pixels(processor, data_args.min_pixels, data_args.max_pixels)
-    peft_config = modeling.lora_config(model_args.parts, model_args.lora_r, model_args.lora_alpha,
-                                       model_args.lora_dropout, model_args.train_merger)
+    source, model, processor, peft_config = modeling.prepare(model_args, data_args)
     train = data.grpo_dataset(rows, Path(training_args.output_dir) / "rendered", processor.tokenizer,
                               data_args.max_question_tokens)
     # -- Training ---------------------------------------------------------------------------------

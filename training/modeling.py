@@ -176,6 +176,16 @@ def load_model(source: Source, dtype: str = "auto", load_in_4bit: bool = False, 
     return model, processor
 
 
+def prepare(model_args, data_args):
+    """What both stages start from: the source, its model and processor (image bounds set), and the LoRA config."""
+    source = resolve(model_args.model_id, model_args.adapter)
+    model, processor = load_model(source, model_args.dtype, model_args.load_in_4bit)
+    set_image_pixels(processor, data_args.min_pixels, data_args.max_pixels)
+    peft = lora_config(model_args.parts, model_args.lora_r, model_args.lora_alpha, model_args.lora_dropout,
+                       model_args.train_merger)
+    return source, model, processor, peft
+
+
 def set_image_pixels(processor, min_pixels: int | None, max_pixels: int | None) -> None:
     """Bound the images' pixel counts (the seed's 256·28² to 1280·28²) through the image processor's ``size``."""
     image_processor = processor.image_processor

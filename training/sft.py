@@ -36,11 +36,7 @@ def build(model_args, data_args, run_args, training_args):
         evaluation = data.sft_dataset(data.load_rows(data_args.eval_data_path, data_args.image_folder,
                                                      data_args.skip_bad_rows), cache)
     # -- Model ------------------------------------------------------------------------------------
-    source = modeling.resolve(model_args.model_id, model_args.adapter)
-    model, processor = modeling.load_model(source, model_args.dtype, model_args.load_in_4bit)
-    modeling.set_image_pixels(processor, data_args.min_pixels, data_args.max_pixels)
-    peft_config = modeling.lora_config(model_args.parts, model_args.lora_r, model_args.lora_alpha,
-                                       model_args.lora_dropout, model_args.train_merger)
+    source, model, processor, peft_config = modeling.prepare(model_args, data_args)
     # -- Training ---------------------------------------------------------------------------------
     training_args.assistant_only_loss = True  # loss on the answers only: prompt and image tokens are masked
     training_args.remove_unused_columns = False

@@ -89,7 +89,8 @@ def _png(pixels: object) -> bytes:
     return buffer.getvalue()
 
 
-def _data_url(pixels: object) -> str:
+def png_data_url(pixels: object) -> str:
+    """An RGB image array as a PNG data URL (what OpenAI-compatible servers take as an image)."""
     return "data:image/png;base64," + base64.b64encode(_png(pixels)).decode()
 
 
@@ -99,7 +100,7 @@ def openai_messages(prompt: Prompt) -> list[dict[str, object]]:
     for turn in prompt.history:
         messages += [{"role": "user", "content": turn.question}, {"role": "assistant", "content": turn.answer}]
     content: list[dict[str, object]] = [
-        {"type": "image_url", "image_url": {"url": _data_url(i.pixels)}}
+        {"type": "image_url", "image_url": {"url": png_data_url(i.pixels)}}
         for i in prompt.images]
     content.append({"type": "text", "text": prompt.text})
     messages.append({"role": "user", "content": content})

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.analysis.areas import all_units
+from engine.analysis.change import transition_codes
 from engine.analysis.classes import MEASURED, LandCover
-
-N_CODES = 8  # class codes fit in 3 bits (LandCover)
+from engine.analysis.kernels import SHIFT as N_CODES  # class codes fit in 3 bits (LandCover)
 
 
 @dataclass(frozen=True)
@@ -74,24 +74,18 @@ def tile_facts(class_maps: list[np.ndarray], dates: list[str], row_areas_m2: np.
             if min(valid.values()) < min_valid:
                 continue
             areas = {d: {k.key: float(a[k]) for k in MEASURED} for d, a in zip(dates, per_date, strict=True)}
-            transitions: dict[tuple[str, str], float] = {}
+            pixel_m2 = weights.reshape(size_px, size_px)
+            # the engine's change codes: from * SHIFT + to where both dates are valid and differ, else 0
+            codes = transition_codes(tiles[0], tiles[-1]) if len(tiles) > 1 else np.zeros_like(tiles[0], np.int32)
+            moved = np.bincount(codes.ravel(), weights=weights, minlength=N_CODES * N_CODES)
+            transitions = {(LandCover(code // N_CODES).key, LandCover(code % N_CODES).key): float(moved[code])
+                           for code in np.flatnonzero(moved) if code}
             zone_area = zone_gain = None
             if zone_mask is not None:
                 inside = zone_mask[rows, cols]
-                zone_area = float(weights.reshape(size_px, size_px)[inside].sum())
-                became = (tiles[-1] == LandCover.BUILT_UP) & (tiles[0] != LandCover.BUILT_UP) & \
-                    (tiles[0] != LandCover.INVALID) & inside
-                zone_gain = float(weights.reshape(size_px, size_px)[became].sum()) if len(tiles) > 1 else 0.0
-            if len(tiles) > 1:
-                first, last = tiles[0], tiles[-1]
-                both = (first != LandCover.INVALID) & (last != LandCover.INVALID)
-                codes = (first.astype(np.int32) * N_CODES + last)[both]
-                moved = np.bincount(codes, weights=weights.reshape(size_px, size_px)[both],
-                                    minlength=N_CODES * N_CODES)
-                for code in np.flatnonzero(moved):
-                    f, t = LandCover(code // N_CODES), LandCover(code % N_CODES)
-                    if f != t:
-                        transitions[(f.key, t.key)] = float(moved[code])
+                zone_area = float(pixel_m2[inside].sum())
+                became = (codes != 0) & (codes % N_CODES == LandCover.BUILT_UP) & inside
+                zone_gain = float(pixel_m2[became].sum())
             _, patches = ndimage.label(tiles[-1] == LandCover.BUILT_UP, structure=eight)
             yield TileFacts(row=r, col=c, row0=r * size_px, col0=c * size_px, size_px=size_px, dates=tuple(dates),
                             areas_m2=areas, valid_fraction=valid, built_up_patches=int(patches),

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import base64
 import http.client
-import io
 import json
 import urllib.parse
 from pathlib import Path
 
 
 def image_part(path: Path) -> dict:
-    """An image file as a chat content part (a base64 data URL, which vLLM and hosted APIs accept)."""
-    if path.suffix.lower() in (".jpg", ".jpeg", ".png"):
-        kind, raw = ("jpeg" if path.suffix.lower() != ".png" else "png"), path.read_bytes()
-    else:  # a TIFF (RSVQA) or other format: re-encoded as PNG, which every server takes
-        from PIL import Image
+    """An image file (PNG, JPEG, RSVQA's TIFFs...) as a chat content part: a PNG data URL, as the engine sends."""
+    import numpy as np
+    from PIL import Image
 
-        buffer = io.BytesIO()
-        Image.open(path).convert("RGB").save(buffer, format="PNG")
-        kind, raw = "png", buffer.getvalue()
-    data = base64.b64encode(raw).decode()
-    return {"type": "image_url", "image_url": {"url": f"data:image/{kind};base64,{data}"}}
+    from engine.model.backends import png_data_url
+
+    return {"type": "image_url", "image_url": {"url": png_data_url(np.asarray(Image.open(path).convert("RGB")))}}
 
 
 def complete(base_url: str, model: str, messages: list[dict], api_key: str | None = None, max_tokens: int = 256,
