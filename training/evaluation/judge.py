@@ -26,9 +26,7 @@ log = logging.getLogger(__name__)
 DIMENSIONS = ("creativity", "richness", "visual_perception", "logical_coherence", "answer_accuracy",
               "image_relationship_understanding")
 OVERALL_WEIGHT = 6  # the seed: a given overall score counts six times beside the valid dimensions
-_ALIASES = {"overall_score": "overall", "overall": "overall", "visual_perception": "visual_perception",
-            "image_relationship_understanding": "image_relationship_understanding",
-            "image_relationship": "image_relationship_understanding"}
+_ALIASES = {"overall_score": "overall", "image_relationship": "image_relationship_understanding"}
 _LINE = re.compile(r"^\W*([A-Za-z][A-Za-z _-]{2,60}?)\s*\**\s*[:：=]\s*\**\s*(\d+(?:\.\d+)?)", re.MULTILINE)
 
 JUDGE_PROMPT = (
