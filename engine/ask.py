@@ -20,18 +20,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.analysis.answerer import answer as analytics_answer
-from engine.analysis.answerer import language_of, unit_of
 from engine.analysis.areas import AreaUnit
 from engine.analysis.cache import AnalysisCache
 from engine.analysis.findings import DEFAULT_CAP
 from engine.analysis.run import Analysis, AnalysisConfig, ZoneSpec, analyse
+from engine.answer.analytics import answer as analytics_answer
+from engine.answer.analytics import language_of, unit_of
+from engine.answer.audit import audit
+from engine.answer.grounding import boxes_to_features
 from engine.errors import EngineError
 from engine.model.backends import Backend, BackendKind, png_data_url
 from engine.model.config import GenerationConfig
-from engine.prompt.audit import audit
-from engine.prompt.builder import PromptImage, Turn, approx_tokens, build_prompt
-from engine.prompt.grounding import ImageFrame, boxes_to_features
+from engine.prompt.builder import ImageFrame, PromptImage, Turn, approx_tokens, build_prompt
 from engine.scene.product import Product
 from engine.scene.render import Composite, RenderConfig, render_composites
 from engine.types import Extent, LayerSpec
@@ -174,7 +174,10 @@ def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
         dropped_turns, used_turns = prompt.dropped_turns, len(prompt.history)
         timings["prompt_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        for piece in backend.stream(prompt, generation, cancel):
+        # no model: the answer is written from the measurements alone
+        stream = (iter([analytics_answer(request.question, result.facts, unit, language).text])
+                  if backend.kind is BackendKind.NONE else backend.stream(prompt, generation, cancel))
+        for piece in stream:
             if first_token_s is None:
                 first_token_s = time.perf_counter() - t
             pieces.append(piece)

@@ -245,7 +245,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     if result.from_cache:
         print("(from the cache: same files, extent and settings as an earlier run)")
     if args.question:
-        from engine.analysis.answerer import answer
+        from engine.answer.analytics import answer
 
         reply = answer(args.question, facts, unit if args.unit_given else None)
         print(f"问 / Q: {args.question}\n答 / A: {reply.text}\n")
@@ -506,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="code field of a vector reference (default: DLBM, code, class, ...)")
     p.add_argument("--reference-map", type=Path, default=None, metavar="TABLE.json",
                    help="JSON table replacing code mappings, e.g. "
-                        '{"gbt21010": {"0101": "cropland"}, "worldcover": {"90": "cropland"}}')
+                        '{"gbt21010": {"0101": "cropland_grassland"}, "worldcover": {"90": "cropland_grassland"}}')
     p.add_argument("--geojson", type=Path, default=None, metavar="OUT",
                    help="write the change patches as an RFC 7946 GeoJSON FeatureCollection (EPSG:4326)")
     p.add_argument("--max-findings", type=_positive_int, default=500, metavar="N",

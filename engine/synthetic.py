@@ -28,7 +28,7 @@ from rasterio.enums import Resampling
 log = logging.getLogger(__name__)
 
 #: Truth class codes of synthetic scenes (255 = invalid: nodata or cloud).
-CLASS_CODES = {"water": 1, "built_up": 2, "bare": 3, "cropland": 4, "forest": 5}
+CLASS_CODES = {"water": 1, "built_up": 2, "bare": 3, "cropland_grassland": 4, "forest": 5}
 INVALID_CODE = 255
 
 #: Band order of the stack and reflectance per class in that order.
@@ -37,11 +37,11 @@ REFLECTANCE = {
     "water": (0.060, 0.070, 0.050, 0.030, 0.015, 0.010),
     "built_up": (0.120, 0.130, 0.150, 0.200, 0.260, 0.230),
     "bare": (0.150, 0.190, 0.230, 0.270, 0.330, 0.290),
-    "cropland": (0.040, 0.080, 0.050, 0.350, 0.200, 0.100),
+    "cropland_grassland": (0.040, 0.080, 0.050, 0.350, 0.200, 0.100),
     "forest": (0.030, 0.050, 0.030, 0.300, 0.140, 0.060),
 }
 # Share of each class among the patches of the first date.
-CLASS_SHARE = {"water": 0.10, "built_up": 0.12, "bare": 0.08, "cropland": 0.45, "forest": 0.25}
+CLASS_SHARE = {"water": 0.10, "built_up": 0.12, "bare": 0.08, "cropland_grassland": 0.45, "forest": 0.25}
 S2_OFFSET_DN = 1000
 SCL_VEGETATION, SCL_CLOUD_HIGH, SCL_NODATA = 4, 9, 0
 
@@ -71,7 +71,7 @@ class SyntheticSpec:
     cloud_fraction: float = 0.0  # share of patches under cloud in each date after the first
     nodata_border_px: int = 0  # nodata frame around the scene
     with_scl: bool = True
-    changes: tuple[Change, ...] = (Change("cropland", "built_up", 0.08), Change("forest", "bare", 0.06))
+    changes: tuple[Change, ...] = (Change("cropland_grassland", "built_up", 0.08), Change("forest", "bare", 0.06))
     block_px: int = 512
     overviews: bool = False
     seed: int = 0

@@ -18,7 +18,7 @@ from qgis.PyQt.QtGui import QColor
 
 from .common.vocab import UNITS, class_names
 
-CLASS_COLOURS = {"water": "#2b7bba", "built_up": "#d7301f", "bare": "#c8a165", "cropland": "#f1d84b",
+CLASS_COLOURS = {"water": "#2b7bba", "built_up": "#d7301f", "bare": "#c8a165", "cropland_grassland": "#f1d84b",
                  "forest": "#1a9641"}
 
 

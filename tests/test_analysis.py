@@ -16,7 +16,7 @@ from pyproj import Geod
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
-from engine.analysis.areas import AreaUnit, all_units, format_area, row_pixel_areas_m2
+from engine.analysis.areas import AreaUnit, all_units, format_area, pixel_areas
 from engine.analysis.classes import LandCover
 from engine.analysis.classify import Thresholds, classify, otsu
 from engine.analysis.run import AnalysisConfig, analyse
@@ -47,14 +47,16 @@ def test_all_units_and_format() -> None:
 
 
 def test_projected_pixel_area() -> None:
-    grid = Grid(CRS.from_epsg(32648), Affine(30, 0, 0, 0, -30, 0), 10, 5)
-    assert np.allclose(row_pixel_areas_m2(grid, Window(0, 0, 10, 5)), 900.0)
+    grid = Grid(CRS.from_epsg(32648), Affine(30, 0, 500_000, 0, -30, 4_000_000), 10, 5)
+    areas = pixel_areas(grid, Window(0, 0, 10, 5))
+    # on UTM's central meridian the scale is 0.9996: a nominal 30 m pixel covers 900 / 0.9996² m² of ground
+    assert np.allclose(np.outer(areas.rows_m2, areas.cols), 900.0 / 0.9996**2, rtol=1e-5)
 
 
 def test_geographic_pixel_areas_are_geodesic_per_row() -> None:
     """Rows of a 0.01° grid sum to the geodesic area of the whole box and shrink with latitude."""
     grid = Grid(CRS.from_epsg(4326), Affine(0.01, 0, 100.0, 0, -0.01, 40.0), 100, 100)
-    rows = row_pixel_areas_m2(grid, Window(0, 0, 100, 100))
+    rows = pixel_areas(grid, Window(0, 0, 100, 100)).rows_m2
     box, _ = Geod(ellps="WGS84").polygon_area_perimeter([100, 101, 101, 100], [40, 40, 39, 39])
     # geodesic edges of the big box bow away from the parallels a little: 1e-4 relative
     assert rows.sum() * 100 == pytest.approx(abs(box), rel=1e-4)
@@ -79,10 +81,10 @@ def test_rules_on_reference_spectra(name: str) -> None:
 
 
 def test_invalid_pixels_and_threshold_overrides() -> None:
-    bands = {role: np.full((1, 2), v, np.float32) for role, v in zip(tuple(BandRole), REFLECTANCE["cropland"],
+    bands = {role: np.full((1, 2), v, np.float32) for role, v in zip(tuple(BandRole), REFLECTANCE["cropland_grassland"],
                                                                       strict=True)}
     out = classify(bands, np.array([[True, False]]), Thresholds(water_mndwi=0.0))
-    assert out.tolist() == [[LandCover.CROPLAND, LandCover.INVALID]]
+    assert out.tolist() == [[LandCover.CROPLAND_GRASSLAND, LandCover.INVALID]]
     t = Thresholds.parse_overrides("vegetation_ndvi=0.9, water_mndwi=0.1")
     assert t.vegetation_ndvi == 0.9 and t.water_mndwi == 0.1
     assert classify(bands, np.ones((1, 2), bool), t).tolist() == [[LandCover.BUILT_UP] * 2]
@@ -119,7 +121,7 @@ def test_accuracy_table(tmp_path_factory: pytest.TempPathFactory, capsys: pytest
         water_true = (truth[0] == LandCover.WATER).sum() * pixel_m2
         water_got = result.facts.per_date[0].classes["water"].area_m2
         planted = {}
-        for a, b in ((LandCover.CROPLAND, LandCover.BUILT_UP), (LandCover.FOREST, LandCover.BARE)):
+        for a, b in ((LandCover.CROPLAND_GRASSLAND, LandCover.BUILT_UP), (LandCover.FOREST, LandCover.BARE)):
             true_area = ((truth[0] == a) & (truth[1] == b)).sum() * pixel_m2
             got = next((t.area_m2 for t in result.facts.transitions if (t.class_from, t.class_to) == (a.key, b.key)),
                        0.0)
@@ -152,7 +154,7 @@ def test_analyse_cli_json_keys(tmp_path: Path) -> None:
     facts = json.loads(proc.stdout)
     assert facts["dates"] == ["2023-05-01", "2024-05-01"]
     assert set(facts["classes"]) == set(facts["dates"])
-    assert set(facts["classes"]["2023-05-01"]) == {"water", "built_up", "bare", "cropland", "forest"}
+    assert set(facts["classes"]["2023-05-01"]) == {"water", "built_up", "bare", "cropland_grassland", "forest"}
     assert {"area_m2", "area_ha", "area_km2", "area_mu"} <= set(facts["classes"]["2024-05-01"]["water"])
     for t in facts["transitions"]:
         assert {"from", "to", "area_m2"} <= set(t)

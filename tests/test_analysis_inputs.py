@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import rasterio
 
-from engine.analysis.answerer import answer
+from engine.answer.analytics import answer
 from engine.analysis.run import analyse
 from engine.errors import MetadataError, NoOverlapError
 from engine.synthetic import SyntheticSpec, write_scene
@@ -31,7 +31,7 @@ def test_fully_cloudy_date_is_reported_and_the_other_still_measured(tmp_path: Pa
     result = analyse([LayerSpec(path=p) for p in scene.layers])
     facts = result.facts
     first, second = facts.per_date
-    assert first.valid_fraction > 0.9 and first.classes["cropland"].area_m2 > 0
+    assert first.valid_fraction > 0.9 and first.classes["cropland_grassland"].area_m2 > 0
     assert second.valid_fraction == 0
     assert facts.transitions == [] and result.change is None
     assert any("2024-05-01: no valid pixels" in n for n in facts.notes)

@@ -121,7 +121,7 @@ def test_a_failing_model_becomes_an_error_event_and_the_measured_answer() -> Non
 class _StubOpenAI(BaseHTTPRequestHandler):
     """An OpenAI-compatible chat server that streams a fixed answer and records the request."""
 
-    answer_pieces = ("新增耕地", "503.6 亩", "。")
+    answer_pieces = ("新增耕地", "503.9 亩", "。")
     seen: ClassVar[list[dict]] = []
 
     def do_POST(self) -> None:
@@ -156,8 +156,8 @@ def test_openai_backend_streams_with_images_as_data_urls(stub_openai: str) -> No
     tokens = [e.data["text"] for e in events if e.kind == "token"]
     assert tokens == list(_StubOpenAI.answer_pieces)
     done = events[-1].data
-    assert done["answer"] == "新增耕地503.6 亩。"
-    assert next(e for e in events if e.kind == "audit").data["ok"]  # 503.6 亩 is measured on the demo
+    assert done["answer"] == "新增耕地503.9 亩。"
+    assert next(e for e in events if e.kind == "audit").data["ok"]  # 503.9 亩 is measured on the demo
     (request,) = _StubOpenAI.seen
     assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer secret"
     assert request["body"]["stream"] is True and request["body"]["model"] == "qwen2.5-vl-3b"

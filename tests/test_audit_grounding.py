@@ -6,8 +6,9 @@ import pytest
 from affine import Affine
 from pyproj import Transformer
 
-from engine.prompt.audit import audit
-from engine.prompt.grounding import ImageFrame, boxes_to_features, parse_boxes
+from engine.answer.audit import audit
+from engine.answer.grounding import boxes_to_features, parse_boxes
+from engine.prompt.builder import ImageFrame
 
 FACTS = {
     "dates": ["2023-05-01", "2024-05-01"],

@@ -29,7 +29,7 @@ def test_repeat_is_served_from_cache(scene, tmp_path: Path, monkeypatch: pytest.
     first = analyse(specs, cache=cache)
     assert not first.from_cache
     monkeypatch.setattr(run, "classify_window", _no_classify)
-    monkeypatch.setattr(run, "detect_change_codes", _no_classify)
+    monkeypatch.setattr(run, "changes_between", _no_classify)
     again = analyse(specs, cache=cache)
     assert again.from_cache
     assert again.facts.to_dict() == first.facts.to_dict()

@@ -10,6 +10,7 @@ from rasterio.windows import Window
 from scipy import ndimage
 
 from engine.analysis import kernels
+from engine.analysis.areas import PixelAreas
 from engine.analysis.classify import Thresholds, classify, classify_flat
 from engine.scene import masks
 from engine.scene.masks import decode_mask, valid_pixels
@@ -41,9 +42,10 @@ def _scipy_components(codes: np.ndarray) -> set[frozenset[int]]:
 def test_labelling_matches_scipy_across_block_seams(blocks: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     codes = _blobby_codes(rng, (97, 61), 3)
-    row_areas = rng.uniform(800, 900, codes.shape[0])  # geographic-like: every row its own pixel area
+    row_areas = rng.uniform(800, 900, codes.shape[0])  # every row and column its own factor, as off a meridian
+    col_factors = rng.uniform(0.98, 1.02, codes.shape[1])
     labels = np.zeros(codes.shape, np.int32)
-    comp = kernels.label_same_code(codes, row_areas, labels, blocks=blocks)
+    comp = kernels.label_same_code(codes, PixelAreas(row_areas, col_factors, "test"), labels, blocks=blocks)
     flat = labels.ravel()
     ours = {frozenset(np.flatnonzero(flat == k).tolist()) for k in range(1, comp.code.size + 1)}
     assert ours == _scipy_components(codes)
@@ -53,7 +55,7 @@ def test_labelling_matches_scipy_across_block_seams(blocks: int, seed: int) -> N
         j = k - 1
         assert comp.code[j] == codes[ys[0], xs[0]] and set(codes[ys, xs]) == {comp.code[j]}
         assert comp.pixels[j] == ys.size
-        assert comp.area_m2[j] == pytest.approx(row_areas[ys].sum())
+        assert comp.area_m2[j] == pytest.approx((row_areas[ys] * col_factors[xs]).sum())
         assert (comp.row_min[j], comp.row_max[j], comp.col_min[j], comp.col_max[j]) == (
             ys.min(), ys.max(), xs.min(), xs.max())
         assert comp.row_sum[j] == ys.sum() and comp.col_sum[j] == xs.sum()
@@ -65,7 +67,7 @@ def test_labelling_joins_a_diagonal_across_the_seam() -> None:
     codes[1, 3] = 9
     codes[2, 0] = 10  # another code: its own component
     labels = np.zeros(codes.shape, np.int32)
-    comp = kernels.label_same_code(codes, np.ones(4), labels, blocks=2)
+    comp = kernels.label_same_code(codes, PixelAreas.uniform(1.0, 4, 4), labels, blocks=2)
     assert sorted(comp.pixels.tolist()) == [1, 3]
     assert labels[1, 1] == labels[2, 2] == labels[1, 3] != labels[2, 0]
 
@@ -73,7 +75,7 @@ def test_labelling_joins_a_diagonal_across_the_seam() -> None:
 def test_labelling_nothing_changed() -> None:
     codes = np.zeros((600, 5), np.uint8)
     labels = np.zeros(codes.shape, np.int32)
-    comp = kernels.label_same_code(codes, np.ones(600), labels, blocks=2)
+    comp = kernels.label_same_code(codes, PixelAreas.uniform(1.0, 600, 5), labels, blocks=2)
     assert comp.code.size == 0 and not labels.any()
 
 
@@ -88,9 +90,12 @@ def test_transition_codes_and_clear_unkept() -> None:
     assert not codes.any() and not labels.any()
 
 
-def test_row_class_counts() -> None:
+def test_row_class_areas() -> None:
     classes = np.array([[0, 1, 1], [5, 5, 4]], np.uint8)
-    assert kernels.row_class_counts(classes, 8).tolist() == [[1, 2, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 2, 0, 0]]
+    assert kernels.row_class_areas(classes, 8, np.ones(3)).tolist() == [[1, 2, 0, 0, 0, 0, 0, 0],
+                                                                       [0, 0, 0, 0, 1, 2, 0, 0]]
+    weighted = kernels.row_class_areas(classes, 8, np.array([1.0, 2.0, 4.0]))
+    assert weighted.tolist() == [[1, 6, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 4, 3, 0, 0]]
 
 
 @pytest.mark.parametrize("compiled", [False, True])

@@ -17,7 +17,7 @@ from engine.analysis.run import analyse
 from engine.ask import render_images
 from engine.model import loading
 from engine.model.config import ModelConfig, ModelFamily
-from engine.prompt.grounding import boxes_to_features
+from engine.answer.grounding import boxes_to_features
 from engine.synthetic import CLASS_CODES, SyntheticSpec, write_scene
 from engine.types import LayerSpec
 

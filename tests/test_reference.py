@@ -17,7 +17,7 @@ from engine.errors import ReferenceLayerError
 from engine.synthetic import CLASS_CODES, SyntheticSpec, write_scene
 from engine.types import LayerSpec
 
-WORLDCOVER_OF = {"water": 80, "built_up": 50, "bare": 60, "cropland": 40, "forest": 10}
+WORLDCOVER_OF = {"water": 80, "built_up": 50, "bare": 60, "cropland_grassland": 40, "forest": 10}
 SPEC = SyntheticSpec(width=256, height=192, patch_px=32, seed=31)
 
 
@@ -49,7 +49,7 @@ def test_worldcover_reference_as_a_date_with_agreement(scene, tmp_path: Path) ->
     assert facts.reference["compared_with"] == "2024-05-01"
     # the truth of 2023 vs the classification of 2024: agreement is high but the planted change shows
     assert 0.85 < facts.reference["agreement"]["overall"] < 1.0
-    assert {(t.class_from, t.class_to) for t in facts.transitions} <= {("cropland", "built_up"), ("forest", "bare")}
+    assert {(t.class_from, t.class_to) for t in facts.transitions} <= {("cropland_grassland", "built_up"), ("forest", "bare")}
 
 
 def test_unknown_codes_are_listed_with_advice(scene, tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_gbt21010_vector_reference(scene, tmp_path: Path) -> None:
     result = analyse([LayerSpec(path=scene.layers[0])], reference=ReferenceSpec(path))
     ref_date = result.facts.per_date[0]
     assert ref_date.date == "2020-12-31" and ref_date.sensor == "reference"
-    assert ref_date.classes["cropland"].area_m2 == pytest.approx(half * 1920, rel=0.01)
+    assert ref_date.classes["cropland_grassland"].area_m2 == pytest.approx(half * 1920, rel=0.01)
     assert ref_date.classes["built_up"].area_m2 == pytest.approx(half * 1920, rel=0.01)
     bad = tmp_path / "bad_2020.geojson"
     feats[0]["properties"]["DLBM"] = "9999"

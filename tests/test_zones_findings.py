@@ -44,7 +44,7 @@ def _write_zones(path: Path, zones: list[tuple[str, object]], crs: str | None = 
 def test_violations_where_planted_and_nowhere_else(scene, tmp_path: Path) -> None:
     before, after = scene.patches
     changed = np.argwhere(before != after)
-    unchanged = np.argwhere((before == after) & (before == CLASS_CODES["cropland"]))
+    unchanged = np.argwhere((before == after) & (before == CLASS_CODES["cropland_grassland"]))
     assert len(changed) >= 2 and len(unchanged) >= 1
     r, c = changed[0]
     ur, uc = unchanged[0]

@@ -205,7 +205,7 @@ def grounding_reward(completions: Sequence[Completion], facts: Sequence[object] 
 
     Uses the engine's numbers audit, so training rewards what inference checks.
     """
-    from engine.prompt.audit import audit
+    from engine.answer.audit import audit
 
     rows = list(facts) if facts is not None else [None] * len(completions)
     questions = list(question) if question is not None else [""] * len(completions)

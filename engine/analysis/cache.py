@@ -34,7 +34,7 @@ from engine.scene.rasterio_io import gdal_env
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 2  # bump when classification or facts change meaning
+CACHE_VERSION = 3  # bump when classification or facts change meaning
 
 
 def file_identity(path: str | Path) -> list[object]:

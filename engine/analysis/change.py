@@ -25,6 +25,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from engine.analysis import kernels
+from engine.analysis.areas import PixelAreas
 from engine.analysis.classes import LandCover
 
 _SHIFT = kernels.SHIFT  # transition code = from * 8 + to (classes fit in 3 bits)
@@ -94,19 +95,19 @@ def _outline(mask: np.ndarray, row0: int, col0: int) -> BaseGeometry:
     return unary_union(polygons)
 
 
-def detect_change(before: np.ndarray, after: np.ndarray, window: Window, row_areas_m2: np.ndarray,
+def detect_change(before: np.ndarray, after: np.ndarray, window: Window, areas: PixelAreas,
                   mmu_m2: float = 5000.0) -> Change:
     """Transitions and patches between two class maps of the same window."""
     if before.shape != after.shape:
         raise ValueError(f"class maps differ in shape: {before.shape} vs {after.shape}")
-    return detect_change_codes(transition_codes(before, after), window, row_areas_m2, mmu_m2)
+    return detect_change_codes(transition_codes(before, after), window, areas, mmu_m2)
 
 
-def detect_change_codes(codes: np.ndarray, window: Window, row_areas_m2: np.ndarray,
+def detect_change_codes(codes: np.ndarray, window: Window, areas: PixelAreas,
                         mmu_m2: float = 5000.0) -> Change:
     """Transitions and patches from transition codes (``transition_codes``); ``codes`` is updated in place."""
     labels = np.zeros(codes.shape, np.int32)
-    comp = kernels.label_same_code(codes, row_areas_m2, labels)
+    comp = kernels.label_same_code(codes, areas, labels)
     kept = comp.area_m2 >= mmu_m2
     keep = np.concatenate([[False], kept])
     kernels.by_row_blocks(lambda r: kernels.clear_unkept(codes[r], labels[r], keep), codes.shape[0])

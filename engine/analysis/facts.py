@@ -33,6 +33,7 @@ class DateFacts:
     thresholds: dict[str, float | None]
     method: str
     indices: dict[str, float | None]  # mean over valid pixels
+    measurable: bool = True  # False when too little of the extent is valid (``measure.MIN_VALID_FRACTION``)
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Facts:
     extent: dict[str, float | str]  # analysed window bounds in the grid CRS
     area_m2: float  # the analysed area (valid or not)
     per_date: list[DateFacts]
+    area_method: str = ""  # how pixel areas were computed (``areas.pixel_areas``)
     transitions: list[TransitionFact] = field(default_factory=list)
     net_change: dict[str, float] = field(default_factory=dict)  # class -> m² (last vs first date)
     index_change: dict[str, float | None] = field(default_factory=dict)  # last minus first date means
@@ -67,6 +69,7 @@ class Facts:
     findings_count: int = 0
     zones: list[dict[str, object]] = field(default_factory=list)
     reference: dict[str, object] | None = None  # reference layer and its agreement with the nearest date
+    intervals: list[dict[str, object]] = field(default_factory=list)  # 3+ dates: change per consecutive pair
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
@@ -77,6 +80,7 @@ class Facts:
             "pixel_size": list(self.pixel_size),
             "extent": self.extent,
             **{f"analysed_{k}": v for k, v in all_units(self.area_m2).items()},
+            "area_method": self.area_method,
             "classes": {d.date: {k: v.to_dict() for k, v in d.classes.items()} for d in self.per_date},
             "per_date": [
                 {**{k: v for k, v in asdict(d).items() if k != "classes"},
@@ -85,6 +89,7 @@ class Facts:
             ],
             "transitions": [t.to_dict() for t in self.transitions],
             "net_change": {k: all_units(v) for k, v in self.net_change.items()},
+            "intervals": self.intervals,
             "index_change": self.index_change,
             "mmu_m2": self.mmu_m2,
             "speckle_m2": self.speckle_m2,

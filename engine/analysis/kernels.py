@@ -10,7 +10,7 @@ the reader's prefetch thread keeps decoding meanwhile.
   float32 arithmetic are those documented in ``classify``.
 - ``label_same_code``: 8-connected components of equal non-zero transition
   code, by the classic two-pass union-find (Rosenfeld & Pfaltz 1966; Wu et al.
-  2009 for the array-based union-find), with each component's area (row-weighted),
+  2009 for the array-based union-find), with each component's ground area (``PixelAreas``),
   pixel count, bounding box and centroid gathered in the second pass.
 
 Compiled code is cached beside this module (or in ``NUMBA_CACHE_DIR``), so the
@@ -28,6 +28,8 @@ from typing import TypeVar
 
 import numpy as np
 from numba import njit
+
+from engine.analysis.areas import PixelAreas
 
 _T = TypeVar("_T")
 _I = TypeVar("_I")
@@ -152,13 +154,13 @@ class Components:
 
 
 @njit(cache=True, nogil=True)
-def row_class_counts(classes, n_classes):
-    """Pixels per class in each row of a 2-D class map: shape (rows, n_classes), int64."""
+def row_class_areas(classes, n_classes, col_factors):
+    """Per row of a 2-D class map, the sum of the column factors of each class's pixels: (rows, n_classes)."""
     rows, cols = classes.shape
-    out = np.zeros((rows, n_classes), np.int64)
+    out = np.zeros((rows, n_classes), np.float64)
     for y in range(rows):
         for x in range(cols):
-            out[y, classes[y, x]] += 1
+            out[y, classes[y, x]] += col_factors[x]
     return out
 
 
@@ -262,7 +264,7 @@ def _join_blocks(codes, labels, parent, edges, offsets):
 
 
 @njit(cache=True, nogil=True)
-def _gather(codes, labels, final, offset, row_areas_m2, row0, m):
+def _gather(codes, labels, final, offset, row_areas_m2, col_factors, row0, m):
     """Second pass on a block: final labels, and per component code, pixels, area, bbox and coordinate sums."""
     rows, cols = codes.shape
     code_of = np.zeros(m, np.uint8)
@@ -273,7 +275,7 @@ def _gather(codes, labels, final, offset, row_areas_m2, row0, m):
     stats_i[4, :] = -1
     stats_f = np.zeros((3, m), np.float64)  # area_m2, row_sum, col_sum
     for y in range(rows):
-        weight = row_areas_m2[y]
+        row_area = row_areas_m2[y]
         gy = y + row0
         for x in range(cols):
             c = codes[y, x]
@@ -288,13 +290,13 @@ def _gather(codes, labels, final, offset, row_areas_m2, row0, m):
             stats_i[2, j] = max(stats_i[2, j], gy)
             stats_i[3, j] = min(stats_i[3, j], x)
             stats_i[4, j] = max(stats_i[4, j], x)
-            stats_f[0, j] += weight
+            stats_f[0, j] += row_area * col_factors[x]
             stats_f[1, j] += gy
             stats_f[2, j] += x
     return code_of, stats_i, stats_f
 
 
-def label_same_code(codes: np.ndarray, row_areas_m2: np.ndarray, labels: np.ndarray,
+def label_same_code(codes: np.ndarray, areas: PixelAreas, labels: np.ndarray,
                     blocks: int | None = None) -> Components:
     """Label 8-connected components of equal non-zero code into ``labels`` (int32, 1..m; zeros on entry).
 
@@ -311,9 +313,10 @@ def label_same_code(codes: np.ndarray, row_areas_m2: np.ndarray, labels: np.ndar
     parent = np.concatenate([p + off for (_, p), off in zip(parts1, offsets, strict=True)])
     parent[offsets[1:]] = 0  # each block's placeholder 0 is not a label
     final, m = _join_blocks(codes, labels, parent, edges, offsets)
-    row_areas = np.ascontiguousarray(row_areas_m2, dtype=np.float64)
+    row_areas = np.ascontiguousarray(areas.rows_m2, dtype=np.float64)
+    col_factors = np.ascontiguousarray(areas.cols, dtype=np.float64)
     parts = in_threads(lambda rb: _gather(codes[rb[0]], labels[rb[0]], final, int(rb[1]), row_areas[rb[0]],
-                                          rb[0].start, m),
+                                          col_factors, rb[0].start, m),
                        [(r, off) for (r, _), off in zip(parts1, offsets, strict=True)])
     code_of, stats_i, stats_f = parts[0]
     for other_code, other_i, other_f in parts[1:]:  # merged in place: these arrays are per component
@@ -361,8 +364,8 @@ def warm_up() -> None:
     classes = np.ones((2, 2), np.uint8)
     codes = np.empty((2, 2), np.uint8)
     transition_codes(classes, classes, codes)
-    row_class_counts(classes, 8)
+    row_class_areas(classes, 8, np.ones(2))
     labels = np.zeros((2, 2), np.int32)
-    label_same_code(codes, np.ones(2), labels)  # the compiled passes it runs
+    label_same_code(codes, PixelAreas.uniform(1.0, 2, 2), labels)  # the compiled passes it runs
     clear_unkept(codes, labels, np.zeros(1, bool))
 

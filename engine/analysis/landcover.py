@@ -9,6 +9,7 @@ import numpy as np
 from rasterio.windows import Window
 
 from engine.analysis import kernels
+from engine.analysis.areas import PixelAreas
 from engine.analysis.classes import MEASURED, LandCover
 from engine.analysis.classify import KERNEL_ROLES, REQUIRED, IndexSums, Thresholds, adapt, classify_flat
 from engine.scene import indices
@@ -29,12 +30,13 @@ class ClassMap:
     method: str
     index_means: dict[str, float | None]  # over valid pixels
 
-    def counts(self, row_areas_m2: np.ndarray) -> dict[LandCover, float]:
-        """Area in m² per class, using each row's pixel area."""
+    def counts(self, pixel_areas: PixelAreas) -> dict[LandCover, float]:
+        """Area in m² per class, from every pixel's ground area."""
         areas: dict[LandCover, float] = {}
-        counts = np.concatenate(kernels.by_row_blocks(lambda r: kernels.row_class_counts(self.classes[r], 8),
-                                                      self.classes.shape[0]))
-        per_class = counts.T.astype(np.float64) @ row_areas_m2
+        cols = np.ascontiguousarray(pixel_areas.cols, dtype=np.float64)
+        weighted = np.concatenate(kernels.by_row_blocks(
+            lambda r: kernels.row_class_areas(self.classes[r], 8, cols), self.classes.shape[0]))
+        per_class = weighted.T @ pixel_areas.rows_m2
         for cls in (LandCover.INVALID, *MEASURED):
             areas[cls] = float(per_class[cls])
         return areas

@@ -4,7 +4,7 @@ A reference layer stands in for the classifier on its own date (e.g. the
 county's land-use survey), or is compared with the classifier on the date
 nearest to it. Codes are mapped onto the engine's classes with a table that
 users can replace (``--reference-map table.json``: ``{"scheme": {"code": "class"}}``
-with classes water, built_up, bare, cropland, forest or invalid; its entries
+with classes water, built_up, bare, cropland_grassland, forest or invalid; its entries
 add to or replace the defaults code by code). Codes that
 the table does not know are refused, listed, with how to map them.
 
@@ -31,6 +31,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
+from engine.analysis.areas import PixelAreas, all_units
 from engine.analysis.classes import LandCover
 from engine.analysis.geo import reproject
 from engine.errors import ReferenceLayerError
@@ -40,15 +41,23 @@ from engine.scene.stack import date_in_name
 
 DEFAULT_MAPS: dict[str, dict[str, str]] = {
     "worldcover": {  # ESA WorldCover 10 m v100/v200
-        "10": "forest", "20": "forest", "30": "cropland", "40": "cropland", "50": "built_up", "60": "bare",
+        "10": "forest", "20": "forest", "30": "cropland_grassland", "40": "cropland_grassland", "50": "built_up",
+        "60": "bare",
         "70": "invalid", "80": "water", "90": "water", "95": "forest", "100": "bare", "0": "invalid",
     },
     "gbt21010": {  # first-level classes of GB/T 21010-2017
-        "01": "cropland", "02": "cropland", "03": "forest", "04": "cropland", "05": "built_up",
+        "01": "cropland_grassland", "02": "cropland_grassland", "03": "forest", "04": "cropland_grassland",
+        "05": "built_up",
         "06": "built_up", "07": "built_up", "08": "built_up", "09": "built_up", "10": "built_up",
         "11": "water", "12": "bare",
     },
 }
+GBT21010_NAMES = {"01": ("耕地", "cropland"), "02": ("园地", "garden land"), "03": ("林地", "forest land"),
+                  "04": ("草地", "grassland"), "05": ("商服用地", "commercial land"),
+                  "06": ("工矿仓储用地", "industrial and storage land"), "07": ("住宅用地", "residential land"),
+                  "08": ("公共管理与公共服务用地", "public administration and services land"),
+                  "09": ("特殊用地", "special land"), "10": ("交通运输用地", "transport land"),
+                  "11": ("水域及水利设施用地", "water and water facilities"), "12": ("其他土地", "other land")}
 CODE_FIELDS = ("DLBM", "dlbm", "code", "CODE", "class", "CLASS", "landuse", "地类编码")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 
@@ -67,6 +76,7 @@ class ReferenceMap:
     date: dt.date
     scheme: str
     name: str
+    survey: np.ndarray | None = None  # uint8 GB/T 21010 first-level class (1-12, 0 = none) for survey vectors
 
 
 def load_table(path: Path | None) -> dict[str, dict[str, str]]:
@@ -110,7 +120,7 @@ def _lookup(codes: list[str], table: dict[str, str], scheme: str) -> dict[str, L
         raise ReferenceLayerError(
             f"reference codes not in the {scheme} table: {', '.join(sorted(unknown)[:20])}"
             f"{' ...' if len(unknown) > 20 else ''}; map them in a JSON table given with --reference-map, "
-            f'e.g. {{"{scheme}": {{"{sorted(unknown)[0]}": "cropland"}}}}'
+            f'e.g. {{"{scheme}": {{"{sorted(unknown)[0]}": "cropland_grassland"}}}}'
         )
     return out
 
@@ -133,7 +143,8 @@ def _raster(spec: ReferenceSpec, grid: Grid, window: Window, tables: dict[str, d
     return lut[raw]
 
 
-def _vector(spec: ReferenceSpec, grid: Grid, window: Window, tables: dict[str, dict[str, str]]) -> np.ndarray:
+def _vector(spec: ReferenceSpec, grid: Grid, window: Window,
+            tables: dict[str, dict[str, str]]) -> tuple[np.ndarray, np.ndarray]:
     import pyogrio.raw
     from shapely import from_wkb
 
@@ -152,11 +163,15 @@ def _vector(spec: ReferenceSpec, grid: Grid, window: Window, tables: dict[str, d
     codes = [str(c).strip() for c in column]
     mapping = _lookup(sorted(set(codes)), tables["gbt21010"], "gbt21010")
     to_grid = Transformer.from_crs(ProjCRS.from_user_input(meta["crs"]), grid.crs, always_xy=True)
-    shapes = [(reproject(from_wkb(g), to_grid), int(mapping[c])) for g, c in zip(geometry, codes, strict=True)
-              if g is not None]
-    return features.rasterize(shapes, out_shape=(int(window.height), int(window.width)),
-                              transform=window_transform(window, grid.transform), fill=int(LandCover.INVALID),
-                              dtype=np.uint8)
+    geoms = [(reproject(from_wkb(g), to_grid), c) for g, c in zip(geometry, codes, strict=True) if g is not None]
+    shape = (int(window.height), int(window.width))
+    transform = window_transform(window, grid.transform)
+    classes = features.rasterize([(g, int(mapping[c])) for g, c in geoms], out_shape=shape, transform=transform,
+                                 fill=int(LandCover.INVALID), dtype=np.uint8)
+    first_level = [(g, int(c[:2])) for g, c in geoms if c[:2] in GBT21010_NAMES]
+    survey = (features.rasterize(first_level, out_shape=shape, transform=transform, fill=0, dtype=np.uint8)
+              if first_level else np.zeros(shape, np.uint8))
+    return classes, survey
 
 
 def read_reference(spec: ReferenceSpec, grid: Grid, window: Window) -> ReferenceMap:
@@ -166,9 +181,23 @@ def read_reference(spec: ReferenceSpec, grid: Grid, window: Window) -> Reference
     tables = load_table(spec.table)
     date = reference_date(spec)
     is_vector = spec.path.suffix.lower() in (".shp", ".gpkg", ".geojson", ".json", ".gml", ".kml", ".fgb")
-    classes = _vector(spec, grid, window, tables) if is_vector else _raster(spec, grid, window, tables)
-    return ReferenceMap(classes=classes, date=date, scheme="gbt21010" if is_vector else "worldcover",
+    if is_vector:
+        classes, survey = _vector(spec, grid, window, tables)
+        return ReferenceMap(classes=classes, date=date, scheme="gbt21010", name=spec.path.name, survey=survey)
+    return ReferenceMap(classes=_raster(spec, grid, window, tables), date=date, scheme="worldcover",
                         name=spec.path.name)
+
+
+def survey_areas(survey: np.ndarray, areas: PixelAreas) -> dict[str, dict[str, object]]:
+    """Area of each GB/T 21010 first-level class present in the survey (e.g. 耕地 and 草地 apart)."""
+    out: dict[str, dict[str, object]] = {}
+    for code in np.unique(survey):
+        if code == 0:
+            continue
+        key = f"{int(code):02d}"
+        zh, en = GBT21010_NAMES[key]
+        out[key] = {"name_zh": zh, "name_en": en, **all_units(areas.of_mask(survey == code))}
+    return out
 
 
 def agreement(reference: np.ndarray, classified: np.ndarray) -> dict[str, object]:

@@ -16,15 +16,16 @@ from pathlib import Path
 from rasterio.windows import Window
 from rasterio.windows import bounds as window_bounds
 
-from engine.analysis.areas import M2_PER_HA, row_pixel_areas_m2
+from engine.analysis.areas import M2_PER_HA, PixelAreas, pixel_areas
 from engine.analysis.cache import AnalysisCache, file_identity, grid_identity, make_key, product_identity
-from engine.analysis.change import Change, detect_change_codes, transition_codes
-from engine.analysis.classes import MEASURED, LandCover
+from engine.analysis.change import Change
+from engine.analysis.classes import MEASURED
 from engine.analysis.classify import Thresholds
-from engine.analysis.facts import ClassArea, DateFacts, Facts, TransitionFact
+from engine.analysis.facts import DateFacts, Facts
 from engine.analysis.findings import DEFAULT_CAP, to_feature_collection
 from engine.analysis.landcover import ClassMap, classify_window
-from engine.analysis.reference import ReferenceSpec, agreement, read_reference
+from engine.analysis.measure import add_change, changes_between, date_facts, new_facts
+from engine.analysis.reference import ReferenceSpec, agreement, read_reference, survey_areas
 from engine.analysis.zones import ZoneKind, ZoneSet, add_zone_change, measure_zones, read_zones, zone_lookup
 from engine.errors import DateOrderWarning, ExtentOutsideError, MetadataError, NoOverlapError
 from engine.memory import release_free_heap
@@ -145,8 +146,7 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
             return Analysis(facts=Facts.from_raw(stored), products=products, class_maps=[], change=None,
                             grid=grid, zones=zone_set, cached_findings=lambda: cache.load_result(key, "findings"),
                             from_cache=True)
-    row_areas = row_pixel_areas_m2(grid, window)
-    total_area = float(row_areas.sum() * int(window.width))
+    areas_px = pixel_areas(grid, window)
     maps: list[ClassMap] = []
     per_date: list[DateFacts] = []
     for i, product in enumerate(products):
@@ -158,80 +158,42 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
 
         cmap = _class_map(product, grid, window, config, cache, step)
         maps.append(cmap)
-        areas = cmap.counts(row_areas)
-        valid_area = total_area - areas[LandCover.INVALID]
-        if valid_area <= 0:
+        day = date_facts(product.acquired.isoformat(), product.name, product.sensor.value, cmap, areas_px)
+        if day.valid_area_m2 <= 0:
             if i > 0 and _overlaps_nothing(product, grid, window):
                 raise NoOverlapError(f"{product.name} ({product.acquired}) does not overlap the first date's extent")
             notes.append(f"{product.acquired}: no valid pixels in the extent (nodata, cloud or shadow); "
                          "its areas are not measured and change involving it is not computed")
-        per_date.append(_date_facts(product.acquired.isoformat(), product.name, product.sensor.value, cmap,
-                                    areas, total_area))
+        per_date.append(day)
         del cmap  # only ``maps`` holds class maps, so they can be freed before change detection
     reference_facts = None
     if reference is not None:
-        ref = read_reference(reference, grid, window)
-        ref_map = ClassMap(classes=ref.classes, window=window, thresholds=config.thresholds,
-                           method=f"reference layer {ref.name} ({ref.scheme} codes mapped to classes)",
-                           index_means={})
-        nearest = min(range(len(maps)), key=lambda i: abs(products[i].acquired - ref.date))
-        reference_facts = {"name": ref.name, "date": ref.date.isoformat(), "scheme": ref.scheme,
-                           "compared_with": per_date[nearest].date,
-                           "agreement": agreement(ref.classes, maps[nearest].classes)}
-        position = sum(1 for d in per_date if d.date <= ref.date.isoformat())
-        maps.insert(position, ref_map)
-        per_date.insert(position, _date_facts(ref.date.isoformat(), ref.name, "reference", ref_map,
-                                              ref_map.counts(row_areas), total_area))
-        notes.append(f"the reference layer {ref.name} is the {ref.date} date; change between it and classified "
-                     "dates mixes two methods, so part of it may be method difference")
-    zone_records = (measure_zones(zone_set, grid, window, row_areas, [m.classes for m in maps],
+        reference_facts = _add_reference(reference, grid, window, areas_px, config, products, maps, per_date, notes)
+    zone_records = (measure_zones(zone_set, grid, window, areas_px, [m.classes for m in maps],
                                   [d.date for d in per_date]) if zone_set is not None else [])
     change = None
-    first, last = per_date[0], per_date[-1]
-    if len(maps) > 1 and first.valid_area_m2 > 0 and last.valid_area_m2 > 0:
+    if len(maps) > 1 and per_date[0].valid_area_m2 > 0 and per_date[-1].valid_area_m2 > 0:
         if progress is not None:
             progress("change", 0, 1)
-        codes = transition_codes(maps[0].classes, maps[-1].classes)
+        first_map, last_map = maps[0], maps[-1]
         if not keep_class_maps:
             maps = []  # the class maps are no longer needed: free them before labelling (10980² fits in 1 GB)
         release_free_heap()  # and the reader's strip buffers
-        change = detect_change_codes(codes, window, row_areas, config.mmu_ha * M2_PER_HA)
+        change = changes_between(first_map, last_map, window, areas_px, config.mmu_ha * M2_PER_HA)
+        del first_map, last_map
         if progress is not None:
             progress("change", 1, 1)
     if not keep_class_maps:
         maps = []
-    left, bottom, right, top = window_bounds(window, grid.transform)
-    facts = Facts(
-        dates=[d.date for d in per_date],
-        crs=grid.crs.to_string(),
-        pixel_size=grid.pixel_size,
-        extent={"xmin": left, "ymin": bottom, "xmax": right, "ymax": top, "crs": grid.crs.to_string()},
-        area_m2=total_area,
-        per_date=per_date,
-        mmu_m2=config.mmu_ha * M2_PER_HA,
-        notes=list(dict.fromkeys([*notes, *(f"{p.name}: {n}" for p in products for n in p.notes)])),
-        reference=reference_facts,
-    )
+    facts = new_facts(grid, window, areas_px, per_date, config.mmu_ha * M2_PER_HA,
+                      list(dict.fromkeys([*notes, *(f"{p.name}: {n}" for p in products for n in p.notes)])))
+    facts.reference = reference_facts
     if change is not None:
-        counts: dict[tuple[LandCover, LandCover], int] = {}
-        for patch in change.patches:
-            counts[(patch.class_from, patch.class_to)] = counts.get((patch.class_from, patch.class_to), 0) + 1
-        facts.transitions = sorted(
-            (TransitionFact(a.key, b.key, area, first.date, last.date, counts.get((a, b), 0))
-             for (a, b), area in change.transitions.items()),
-            key=lambda t: t.area_m2, reverse=True)
-        facts.net_change = {c.key: v for c, v in change.net_change_m2().items()}
-        facts.speckle_m2 = change.speckle_m2
-        facts.findings_count = len(change.patches)
-        facts.index_change = {
-            k: (last.indices[k] - first.indices[k])
-            if first.indices.get(k) is not None and last.indices.get(k) is not None else None
-            for k in first.indices
-        }
+        add_change(facts, change)
     if zone_set is not None:
         facts.notes.extend(zone_set.notes)
         if change is not None and change.codes is not None:
-            add_zone_change(zone_records, zone_set, grid, window, row_areas, change.codes)
+            add_zone_change(zone_records, zone_set, grid, window, areas_px, change.codes)
         facts.zones = zone_records
         outside = [z["name"] for z in facts.zones if z.get("outside")]
         if outside:
@@ -261,16 +223,25 @@ def _class_map(product: Product, grid: Grid, window: Window, config: AnalysisCon
     return cmap
 
 
-def _date_facts(date: str, layer: str, sensor: str, cmap: ClassMap, areas: dict[LandCover, float],
-                total_area: float) -> DateFacts:
-    valid_area = total_area - areas[LandCover.INVALID]
-    return DateFacts(
-        date=date, layer=layer, sensor=sensor,
-        classes={c.key: ClassArea(areas[c], areas[c] / valid_area if valid_area > 0 else 0.0) for c in MEASURED},
-        valid_fraction=valid_area / total_area if total_area else 0.0, valid_area_m2=valid_area,
-        invalid_area_m2=areas[LandCover.INVALID], thresholds=cmap.thresholds.to_dict(), method=cmap.method,
-        indices=cmap.index_means,
-    )
+def _add_reference(reference: ReferenceSpec, grid: Grid, window: Window, areas: PixelAreas, config: AnalysisConfig,
+                   products: list[Product], maps: list[ClassMap], per_date: list[DateFacts],
+                   notes: list[str]) -> dict[str, object]:
+    """Insert the reference layer as a date (class map and facts, in date order); its record for the facts."""
+    ref = read_reference(reference, grid, window)
+    ref_map = ClassMap(classes=ref.classes, window=window, thresholds=config.thresholds,
+                       method=f"reference layer {ref.name} ({ref.scheme} codes mapped to classes)", index_means={})
+    nearest = min(range(len(maps)), key=lambda i: abs(products[i].acquired - ref.date))
+    record: dict[str, object] = {"name": ref.name, "date": ref.date.isoformat(), "scheme": ref.scheme,
+                                 "compared_with": per_date[nearest].date,
+                                 "agreement": agreement(ref.classes, maps[nearest].classes)}
+    if ref.survey is not None:  # GB/T 21010 first-level classes as surveyed: 耕地 and 草地 apart
+        record["survey_classes"] = survey_areas(ref.survey, areas)
+    position = sum(1 for d in per_date if d.date <= ref.date.isoformat())
+    maps.insert(position, ref_map)
+    per_date.insert(position, date_facts(ref.date.isoformat(), ref.name, "reference", ref_map, areas))
+    notes.append(f"the reference layer {ref.name} is the {ref.date} date; change between it and classified "
+                 "dates mixes two methods, so part of it may be method difference")
+    return record
 
 
 def _overlaps_nothing(product: Product, grid: Grid, window: Window) -> bool:

@@ -38,7 +38,7 @@ from shapely import make_valid
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
-from engine.analysis.areas import all_units
+from engine.analysis.areas import PixelAreas, all_units
 from engine.analysis.classes import MEASURED, LandCover
 from engine.analysis.geo import reproject
 from engine.errors import ZonesError
@@ -196,7 +196,7 @@ def _zone_pixels(zone: Zone, grid: Grid, window: Window) -> tuple[slice, slice, 
     return slice(r0, r1), slice(c0, c1), inside
 
 
-def measure_zones(zone_set: ZoneSet, grid: Grid, window: Window, row_areas_m2: np.ndarray,
+def measure_zones(zone_set: ZoneSet, grid: Grid, window: Window, pixel_areas: PixelAreas,
                   class_maps: list[np.ndarray], dates: list[str]) -> list[dict[str, object]]:
     """Per zone: kind, area in the extent and class areas per date (change is added by ``add_zone_change``)."""
     out = []
@@ -210,11 +210,11 @@ def measure_zones(zone_set: ZoneSet, grid: Grid, window: Window, row_areas_m2: n
             out.append(record)
             continue
         rows, cols, inside = pixels
-        areas = row_areas_m2[rows]
         record["outside"] = False
-        record["area_in_extent_m2"] = float(inside.sum(axis=1) @ areas)
+        record["area_in_extent_m2"] = pixel_areas.of_mask(inside, rows, cols)
         record["classes"] = {
-            date: {c.key: all_units(float(((cmap[rows, cols] == c) & inside).sum(axis=1) @ areas)) for c in MEASURED}
+            date: {c.key: all_units(pixel_areas.of_mask((cmap[rows, cols] == c) & inside, rows, cols))
+                   for c in MEASURED}
             for date, cmap in zip(dates, class_maps, strict=True)
         }
         out.append(record)
@@ -222,7 +222,7 @@ def measure_zones(zone_set: ZoneSet, grid: Grid, window: Window, row_areas_m2: n
 
 
 def add_zone_change(records: list[dict[str, object]], zone_set: ZoneSet, grid: Grid, window: Window,
-                    row_areas_m2: np.ndarray, codes: np.ndarray) -> None:
+                    pixel_areas: PixelAreas, codes: np.ndarray) -> None:
     """Add transitions and suspected violations (with locations) inside each zone, from transition codes."""
     t = window_transform(window, grid.transform)
     to_lonlat = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
@@ -231,13 +231,12 @@ def add_zone_change(records: list[dict[str, object]], zone_set: ZoneSet, grid: G
         if pixels is None:
             continue
         rows, cols, inside = pixels
-        areas = row_areas_m2[rows]
         zone_codes = np.where(inside, codes[rows, cols], 0)
         transitions, violations = [], []
         for code in np.flatnonzero(np.bincount(zone_codes.ravel(), minlength=64)[1:]) + 1:
             a, b = LandCover(int(code) // 8), LandCover(int(code) % 8)
             hit = zone_codes == code
-            area = float(hit.sum(axis=1) @ areas)
+            area = pixel_areas.of_mask(hit, rows, cols)
             transitions.append({"from": a.key, "to": b.key, **all_units(area)})
             kind = _violation(zone.kind, a, b)
             if kind is not None:

@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.analysis.answerer import answer as analytics_answer
 from engine.errors import BackendUnavailableError, GenerationError
 from engine.model.config import GenerationConfig, ModelConfig
 from engine.prompt.builder import Prompt, approx_tokens
@@ -58,7 +57,7 @@ class Backend(Protocol):
 
 
 class NoneBackend:
-    """The analytics-only answerer: measured numbers in a short text, no model."""
+    """No model: the ask pipeline answers from the measurements alone (``engine.answer.analytics``)."""
 
     kind = BackendKind.NONE
 
@@ -78,7 +77,7 @@ class NoneBackend:
         return approx_tokens(text)
 
     def stream(self, prompt: Prompt, generation: GenerationConfig, cancel: threading.Event) -> Iterator[str]:
-        yield analytics_answer(prompt.question, prompt.facts, prompt.unit, prompt.language).text
+        return iter(())  # nothing to generate; ``ask`` writes the analytics answer instead
 
 
 def _png(pixels: object) -> bytes:

@@ -1,1 +1,1 @@
-"""Prompt building, grounding boxes and the numbers audit."""
+"""What the model is shown and asked: the prompt, its images and where they sit on the map."""

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from affine import Affine
 
 from engine.analysis.areas import AreaUnit, format_area
 from engine.analysis.classes import MEASURED
 from engine.analysis.facts import Facts
-from engine.prompt.grounding import ImageFrame
 
 SYSTEM = {
     "zh": ("你是县级自然资源局的土地利用监测助手。"
@@ -33,6 +33,18 @@ SYSTEM = {
            "write one. Answer briefly with area units. To point at a place in an image, write JSON "
            "{\"bbox_2d\": [x1, y1, x2, y2], \"label\": \"class\", \"image\": image number} in that image's pixels."),
 }
+
+
+@dataclass(frozen=True)
+class ImageFrame:
+    """Where an image sits on the map: its size, geotransform, CRS and what it shows."""
+
+    width: int
+    height: int
+    transform: Affine  # image pixel -> grid CRS
+    crs: str
+    date: str
+    composite: str
 
 
 @dataclass(frozen=True)

@@ -72,8 +72,8 @@
         <translation>地类</translation>
     </message>
     <message>
-        <source>Cropland/grassland</source>
-        <translation>耕地/草地</translation>
+        <source>Cropland and grassland</source>
+        <translation>耕地和草地</translation>
     </message>
     <message>
         <source>Current layer</source>

@@ -74,7 +74,7 @@ class FactsAnswerer:
             return format_area(gained, _unit_in(question), "zh" if zh else "en")
         if kind == "violation":
             taken = sum(t["area_m2"] for t in facts.get("transitions", [])
-                        if t["from"] == "cropland" and t["to"] == "built_up")
+                        if t["from"] == "cropland_grassland" and t["to"] == "built_up")
             return yes if taken > 0 else no
         if kind == "zone":
             gained = facts.get("protection_zones", {}).get("new_built_up", {}).get("area_m2", 0.0)

@@ -16,10 +16,11 @@ import logging
 import re
 from dataclasses import dataclass
 
-from affine import Affine
 from pyproj import Transformer
 from shapely.geometry import Polygon, mapping
 from shapely.geometry.polygon import orient
+
+from engine.prompt.builder import ImageFrame
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +36,6 @@ class Box:
     y2: float
     label: str
     image: int | None  # 1-based image number when the model gave one
-
-
-@dataclass(frozen=True)
-class ImageFrame:
-    """Where an image sits on the map: its size, geotransform, CRS and what it shows."""
-
-    width: int
-    height: int
-    transform: Affine  # image pixel -> grid CRS
-    crs: str
-    date: str
-    composite: str
 
 
 def parse_boxes(text: str) -> list[Box]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from shapely.geometry import box, mapping
 
-from engine.analysis.answerer import Scenario, answer, language_of, scenario_of, unit_of
+from engine.answer.analytics import Scenario, answer, language_of, scenario_of, unit_of
 from engine.analysis.areas import AreaUnit, format_area
 from engine.analysis.run import ZoneSpec, analyse
 from engine.synthetic import SyntheticSpec, write_scene
@@ -61,7 +61,7 @@ def result(tmp_path_factory: pytest.TempPathFactory):
 
 def test_cropland_answer_states_measured_areas(result) -> None:
     facts = result.facts
-    loss = sum(t.area_m2 for t in facts.transitions if t.class_from == "cropland")
+    loss = sum(t.area_m2 for t in facts.transitions if t.class_from == "cropland_grassland")
     assert loss > 0
     reply = answer("2024年新增耕地面积是多少公顷？", facts)
     assert reply.language == "zh" and reply.unit is AreaUnit.HA
@@ -102,5 +102,5 @@ def test_single_date_structure_is_described(result) -> None:
     one = analyse([LayerSpec(path=Path(result.products[0].bands[next(iter(result.products[0].bands))].path))])
     reply = answer("这里的土地利用结构怎样？", one.facts)
     d = one.facts.per_date[0]
-    assert f"{d.classes['cropland'].fraction * 100:.1f}%" in reply.text
+    assert f"{d.classes['cropland_grassland'].fraction * 100:.1f}%" in reply.text
     assert "趋势需再加入一个日期" in reply.text
