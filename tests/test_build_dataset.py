@@ -9,11 +9,20 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from rasterio.windows import Window
+from rasterio.windows import bounds as window_bounds
 
+from engine.analysis.areas import pixel_areas
+from engine.analysis.classify import Thresholds
+from engine.analysis.run import AnalysisConfig, ZoneSpec, analyse
+from engine.analysis.zones import read_zones
 from engine.synthetic import SyntheticSpec, write_scene
+from engine.types import Extent, LayerSpec
 from training import data
 from training.build_dataset import build
+from training.dataset.questions import NAMES
 from training.dataset.splits import assign
+from training.dataset.tiles import tile_facts
 from training.rewards import score_answer
 
 
@@ -54,9 +63,7 @@ def test_answers_come_from_the_tile_facts(dataset: Path) -> None:
         facts = json.loads(row["facts"])
         last = facts["dates"][-1]
         if row["question_type"] == "area":
-            key = next(k for k, zh_en in (("water", ("水体", "water")), ("built_up", ("建设用地", "built-up")),
-                                          ("bare", ("裸地", "bare")), ("cropland", ("耕地", "cropland")),
-                                          ("forest", ("林地", "forest"))) if any(n in row["question"] for n in zh_en))
+            key = next(k for k, zh_en in NAMES.items() if any(n in row["question"] for n in zh_en))
             measured = f"{facts['classes'][last][key]['area_m2']} m2"
             assert score_answer(row["answer"], measured, row["question"]) == 1.0, (row, measured)
             checked += 1
@@ -67,12 +74,55 @@ def test_answers_come_from_the_tile_facts(dataset: Path) -> None:
         if row["question_type"] == "zone":
             tile_col = row["tile"][1]
             assert tile_col < 4, row  # only tiles of the western half (56-px tiles, zone 224 px wide)
-            gained = facts["protection_zones"]["new_built_up"]["area_m2"]
+            gained = sum(t["area_m2"] for z in facts["zones"] for t in z["transitions"] if t["to"] == "built_up")
             assert row["answer"] in (("是", "yes") if gained > 0 else ("否", "no"))
             checked += 1
-        if row["question_type"] == "count" and row["language"] == "zh":
-            assert row["answer"] == str(facts["built_up_patches"])
+        if row["question_type"] == "count" and row["language"] == "zh":  # the engine's change patches
+            assert row["answer"] == str(sum(t["patches"] for t in facts["transitions"] if t["to"] == "built_up"))
+            checked += 1
     assert checked > 20
+
+
+def _leaves(node: object, path: str = "") -> dict[str, object]:
+    if isinstance(node, dict):
+        return {k: v for key, value in node.items() for k, v in _leaves(value, f"{path}.{key}").items()}
+    if isinstance(node, list):
+        return {k: v for i, value in enumerate(node) for k, v in _leaves(value, f"{path}[{i}]").items()}
+    return {path: node}
+
+
+def test_a_tile_measures_as_analyse_over_its_extent(tmp_path: Path) -> None:
+    """Same classes, minimum mapping unit, patches and zones: the tile's facts are ``analyse`` over the tile."""
+    scene = write_scene(SyntheticSpec(width=256, height=256, patch_px=12, noise=0.01), tmp_path)
+    zones = tmp_path / "zones.geojson"  # a zone over part of one tile and part of its neighbour
+    ring = [[500600, 3998000], [501800, 3998000], [501800, 3999400], [500600, 3999400], [500600, 3998000]]
+    zones.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "红线"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}],
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32648"}}}))
+    config = AnalysisConfig(thresholds=Thresholds(water_mndwi=0.05), mmu_ha=0.3)  # one threshold for both runs
+    specs = [LayerSpec(path=p) for p in scene.layers]
+    whole = analyse(specs, config=config, keep_class_maps=True)
+    window = whole.class_maps[0].window
+    layers = [(d.date, d.layer, d.sensor) for d in whole.facts.per_date]
+    tiles = list(tile_facts(whole.class_maps, layers, whole.grid, window, pixel_areas(whole.grid, window), 128,
+                            0.5, config.mmu_ha * 10_000, read_zones(zones, whole.grid)))
+    assert len(tiles) == 4
+    for tile in tiles:
+        extent = Extent(*window_bounds(Window(tile.col0, tile.row0, 128, 128), whole.grid.transform),
+                        crs=whole.grid.crs.to_string())
+        alone = analyse(specs, extent, config, zones=ZoneSpec(zones)).facts.to_dict()
+        ours = tile.to_facts()
+        assert ours["tile"] == {"row": tile.row, "col": tile.col, "size_px": 128}
+        assert ours["transitions"] and ours["findings_count"] == alone["findings_count"] > 0
+        skip = (".per_date[0].indices", ".per_date[1].indices", ".index_change", ".notes", ".tile")
+        want = {k: v for k, v in _leaves(alone).items() if not k.startswith(skip)}
+        got = {k: v for k, v in _leaves(ours).items() if not k.startswith(skip)}
+        assert got.keys() == want.keys()
+        for key, value in want.items():
+            if isinstance(value, float):
+                assert got[key] == pytest.approx(value, rel=1e-6, abs=1e-6), key
+            else:
+                assert got[key] == value, key
 
 
 def test_no_tile_or_neighbour_is_shared_across_splits(dataset: Path) -> None:

@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--block", type=int, default=4, help="tiles per side of a split block (default 4)")
     p.add_argument("--val", type=float, default=0.1, help="share of blocks for validation (default 0.1)")
     p.add_argument("--test", type=float, default=0.1, help="share of blocks for test (default 0.1)")
+    p.add_argument("--mmu-ha", type=float, default=0.5,
+                   help="minimum mapping unit of change patches, ha (default 0.5, as the engine's analyse)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -50,13 +52,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def build(layers: list[Path], out: Path, tile_size: int = 256, min_valid: float = 0.9, block: int = 4,
           val: float = 0.1, test: float = 0.1, seed: int = 0, reference: Path | None = None,
-          reference_date: str | None = None, progress: bool = True, zones: Path | None = None) -> dict[str, object]:
+          reference_date: str | None = None, progress: bool = True, zones: Path | None = None,
+          mmu_ha: float = 0.5) -> dict[str, object]:
     """Write the dataset into ``out``; returns the statistics written to ``stats.json``."""
     from tqdm import tqdm
 
-    from engine.analysis.areas import row_pixel_areas_m2
+    from engine.analysis.areas import M2_PER_HA, pixel_areas
     from engine.analysis.reference import ReferenceSpec
-    from engine.analysis.run import analyse
+    from engine.analysis.run import AnalysisConfig, analyse
+    from engine.analysis.zones import read_zones
     from engine.types import LayerSpec
     from training.dataset.questions import questions
     from training.dataset.splits import SPLITS, assign
@@ -66,16 +70,19 @@ def build(layers: list[Path], out: Path, tile_size: int = 256, min_valid: float 
         raise ValueError("--tile-size must be at least 28 pixels (one visual token)")
     when = dt.date.fromisoformat(reference_date) if reference_date else None
     ref = ReferenceSpec(path=reference, date=when) if reference is not None else None
-    result = analyse([LayerSpec(path=p) for p in layers], reference=ref, keep_class_maps=True)
+    config = AnalysisConfig(mmu_ha=mmu_ha)
+    result = analyse([LayerSpec(path=p) for p in layers], config=config, reference=ref, keep_class_maps=True)
     dates = result.facts.dates
     window = result.class_maps[0].window
-    row_areas = row_pixel_areas_m2(result.grid, window)
+    areas = pixel_areas(result.grid, window)
     total = (int(window.height) // tile_size) * (int(window.width) // tile_size)
     if total == 0:
         raise ValueError(f"the layers ({int(window.width)}x{int(window.height)} px) are smaller than one tile")
-    zone_mask = _zone_mask(zones, result.grid, window) if zones is not None else None
-    tiles = list(tqdm(tile_facts([m.classes for m in result.class_maps], dates, row_areas, tile_size, min_valid,
-                                 zone_mask), desc="measuring tiles", unit="tile", disable=not progress))
+    zone_set = read_zones(zones, result.grid) if zones is not None else None
+    layers_of = [(d.date, d.layer, d.sensor) for d in result.facts.per_date]
+    tiles = list(tqdm(tile_facts(result.class_maps, layers_of, result.grid, window, areas, tile_size, min_valid,
+                                 config.mmu_ha * M2_PER_HA, zone_set),
+                      total=total, desc="measuring tiles", unit="tile", disable=not progress))
     split_of = assign([(t.row, t.col) for t in tiles], block, val, test, seed)
     images = out / "images"
     images.mkdir(parents=True, exist_ok=True)
@@ -104,18 +111,6 @@ def build(layers: list[Path], out: Path, tile_size: int = 256, min_valid: float 
         stats["splits"][split] = _stats(balanced)
     (out / "stats.json").write_text(json.dumps(stats, ensure_ascii=False, indent=2), encoding="utf-8")
     return stats
-
-
-def _zone_mask(path: Path, grid, window):
-    """True inside any protection zone, over the analysed window (zones read and repaired by the engine)."""
-    from rasterio import features
-    from rasterio.windows import transform as window_transform
-
-    from engine.analysis.zones import read_zones
-
-    zone_set = read_zones(path, grid)
-    return features.geometry_mask([z.geometry for z in zone_set.zones], (int(window.height), int(window.width)),
-                                  window_transform(window, grid.transform), invert=True)
 
 
 def _render(tile, products, grid, window, folder: Path) -> list[str]:
@@ -181,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         stats = build(args.layer, args.out, args.tile_size, args.min_valid, args.block, args.val, args.test,
-                      args.seed, args.reference, args.reference_date, progress=not args.quiet, zones=args.zones)
+                      args.seed, args.reference, args.reference_date, progress=not args.quiet, zones=args.zones,
+                      mmu_ha=args.mmu_ha)
     except (EngineError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

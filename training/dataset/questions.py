@@ -1,6 +1,9 @@
 """Questions and answers from a tile's measured facts, in Chinese and English (RSVQA's kinds plus change).
 
-Every answer is computed from ``TileFacts``; a question whose answer would be
+Every answer is read from the tile's engine facts (``TileFacts``); classes are
+named as the engine names them (耕地和草地 / cropland and grassland: the spectral
+rules cannot separate the two), and counts are the engine's change patches (at
+least the minimum mapping unit). A question whose answer would be
 ambiguous (a class barely present, two areas nearly equal, a built-up share
 between rural and urban) is not asked.
 """
@@ -11,11 +14,11 @@ import random
 from dataclasses import dataclass
 
 from engine.analysis.areas import AreaUnit, format_area
+from engine.analysis.classes import MEASURED
 from training.answers import count_bin
 from training.dataset.tiles import TileFacts
 
-NAMES = {"water": ("水体", "water"), "built_up": ("建设用地", "built-up land"), "bare": ("裸地", "bare land"),
-         "cropland": ("耕地", "cropland"), "forest": ("林地", "forest")}
+NAMES = {c.key: (c.label_zh, c.label_en) for c in MEASURED}
 UNITS = (AreaUnit.KM2, AreaUnit.HA, AreaUnit.MU)
 PRESENT_SHARE = 0.01  # a class is "there" from 1 % of the tile's valid area; absent only at zero
 CLEAR_RATIO = 1.2  # a comparison is asked only when one area is at least 20 % larger
@@ -42,7 +45,7 @@ def _yes(value: bool, language: str) -> str:
 def questions(tile: TileFacts, rng: random.Random) -> list[QA]:
     """A few questions of every kind the tile's facts can answer unambiguously, in both languages."""
     last = tile.dates[-1]
-    areas = tile.areas_m2[last]
+    areas = tile.areas(last)
     valid = sum(areas.values())
     out: list[QA] = []
     # presence: one class present, one absent when there is one
@@ -67,28 +70,30 @@ def questions(tile: TileFacts, rng: random.Random) -> list[QA]:
         urban = share >= URBAN_SHARE
         out.append(QA("这里是城镇还是乡村？", "城镇" if urban else "乡村", "rural_urban", "zh", False))
         out.append(QA("Is it a rural or an urban area?", "urban" if urban else "rural", "rural_urban", "en", False))
-    # count of built-up patches: exact in Chinese, binned as RSVQA bins it in English
-    out.append(QA("图中有多少个建设用地图斑？", str(tile.built_up_patches), "count", "zh", False))
-    out.append(QA("How many built-up patches are there?", count_bin(tile.built_up_patches), "count", "en", False))
     # area of one class, in a unit a county report uses
     k, unit = rng.choice(sorted(areas)), rng.choice(UNITS)
     out.append(QA(f"{NAMES[k][0]}面积是多少{unit.label_zh}？", format_area(areas[k], unit, "zh"), "area", "zh", False))
     out.append(QA(f"What is the area of {NAMES[k][1]} in {unit.label_en}?", format_area(areas[k], unit, "en"),
                   "area", "en", False))
     if len(tile.dates) > 1:
+        # count of new built-up patches (the engine's change patches): exact in Chinese, binned in English as RSVQA
+        patches = tile.new_patches("built_up")
+        out.append(QA("新增建设用地图斑有多少个？", str(patches), "count", "zh", True))
+        out.append(QA("How many new built-up patches are there?", count_bin(patches), "count", "en", True))
         unit = rng.choice(UNITS)
         gained = tile.gained("built_up")
         out.append(QA(f"新增建设用地面积是多少{unit.label_zh}？", format_area(gained, unit, "zh"), "change", "zh",
                       True))
         out.append(QA(f"How much new built-up land appeared, in {unit.label_en}?", format_area(gained, unit, "en"),
                       "change", "en", True))
-        taken = tile.transitions_m2.get(("cropland", "built_up"), 0.0)
+        taken = tile.transition("cropland_grassland", "built_up")
         if taken == 0 or taken >= SUSPECT_M2:
-            out.append(QA("是否存在疑似违规建设（耕地变为建设用地）？", _yes(taken > 0, "zh"), "violation", "zh", True))
-            out.append(QA("Is there suspected illegal construction on cropland?", _yes(taken > 0, "en"),
+            out.append(QA("是否存在疑似违规建设（耕地和草地变为建设用地）？", _yes(taken > 0, "zh"), "violation", "zh",
+                          True))
+            out.append(QA("Is there suspected illegal construction on cropland and grassland?", _yes(taken > 0, "en"),
                           "violation", "en", True))
     if tile.zone_area_m2 and len(tile.dates) > 1:  # the tile lies (partly) in a protection zone
-        gain = tile.zone_new_built_up_m2 or 0.0
+        gain = tile.zone_new_built_up_m2
         if gain == 0 or gain >= SUSPECT_M2:
             out.append(QA("保护区内是否有新增建设用地？", _yes(gain > 0, "zh"), "zone", "zh", True))
             out.append(QA("Is there new built-up land inside a protection zone?", _yes(gain > 0, "en"), "zone", "en",

@@ -1,92 +1,96 @@
-"""Measured facts of each tile: class areas per date, built-up patch count, transitions first to last date."""
+"""Each tile's facts, measured by the engine: the same classes, minimum mapping unit and patches as ``analyse``.
+
+The scene is classified once (``analyse`` with its class maps kept); every tile
+is then measured with ``engine.analysis.measure.measure_window`` on its part of
+those maps and of the scene's pixel areas. So a tile's facts are what
+``analyse`` gives over that tile's extent with the scene's thresholds (the
+index means excepted: a tile keeps the scene's), and "a built-up patch" means
+the same thing in training and in the product.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
+from rasterio.windows import Window
 
-from engine.analysis.areas import all_units
-from engine.analysis.change import transition_codes
-from engine.analysis.classes import MEASURED, LandCover
-from engine.analysis.kernels import SHIFT as N_CODES  # class codes fit in 3 bits (LandCover)
+from engine.analysis.areas import PixelAreas
+from engine.analysis.facts import Facts
+from engine.analysis.landcover import ClassMap
+from engine.analysis.measure import measure_window
+from engine.analysis.zones import ZoneSet
+from engine.scene.product import Grid
 
 
 @dataclass(frozen=True)
 class TileFacts:
-    """What was measured in one tile (``row``, ``col``: its place in the tile grid; pixels: ``row0``, ``col0``)."""
+    """One tile (``row``, ``col`` in the tile grid; ``row0``, ``col0`` its first pixel) and its engine facts."""
 
     row: int
     col: int
     row0: int
     col0: int
     size_px: int
-    dates: tuple[str, ...]
-    areas_m2: dict[str, dict[str, float]]  # date -> class key -> area
-    valid_fraction: dict[str, float]  # date -> share of the tile's area with valid pixels
-    built_up_patches: int  # 8-connected built-up patches on the last date
-    transitions_m2: dict[tuple[str, str], float]  # (from, to) -> area, first to last date, valid on both
-    zone_area_m2: float | None = None  # area inside protection zones (None: no zones given)
-    zone_new_built_up_m2: float | None = None  # land that became built-up inside the zones, first to last date
+    facts: Facts
+    zones_given: bool = False  # protection zones were measured (``facts.zones`` may still be empty)
 
-    def area(self, date: str, key: str) -> float:
-        return self.areas_m2[date][key]
+    @property
+    def dates(self) -> tuple[str, ...]:
+        return tuple(self.facts.dates)
+
+    def areas(self, date: str) -> dict[str, float]:
+        """Class key -> area in m² on ``date``."""
+        day = next(d for d in self.facts.per_date if d.date == date)
+        return {k: v.area_m2 for k, v in day.classes.items()}
+
+    def transition(self, class_from: str, class_to: str) -> float:
+        return sum(t.area_m2 for t in self.facts.transitions if (t.class_from, t.class_to) == (class_from, class_to))
 
     def gained(self, key: str) -> float:
-        """Area that became ``key`` between the first and the last date."""
-        return sum(a for (f, t), a in self.transitions_m2.items() if t == key and f != key)
+        """Area that became ``key`` between the first and the last date (patches from the minimum mapping unit)."""
+        return sum(t.area_m2 for t in self.facts.transitions if t.class_to == key)
+
+    def new_patches(self, key: str) -> int:
+        """Change patches (at least the minimum mapping unit) that became ``key``."""
+        return sum(t.patches for t in self.facts.transitions if t.class_to == key)
+
+    @property
+    def zone_area_m2(self) -> float | None:
+        """Area inside protection zones (None: no zones given)."""
+        if not self.zones_given:
+            return None
+        return sum(float(z.get("area_in_extent_m2", 0.0)) for z in self.facts.zones if not z.get("outside"))
+
+    @property
+    def zone_new_built_up_m2(self) -> float:
+        """Land that became built-up inside the zones, first to last date."""
+        return sum(float(t["area_m2"]) for z in self.facts.zones for t in z.get("transitions", [])
+                   if t["to"] == "built_up")
 
     def to_facts(self) -> dict[str, object]:
         """The tile's facts in the engine's layout (what rewards and the numbers audit read)."""
-        classes = {d: {k: {**all_units(a), "fraction": a / max(sum(self.areas_m2[d].values()), 1e-9)}
-                       for k, a in self.areas_m2[d].items()} for d in self.dates}
-        transitions = [{"from": f, "to": t, **all_units(a), "from_date": self.dates[0], "to_date": self.dates[-1]}
-                       for (f, t), a in sorted(self.transitions_m2.items(), key=lambda kv: -kv[1])]
-        facts = {"dates": list(self.dates), "classes": classes, "transitions": transitions,
-                 "built_up_patches": self.built_up_patches,
-                 "tile": {"row": self.row, "col": self.col, "size_px": self.size_px}}
-        if self.zone_area_m2 is not None:
-            facts["protection_zones"] = {"inside": all_units(self.zone_area_m2),
-                                         "new_built_up": all_units(self.zone_new_built_up_m2 or 0.0)}
-        return facts
+        return {**self.facts.to_dict(), "tile": {"row": self.row, "col": self.col, "size_px": self.size_px}}
 
 
-def tile_facts(class_maps: list[np.ndarray], dates: list[str], row_areas_m2: np.ndarray, size_px: int,
-               min_valid: float, zone_mask: np.ndarray | None = None) -> Iterator[TileFacts]:
-    """Facts of each whole ``size_px`` tile whose valid share is at least ``min_valid`` on every date.
+def tile_facts(maps: list[ClassMap], layers: list[tuple[str, str, str]], grid: Grid, window: Window,
+               areas: PixelAreas, size_px: int, min_valid: float, mmu_m2: float,
+               zone_set: ZoneSet | None = None) -> Iterator[TileFacts]:
+    """Facts of each whole ``size_px`` tile of ``window`` whose valid share is at least ``min_valid`` on every date.
 
-    ``zone_mask`` (True inside protection zones, same shape as the class maps) adds the zone facts.
+    ``maps`` are the scene's class maps over ``window``, ``layers`` (date, name, sensor) per map, ``areas`` the
+    scene's pixel areas over ``window``.
     """
-    from scipy import ndimage
-
-    height, width = class_maps[0].shape
-    eight = np.ones((3, 3), bool)
+    height, width = maps[0].classes.shape
     for r in range(height // size_px):
         rows = slice(r * size_px, (r + 1) * size_px)
-        weights = np.repeat(row_areas_m2[rows], size_px)  # each pixel's area, row by row
-        tile_area = float(weights.sum())
         for c in range(width // size_px):
             cols = slice(c * size_px, (c + 1) * size_px)
-            tiles = [m[rows, cols] for m in class_maps]
-            per_date = [np.bincount(t.ravel(), weights=weights, minlength=N_CODES) for t in tiles]
-            valid = {d: 1.0 - a[LandCover.INVALID] / tile_area for d, a in zip(dates, per_date, strict=True)}
-            if min(valid.values()) < min_valid:
+            sub = Window(int(window.col_off) + cols.start, int(window.row_off) + rows.start, size_px, size_px)
+            tile_maps = [ClassMap(classes=m.classes[rows, cols], window=sub, thresholds=m.thresholds, method=m.method,
+                                  index_means=m.index_means) for m in maps]
+            facts, _ = measure_window(tile_maps, layers, grid, sub, areas.sub(rows, cols), mmu_m2, zone_set)
+            if min(d.valid_fraction for d in facts.per_date) < min_valid:
                 continue
-            areas = {d: {k.key: float(a[k]) for k in MEASURED} for d, a in zip(dates, per_date, strict=True)}
-            pixel_m2 = weights.reshape(size_px, size_px)
-            # the engine's change codes: from * SHIFT + to where both dates are valid and differ, else 0
-            codes = transition_codes(tiles[0], tiles[-1]) if len(tiles) > 1 else np.zeros_like(tiles[0], np.int32)
-            moved = np.bincount(codes.ravel(), weights=weights, minlength=N_CODES * N_CODES)
-            transitions = {(LandCover(code // N_CODES).key, LandCover(code % N_CODES).key): float(moved[code])
-                           for code in np.flatnonzero(moved) if code}
-            zone_area = zone_gain = None
-            if zone_mask is not None:
-                inside = zone_mask[rows, cols]
-                zone_area = float(pixel_m2[inside].sum())
-                became = (codes != 0) & (codes % N_CODES == LandCover.BUILT_UP) & inside
-                zone_gain = float(pixel_m2[became].sum())
-            _, patches = ndimage.label(tiles[-1] == LandCover.BUILT_UP, structure=eight)
-            yield TileFacts(row=r, col=c, row0=r * size_px, col0=c * size_px, size_px=size_px, dates=tuple(dates),
-                            areas_m2=areas, valid_fraction=valid, built_up_patches=int(patches),
-                            transitions_m2=transitions, zone_area_m2=zone_area, zone_new_built_up_m2=zone_gain)
+            yield TileFacts(row=r, col=c, row0=rows.start, col0=cols.start, size_px=size_px, facts=facts,
+                            zones_given=zone_set is not None)

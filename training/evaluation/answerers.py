@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from engine.analysis.areas import AreaUnit, format_area
+from training.answers import count_bin
 from training.dataset.questions import NAMES, PRESENT_SHARE, URBAN_SHARE
 
 
@@ -65,8 +66,9 @@ class FactsAnswerer:
         if kind == "rural_urban":
             urban = area["built_up"] / valid >= URBAN_SHARE
             return ("城镇" if urban else "乡村") if zh else ("urban" if urban else "rural")
-        if kind == "count":
-            return str(facts.get("built_up_patches", 0))
+        if kind == "count":  # new built-up patches: the engine's change patches
+            patches = sum(t.get("patches", 0) for t in facts.get("transitions", []) if t["to"] == "built_up")
+            return str(patches) if zh else count_bin(patches)
         if kind == "area" and named:
             return format_area(area[named[0]], _unit_in(question), "zh" if zh else "en")
         if kind == "change":
@@ -77,7 +79,8 @@ class FactsAnswerer:
                         if t["from"] == "cropland_grassland" and t["to"] == "built_up")
             return yes if taken > 0 else no
         if kind == "zone":
-            gained = facts.get("protection_zones", {}).get("new_built_up", {}).get("area_m2", 0.0)
+            gained = sum(t["area_m2"] for z in facts.get("zones", []) for t in z.get("transitions", [])
+                         if t["to"] == "built_up")
             return yes if gained > 0 else no
         return ""
 
