@@ -1,4 +1,4 @@
-"""Command line: ``python -m engine inspect|render|analyse|make-tiny-model``.
+"""Command line: ``python -m engine inspect|render|analyse|ask|serve|audit|make-tiny-model``.
 
 Thin on purpose: it parses arguments into typed values, calls the library, and
 turns every ``EngineError`` into a one-line message and exit status 2 (a
@@ -426,6 +426,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from engine.answer.analytics import language_of
+    from engine.answer.audit import audit, check_facts
+    from engine.errors import FactsError
+
+    try:
+        facts = check_facts(json.loads(args.facts.read_text(encoding="utf-8")))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FactsError(f"{args.facts} is not JSON ({exc}); give what `analyse --json` prints") from None
+    text = args.answer if args.answer is not None else args.answer_file.read_text(encoding="utf-8")
+    result = audit(text, facts, args.question or "")
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(result.lines(language_of(text))))
+    return 0 if result.ok else 1
+
+
 def cmd_make_tiny_model(args: argparse.Namespace) -> int:
     from engine.model.tiny import build_tiny_model
 
@@ -564,6 +582,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend_options(p)
     _add_run_options(p)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("audit", help="check every figure of a text (an answer, a draft report) against measured facts",
+                       description="Check every figure of a text against the facts `analyse --json` printed. Exit "
+                                   "0 when every figure is supported, 1 when any is not, 2 on bad input.")
+    p.add_argument("--facts", type=Path, required=True, help="FACTS.json, as `python -m engine analyse --json` prints")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--answer", help="the text to check")
+    what.add_argument("--answer-file", type=Path, help="a UTF-8 text file to check (e.g. a draft report)")
+    p.add_argument("--question", help="the question the text answers (its own figures are not checked)")
+    p.add_argument("--json", action="store_true",
+                   help='print {"ok", "verdict", "checked", "unsupported", "numbers": [...]} as JSON')
+    p.add_argument("--debug", action="store_true", help="tracebacks instead of one-line errors")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("make-tiny-model", help="write a tiny random Qwen2.5-VL checkpoint (for tests and demos)",
                        description="Write a tiny, randomly initialised Qwen2.5-VL (real transformers classes, "

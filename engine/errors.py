@@ -137,6 +137,12 @@ class BackendUnavailableError(EngineError, ConnectionError):
     code = "backend_unavailable"
 
 
+class FactsError(EngineError, ValueError):
+    """A facts record to audit against is not what ``analyse --json`` prints."""
+
+    code = "bad_facts"
+
+
 class EngineWarning(UserWarning):
     """Base class of recoverable problems (reported, not fatal)."""
 

@@ -35,7 +35,11 @@ def test_fully_cloudy_date_is_reported_and_the_other_still_measured(tmp_path: Pa
     assert second.valid_fraction == 0
     assert facts.transitions == [] and result.change is None
     assert any("2024-05-01: no valid pixels" in n for n in facts.notes)
-    assert "0%像元有效" in answer("土地利用结构变化趋势？", facts).text
+    assert not second.measurable and any("not measurable" in n for n in facts.notes)
+    for question in ("土地利用结构变化趋势？", "新增耕地面积是多少？", "新增建设用地多少亩？"):
+        text = answer(question, facts).text
+        assert "无法测量" in text and "2024-05-01" in text, text
+        assert "0 亩" not in text and "0 公顷" not in text, text  # never reported as zero
 
 
 def test_undated_layer_says_how_to_date_it(tmp_path: Path) -> None:

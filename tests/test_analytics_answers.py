@@ -25,6 +25,8 @@ from engine.types import LayerSpec
     ("2023–2024年土地利用结构变化趋势？", Scenario.STRUCTURE_TREND),
     ("近一年土地利用结构趋势？", Scenario.STRUCTURE_TREND),
     ("How much new cropland was there in 2024?", Scenario.CROPLAND_CHANGE),
+    ("新增建设用地多少公顷？", Scenario.NEW_BUILT_UP),
+    ("How much new built-up land appeared?", Scenario.NEW_BUILT_UP),
     ("Is there suspected illegal construction?", Scenario.ILLEGAL_CONSTRUCTION),
     ("Has the nature reserve boundary been encroached?", Scenario.ENCROACHMENT),
     ("What is the land-use structure trend?", Scenario.STRUCTURE_TREND),
@@ -65,8 +67,9 @@ def test_cropland_answer_states_measured_areas(result) -> None:
     assert loss > 0
     reply = answer("2024年新增耕地面积是多少公顷？", facts)
     assert reply.language == "zh" and reply.unit is AreaUnit.HA
-    assert f"减少耕地{format_area(loss, AreaUnit.HA)}" in reply.text
+    assert f"减少耕地和草地{format_area(loss, AreaUnit.HA)}" in reply.text
     assert facts.dates[0] in reply.text and facts.dates[-1] in reply.text
+    assert "无法区分耕地与草地" in reply.text  # a question about 耕地 gets the caveat: the class is both
 
 
 def test_illegal_construction_answer_lists_each_violation(result) -> None:
@@ -104,3 +107,57 @@ def test_single_date_structure_is_described(result) -> None:
     d = one.facts.per_date[0]
     assert f"{d.classes['cropland_grassland'].fraction * 100:.1f}%" in reply.text
     assert "趋势需再加入一个日期" in reply.text
+
+
+def test_new_built_up_is_answered_without_a_zone_preamble(result, tmp_path: Path) -> None:
+    facts = result.facts
+    gained = sum(t.area_m2 for t in facts.transitions if t.class_to == "built_up")
+    patches = sum(t.patches for t in facts.transitions if t.class_to == "built_up")
+    assert gained > 0
+    zh = answer("新增建设用地多少公顷？", facts)
+    assert zh.scenario is Scenario.NEW_BUILT_UP and zh.text.startswith(facts.dates[0])
+    assert f"新增建设用地{format_area(gained, AreaUnit.HA)}" in zh.text and f"共{patches}个图斑" in zh.text
+    assert "保护区" not in zh.text and "违规" not in zh.text
+    en = answer("How much new built-up land appeared between the two dates?", facts)
+    assert f"new built-up land {format_area(gained, AreaUnit.HA, 'en')}" in en.text and f"{patches} patches" in en.text
+
+
+@pytest.mark.parametrize("question", ["新增耕地面积是多少？", "新增建设用地多少公顷？", "是否存在疑似违规建设？",
+                                      "保护区边界是否被侵占？", "土地利用结构变化趋势？", "这幅影像里有什么？",
+                                      "How much new built-up land?", "What is the land-use structure trend?"])
+def test_every_analytics_answer_passes_the_audit(result, question: str) -> None:
+    from engine.answer.audit import Verdict, audit
+
+    reply = answer(question, result.facts)
+    checked = audit(reply.text, result.facts.to_dict(), question)
+    assert checked.verdict is Verdict.ALL_MEASURED, (reply.text, [n.text for n in checked.unsupported])
+
+
+def test_years_the_layers_do_not_cover_are_named(result) -> None:
+    reply = answer("2020年新增耕地面积是多少？", result.facts)
+    assert reply.text.startswith("问题提到的2020年不在影像日期")
+    assert "do not cover" in answer("How much new built-up land in 2019?", result.facts).text
+    assert "不在影像日期" not in answer("2024年新增耕地面积是多少？", result.facts).text
+
+
+def test_three_dates_give_an_interval_series_and_each_interval_is_described(tmp_path: Path) -> None:
+    scene = write_scene(SyntheticSpec(width=128, height=128, seed=5, dates=("2022-05-01", "2023-05-01", "2024-05-01")),
+                        tmp_path)
+    facts = analyse([LayerSpec(path=p) for p in scene.layers]).facts
+    assert [(i["date_from"], i["date_to"]) for i in facts.intervals] == [("2022-05-01", "2023-05-01"),
+                                                                       ("2023-05-01", "2024-05-01")]
+    built = [i["classes"]["built_up"]["change_m2"] for i in facts.intervals]
+    assert sum(built) == pytest.approx(facts.per_date[-1].classes["built_up"].area_m2
+                                       - facts.per_date[0].classes["built_up"].area_m2)
+    reply = answer("土地利用结构变化趋势？", facts)
+    assert "分期变化" in reply.text
+    assert "2022-05-01至2023-05-01" in reply.text and "2023-05-01至2024-05-01" in reply.text
+    assert facts.to_dict()["intervals"][0]["classes"]["water"].keys() == {"change_m2", "share_change_points"}
+
+
+def test_two_layers_of_one_date_are_warned(tmp_path: Path) -> None:
+    a = write_scene(SyntheticSpec(width=64, height=64, dates=("2024-05-01",), seed=1), tmp_path / "a")
+    b = write_scene(SyntheticSpec(width=64, height=64, dates=("2024-05-01",), seed=2), tmp_path / "b")
+    facts = analyse([LayerSpec(path=a.layers[0]), LayerSpec(path=b.layers[0])]).facts
+    assert any("share the date 2024-05-01" in n for n in facts.notes)
+    assert "日期相同" in answer("新增建设用地多少亩？", facts).text

@@ -210,11 +210,28 @@ def test_twenty_concurrent_asks_are_answered_or_told_busy(engine: Engine) -> Non
     assert httpx.get(engine.url + "/v1/health", headers=AUTH).json()["status"] == "ok"
 
 
+def test_audit_any_text_against_the_facts_of_an_ask(engine: Engine) -> None:
+    facts = _ask(engine).json()["facts"]
+    new = sum(t["area_mu"] for t in facts["transitions"] if t["to"] == "cropland_grassland")
+    true = httpx.post(engine.url + "/v1/audit", headers=AUTH, timeout=30, json={
+        "facts": facts, "answer": f"新增耕地和草地{new:.1f}亩。", "question": QUESTION}).json()
+    assert true["ok"] and true["verdict"] == "all_measured" and true["checked"] == 1
+    assert true["numbers"][0]["source"].startswith(("gain", "transitions"))
+    invented = httpx.post(engine.url + "/v1/audit", headers=AUTH, timeout=30, json={
+        "facts": facts, "answer": "新增耕地约五百亩，共十二处。"}).json()
+    assert not invented["ok"] and invented["unsupported"] == ["约五百亩", "十二处"]
+    for bad in ({"answer": "1亩"}, {"facts": {"x": 1}, "answer": "1亩"}, {"facts": facts, "answer": 5}):
+        reply = httpx.post(engine.url + "/v1/audit", headers=AUTH, timeout=30, json=bad)
+        assert reply.status_code == 422 and "error" in reply.json(), bad
+    assert httpx.post(engine.url + "/v1/audit", timeout=30, json={"facts": facts, "answer": "1"}).status_code == 401
+
+
 def test_fuzzing_from_the_openapi_schema_never_gets_a_5xx(engine: Engine) -> None:
     """Requests generated from /openapi.json (schemathesis strategies, driven by hypothesis)."""
     schema = schemathesis.openapi.from_url(engine.url + "/openapi.json", headers=AUTH)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} >= {"/v1/ask", "/v1/inspect", "/v1/health", "/v1/sessions/{session_id}"}
+    assert {op.path for op in operations} >= {"/v1/ask", "/v1/inspect", "/v1/audit", "/v1/health",
+                                              "/v1/sessions/{session_id}"}
     statuses: list[int] = []
     for operation in operations:
         @given(case=operation.as_strategy())

@@ -1,64 +1,82 @@
-"""The numbers audit: every number in an answer must be one the engine measured.
+"""The numbers audit: every figure in an answer must be one the engine measured.
 
-Numbers are read from the answer with their unit (亩, 公顷, km², m², %, ...).
-An area is converted to m² and compared with every measured area; a
-percentage with every measured share, valid fraction and between-date change;
-a bare number with every measured value in any unit. A number matches when the
-measured value, rounded as the answer wrote it, gives the number written
-(``12.5`` covers 12.45-12.55; ``120`` covers 115-125 but never more than 5 %
-off). Dates, years, quarters and numbers the question itself contains are not
-figures to audit. Anything else is listed as unsupported, so a user sees when
-the model invented a figure.
+Figures are read with the project's one quantity reader (``quantities``): in
+Arabic digits or Chinese numerals, with units, measure words, percentages and
+approximation words. Dates, years and quarters are not figures. Each figure is
+held only to measured values of its own kind: an area (converted from its
+unit) to measured areas, a percentage to shares and changes, percentage points
+to share changes, a count to measured counts (patches, findings); a bare number
+to any measured value. When the clause before a figure names land-cover
+classes or a protection zone, only values measured for those are candidates,
+so the water's 30 公顷 does not support "新增建设用地三十公顷". A figure matches
+when the measured value, rounded as the figure was written, gives it (``12.5``
+covers 12.45-12.55; ``500`` covers 475-525 and never more than 5 % off); 多/余/
+超过 and 近/不到 bound it from one side. Figures the question itself states
+are echoes. Each checked figure names the place in the facts it comes from.
+
+The verdict says "all measured" only when at least one figure was checked and
+every one was supported.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 
 from engine.analysis.areas import AreaUnit
+from engine.analysis.classes import MEASURED, LandCover
+from engine.answer.quantities import Bound, Dimension, Quantity, read_quantities
+from engine.errors import FactsError
 
-_UNITS: tuple[tuple[str, str], ...] = (  # (pattern, kind) - longest alternatives first
-    (r"平方公里|平方千米|km²|km2|square kilomet(?:re|er)s?", "km2"),
-    (r"平方米|m²|m2|square met(?:re|er)s?", "m2"),
-    (r"公顷|hectares?|ha\b", "ha"),
-    (r"亩|mu\b", "mu"),
-    (r"个百分点|percentage points?", "pp"),
-    (r"%|％|percent\b|per cent\b", "percent"),
-)
-_UNIT_M2 = {"km2": AreaUnit.KM2.m2, "m2": 1.0, "ha": AreaUnit.HA.m2, "mu": AreaUnit.MU.m2}
-_NUMBER = re.compile(
-    r"(?<![0-9A-Za-z_.])(?P<pct>百分之)?(?P<num>[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(?P<unit>"
-    + "|".join(f"(?:{p})" for p, _ in _UNITS) + r")?", re.IGNORECASE)
-_NOT_FIGURES = re.compile(
-    r"\d{4}\s*[-/.年]\s*\d{1,2}(?:\s*[-/.月]\s*\d{1,2}\s*日?)?"  # dates
-    r"|\d{4}\s*年|\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?|\d{1,2}\s*日"
-    r"|第\s*[一二三四1-4]\s*季度|\bQ[1-4]\b|[一二三四1-4]\s*季度"
-    r"|(?m:^\s*\d{1,2}[.)、]\s)"  # list markers
-    r"|\b(?:EPSG|epsg):\d+|\bB\d{1,2}A?\b|Landsat\s*\d|Sentinel-?\s*2[AB]?|\bL[1-2]\b|\bS2\b"
-    r"|Qwen[\w.-]*|\b\d+\s*[×x]\s*\d+\b"  # model names, image sizes
-    r"|\"bbox_2d\"\s*:\s*\[[^\]]*\]")
 RELATIVE_CAP = 0.05  # a rounded figure is never accepted more than 5 % off the measurement
+BOUND_REACH = 0.2  # 超过/多 and 近/不到 reach at most one written step, and never more than 20 %
+ZONE = "zone"
+MAX_DEPTH = 12  # facts records nest 6 levels deep; anything much deeper is not one
+# words that name a class or a zone, longest first (基本农田 is a zone, 农田 cropland)
+_MENTIONS: tuple[tuple[str, str], ...] = (
+    (r"基本农田|保护区|保护范围|生态红线|红线|管理范围|(?i:protect\w*\s+(?:zone|area)s?|farmland\s+zones?|"
+     r"red\s+lines?|reserves?|zones?)", ZONE),
+    (r"水体|水域|水面|河流|湖泊|(?i:water|rivers?|lakes?)", "water"),
+    (r"建设用地|建筑|建成区|违建|违规建设|违法建设|房屋|(?i:built[- ]?up|buildings?|construction|urban)", "built_up"),
+    (r"裸地|裸土|(?i:bare)", "bare"),
+    (r"耕地|农田|草地|(?i:cropland|farmland|grassland|arable)", "cropland_grassland"),
+    (r"林地|森林|树林|(?i:forests?|woodland|trees?)", "forest"),
+)
+_MENTION = re.compile("|".join(f"(?P<m{i}>{p})" for i, (p, _) in enumerate(_MENTIONS)))
+_CLAUSE_END = re.compile(r"[。；;！!？?\n]|[，,、](?!\d)|\.(?=\s|$)")
+# GB/T 21010 first-level classes in a survey reference, as the engine's classes
+_SURVEY_CLASS = {"01": "cropland_grassland", "02": "cropland_grassland", "03": "forest",
+                 "04": "cropland_grassland", "11": "water", "12": "bare"}
+
+
+class Verdict(enum.StrEnum):
+    ALL_MEASURED = "all_measured"  # at least one figure, all supported
+    UNSUPPORTED = "unsupported"  # at least one figure not supported by the facts
+    NO_FIGURES = "no_figures"  # nothing to check: the answer states no figure
 
 
 @dataclass(frozen=True)
 class Measured:
-    """One measured value the answer may quote."""
+    """One measured value an answer may quote."""
 
     value: float
-    kind: str  # area_m2 | percent | count | value
+    kind: str  # area_m2 | percent | pp | count | length_m | value
     source: str  # where in the facts it comes from
+    tags: frozenset[str] = frozenset()  # the classes (and "zone") it is about; empty: about the whole extent
 
 
 @dataclass
 class AuditedNumber:
-    text: str  # as written, with its unit
-    value: float
-    unit: str | None  # km2, m2, ha, mu, percent, pp or None
+    text: str  # as written, with its unit and qualifier words
+    value: float  # in the written unit
+    unit: str | None  # km2, m2, ha, mu, m, km, percent, pp, count or None
     supported: bool
-    source: str | None = None  # the measured value it matches, or why it is not a figure
+    source: str | None = None  # the measured value it matches, or "repeats the question"
+    approximate: bool = False
+    checked: bool = True  # False for an echo of the question
 
 
 @dataclass
@@ -72,142 +90,238 @@ class Audit:
         return [n for n in self.numbers if not n.supported]
 
     @property
+    def checked(self) -> int:
+        return sum(n.checked for n in self.numbers)
+
+    @property
     def ok(self) -> bool:
         return not self.unsupported
 
+    @property
+    def verdict(self) -> Verdict:
+        if self.unsupported:
+            return Verdict.UNSUPPORTED
+        return Verdict.ALL_MEASURED if self.checked else Verdict.NO_FIGURES
+
     def to_dict(self) -> dict[str, object]:
-        return {"ok": self.ok, "checked": len(self.numbers),
-                "unsupported": [n.text for n in self.unsupported],
-                "numbers": [asdict(n) for n in self.numbers]}
+        return {"ok": self.ok, "verdict": self.verdict.value, "checked": self.checked,
+                "unsupported": [n.text for n in self.unsupported], "numbers": [asdict(n) for n in self.numbers]}
+
+    def lines(self, language: str = "zh") -> list[str]:
+        """A line per figure and a verdict line, for people (``engine audit`` without ``--json``)."""
+        zh = language == "zh"
+        out = []
+        for n in self.numbers:
+            mark = "✔" if n.supported else "✘"
+            why = n.source if n.supported else ("测量结果中没有此数" if zh else "not in the measurements")
+            out.append(f"{mark} {n.text}  ({why})")
+        verdict = {Verdict.ALL_MEASURED: ("回答中的数字均来自测量", "every figure is measured"),
+                   Verdict.UNSUPPORTED: (f"{len(self.unsupported)} 个数字没有测量依据",
+                                         f"{len(self.unsupported)} figure(s) not supported by the measurements"),
+                   Verdict.NO_FIGURES: ("回答中没有可核对的数字", "the text states no figure to check")}[self.verdict]
+        out.append(verdict[0] if zh else verdict[1])
+        return out
+
+
+def check_facts(data: object) -> Mapping[str, object]:
+    """``data`` if it is a facts record (``Facts.to_dict()``, what ``analyse --json`` prints), else ``FactsError``."""
+    if not isinstance(data, Mapping):
+        raise FactsError(f"the facts must be a JSON object as `analyse --json` prints, not {type(data).__name__}")
+    if _depth(data) > MAX_DEPTH:
+        raise FactsError(f"the facts nest deeper than {MAX_DEPTH} levels; give what `analyse --json` prints")
+    missing = [k for k in ("dates", "classes") if k not in data]
+    if missing or not isinstance(data.get("dates"), list) or not isinstance(data.get("classes"), Mapping):
+        raise FactsError("not a facts record (what `python -m engine analyse --json` prints): "
+                         + (f"no {', '.join(missing)}" if missing else "dates must be a list, classes an object"))
+    return data
+
+
+def audit(answer: str, facts: Mapping[str, object], question: str = "") -> Audit:
+    """Check every figure of ``answer`` against ``facts`` (``Facts.to_dict()``); the question's own are echoes."""
+    measured = measured_values(facts)
+    asked = {(q.unit, round(q.value, 9)) for q in read_quantities(question or "")}
+    result = Audit()
+    for q in read_quantities(answer or ""):
+        if (q.unit, round(q.value, 9)) in asked:
+            result.numbers.append(AuditedNumber(q.text, q.value, q.unit, True, "repeats the question",
+                                                q.approximate, checked=False))
+            continue
+        named = _mentions_before(answer, q.start)
+        candidates = [m for m in measured if not named or m.tags & named]
+        source = _match(q, candidates)
+        result.numbers.append(AuditedNumber(q.text, q.value, q.unit, source is not None, source, q.approximate))
+    return result
 
 
 def measured_values(facts: Mapping[str, object]) -> list[Measured]:
-    """Every number in a facts record (``Facts.to_dict()``), plus the shares and changes derived from them."""
+    """Every number in a facts record, with its kind and classes, plus the gains, losses and changes derived."""
+    skip_dates = {str(d.get("date")) for d in _list(facts.get("per_date"))
+                  if isinstance(d, Mapping) and d.get("measurable") is False}
     out: list[Measured] = []
-    for path, key, value in _leaves(facts, ""):
-        if key.endswith("_m2") or key == "area_m2":
-            out.append(Measured(value, "area_m2", path))
-            out.append(Measured(abs(value), "area_m2", path + " (absolute)"))
-        elif key.startswith("area_"):
+    for path, key, value, tags in _leaves(facts, "", frozenset()):
+        if path.startswith("classes.") and path.split(".")[1] in skip_dates:
+            continue  # a date too cloudy to measure: its areas are not figures to quote
+        if key.endswith("_m2"):
+            out.append(Measured(value, "area_m2", path, tags))
+            out.append(Measured(abs(value), "area_m2", path + " (absolute)", tags))
+        elif key.startswith("area_") or key in ("centroid_px",):
             continue  # the same area in another unit: matched through m²
         elif "fraction" in key:
-            out.append(Measured(value * 100, "percent", path))
+            out.append(Measured(value * 100, "percent", path, tags))
+        elif key == "share_change_points":
+            out += [Measured(value, "pp", path, tags), Measured(abs(value), "pp", path + " (absolute)", tags)]
         elif key in ("patches", "findings_count", "count", "left_out") or key.endswith("_count"):
-            out.append(Measured(value, "count", path))
+            out.append(Measured(value, "count", path, tags))
+        elif path.startswith("pixel_size"):
+            out.append(Measured(value, "length_m", path, tags))
         else:
-            out.append(Measured(value, "value", path))
-    gains: dict[str, float] = {}
-    losses: dict[str, float] = {}
-    for t in facts.get("transitions") or []:  # gross gain and loss per class, as the answers state them
+            out.append(Measured(value, "value", path, tags))
+    out += _derived(facts, skip_dates)
+    # changes first: a number that is both a change and a class area is reported as the change
+    out.sort(key=lambda m: 0 if m.source.startswith(("transitions", "gain", "loss", "net_change", "zones")) else 1)
+    return out
+
+
+def _derived(facts: Mapping[str, object], skip_dates: set[str]) -> list[Measured]:
+    """Gross gains and losses per class, class changes in % and in share points, and violation counts."""
+    out: list[Measured] = []
+    # with two dates and no transition of a class, its gain and loss were measured as zero
+    days = [d for d in _list(facts.get("per_date")) if isinstance(d, Mapping)]
+    ends = days[:1] + days[-1:]
+    two_dates = (len(_list(facts.get("dates"))) > 1 and "transitions" in facts
+                 and all(d.get("measurable") is not False for d in ends))
+    gains: dict[str, float] = {c.key: 0.0 for c in MEASURED} if two_dates else {}
+    losses: dict[str, float] = dict(gains)
+    for t in _list(facts.get("transitions")):
         if isinstance(t, Mapping) and isinstance(t.get("area_m2"), int | float):
             gains[str(t.get("to"))] = gains.get(str(t.get("to")), 0.0) + float(t["area_m2"])
             losses[str(t.get("from"))] = losses.get(str(t.get("from")), 0.0) + float(t["area_m2"])
-    out += [Measured(v, "area_m2", f"gain of {k}") for k, v in gains.items()]
-    out += [Measured(v, "area_m2", f"loss of {k}") for k, v in losses.items()]
-    # changes first: a number that is both a change and a class area is reported as the change
-    out.sort(key=lambda m: 0 if m.source.startswith(("transitions", "gain", "loss", "net_change", "zones")) else 1)
+    out += [Measured(v, "area_m2", f"gain of {k} (sum of transitions to it)", frozenset({k})) for k, v in gains.items()]
+    out += [Measured(v, "area_m2", f"loss of {k} (sum of transitions from it)", frozenset({k}))
+            for k, v in losses.items()]
+    violations = [v for z in _list(facts.get("zones")) if isinstance(z, Mapping)
+                  for v in _list(z.get("violations")) if isinstance(v, Mapping)]
+    if violations:
+        tags = frozenset({ZONE, *(str(v.get(k)) for v in violations for k in ("class_from", "class_to"))})
+        out.append(Measured(float(len(violations)), "count", "zones: suspected violations", tags))
     classes = facts.get("classes")
-    dates = facts.get("dates")
-    if isinstance(classes, Mapping) and isinstance(dates, list) and len(dates) > 1:
-        first, last = classes.get(dates[0], {}), classes.get(dates[-1], {})
+    dates = [d for d in facts.get("dates") or [] if isinstance(d, str) and d not in skip_dates]
+    if isinstance(classes, Mapping) and len(dates) > 1:
+        first, last = classes.get(dates[0]), classes.get(dates[-1])
+        first, last = (first if isinstance(first, Mapping) else {}), (last if isinstance(last, Mapping) else {})
         for key, before in first.items():
             after = last.get(key)
             if not (isinstance(before, Mapping) and isinstance(after, Mapping)):
                 continue
+            tags = frozenset({key})
             a, b = float(before.get("area_m2", 0.0)), float(after.get("area_m2", 0.0))
+            out.append(Measured(abs(b - a), "area_m2", f"classes.{key} change {dates[0]}->{dates[-1]}", tags))
             if a > 0:
                 change = (b - a) / a * 100
-                out.append(Measured(change, "percent", f"classes.{key} change {dates[0]}->{dates[-1]}"))
-                out.append(Measured(abs(change), "percent", f"classes.{key} change (absolute)"))
+                out.append(Measured(change, "percent", f"classes.{key} change {dates[0]}->{dates[-1]} (%)", tags))
+                out.append(Measured(abs(change), "percent", f"classes.{key} change (%, absolute)", tags))
             fa, fb = before.get("fraction"), after.get("fraction")
             if isinstance(fa, int | float) and isinstance(fb, int | float):
-                out.append(Measured(abs(fb - fa) * 100, "pp", f"classes.{key} share change (points)"))
+                out.append(Measured((fb - fa) * 100, "pp", f"classes.{key} share change (points)", tags))
+                out.append(Measured(abs(fb - fa) * 100, "pp", f"classes.{key} share change (points, absolute)", tags))
     return out
 
 
-def audit(answer: str, facts: Mapping[str, object], question: str = "") -> Audit:
-    """Check every number of ``answer`` against ``facts``; numbers in ``question`` are echoes, not figures."""
-    measured = measured_values(facts)
-    asked = {_value(m.group("num")) for m in _NUMBER.finditer(_NOT_FIGURES.sub(" ", question))}
-    asked |= {_value(m) for m in re.findall(r"\d+(?:\.\d+)?", question)}
-    result = Audit()
-    text = _NOT_FIGURES.sub(lambda m: " " * len(m.group(0)), answer)
-    for m in _NUMBER.finditer(text):
-        raw, unit_text = m.group("num"), m.group("unit")
-        value = _value(raw)
-        unit = "percent" if m.group("pct") else _unit_kind(unit_text)
-        written = m.group(0).strip()
-        if unit is None and value in asked:
-            result.numbers.append(AuditedNumber(written, value, unit, True, "repeats the question"))
-            continue
-        source = _match(value, _decimals(raw), _trailing_zeros(raw), unit, measured)
-        result.numbers.append(AuditedNumber(written, value, unit, source is not None, source))
-    return result
-
-
-def _leaves(node: object, path: str) -> Iterator[tuple[str, str, float]]:
+def _depth(node: object, level: int = 0) -> int:
+    """How deep ``node`` nests (stops counting past ``MAX_DEPTH``)."""
+    if level > MAX_DEPTH:
+        return level
     if isinstance(node, Mapping):
+        return max((_depth(v, level + 1) for v in node.values()), default=level + 1)
+    if isinstance(node, list | tuple):
+        return max((_depth(v, level + 1) for v in node), default=level + 1)
+    return level
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _leaves(node: object, path: str, tags: frozenset[str]) -> Iterator[tuple[str, str, float, frozenset[str]]]:
+    if isinstance(node, Mapping):
+        tags = tags | _tags_of(node, path)
         for k, v in node.items():
-            yield from _leaves(v, f"{path}.{k}" if path else str(k))
+            yield from _leaves(v, f"{path}.{k}" if path else str(k), tags)
     elif isinstance(node, list | tuple):
         for i, v in enumerate(node):
-            yield from _leaves(v, f"{path}[{i}]")
+            yield from _leaves(v, f"{path}[{i}]", tags)
     elif isinstance(node, int | float) and not isinstance(node, bool) and math.isfinite(node):
-        yield path, path.rsplit(".", 1)[-1].split("[")[0], float(node)
+        yield path, path.rsplit(".", 1)[-1].split("[")[0], float(node), tags
 
 
-def _value(raw: str) -> float:
-    return float(raw.replace(",", "").replace("−", "-"))
+def _tags_of(node: Mapping[str, object], path: str) -> frozenset[str]:
+    """The classes (and zone) a record of the facts is about, from its own keys or its place."""
+    tags = {k for k in (_class_key(str(node[k])) for k in ("from", "to", "class_from", "class_to")
+                        if isinstance(node.get(k), str)) if k is not None}
+    if path.startswith("zones[") and path.count(".") == 0:
+        tags.add(ZONE)
+    parts = path.split(".")
+    if len(parts) >= 2 and parts[-2] == "survey_classes" and parts[-1] in _SURVEY_CLASS:
+        tags.add(_SURVEY_CLASS[parts[-1]])
+    elif any(p in ("classes", "net_change") for p in parts[:-1]):  # classes.<date>.<class>, net_change.<class>
+        key = _class_key(parts[-1])
+        if key is not None:
+            tags.add(key)
+    return frozenset(tags)
 
 
-def _decimals(raw: str) -> int:
-    return len(raw.split(".", 1)[1]) if "." in raw else 0
-
-
-def _trailing_zeros(raw: str) -> int:
-    if "." in raw:
-        return 0
-    digits = raw.replace(",", "").lstrip("+-−")
-    return len(digits) - len(digits.rstrip("0")) if digits.strip("0") else 0
-
-
-def _unit_kind(text: str | None) -> str | None:
-    if not text:
+def _class_key(name: str) -> str | None:
+    try:
+        return LandCover.from_key(name).key
+    except ValueError:
         return None
-    for pattern, kind in _UNITS:
-        if re.fullmatch(pattern, text, re.IGNORECASE):
-            return kind
-    return None
 
 
-def _close(written: float, measured: float, decimals: int, zeros: int) -> bool:
-    """``measured``, rounded as ``written`` was written, gives ``written``."""
-    step = 10.0 ** (-decimals) if decimals else 10.0 ** zeros
+def _mentions_before(text: str, position: int) -> frozenset[str]:
+    """Classes and zones named in the clause before ``position``."""
+    start = 0
+    for m in _CLAUSE_END.finditer(text, 0, position):
+        start = m.end()
+    named = set()
+    for m in _MENTION.finditer(text, start, position):
+        named.add(_MENTIONS[int(next(k for k, v in m.groupdict().items() if v)[1:])][1])
+    return frozenset(named)
+
+
+def _unit_m2(unit: str | None) -> float | None:
+    return {u.value: u.m2 for u in AreaUnit}.get(unit or "")
+
+
+def _close(q: Quantity, measured: float) -> bool:
+    """``measured``, in the figure's unit, gives the figure as written (rounded, or within its bound)."""
+    value, step = q.value, q.step
+    slack = 1e-9 * max(1.0, abs(value))
+    if q.bound is Bound.ABOVE:
+        return value - slack <= measured <= value + min(step, BOUND_REACH * abs(value)) + slack
+    if q.bound is Bound.BELOW:
+        return value - min(step, BOUND_REACH * abs(value)) - slack <= measured <= value + slack
     tolerance = 0.5 * step * (1 + 1e-9)
-    if zeros:
-        tolerance = min(tolerance, RELATIVE_CAP * abs(measured))
-        tolerance = max(tolerance, 0.5 * (1 + 1e-9))  # plain integer rounding is always fine
-    return abs(written - measured) <= tolerance
+    if step >= 10:  # a round figure (500, 1.2万): never more than 5 % off, but plain rounding always fine
+        tolerance = max(min(tolerance, RELATIVE_CAP * abs(measured)), 0.5 * (1 + 1e-9))
+    return abs(value - measured) <= tolerance
 
 
-def _match(value: float, decimals: int, zeros: int, unit: str | None, measured: list[Measured]) -> str | None:
-    if unit in _UNIT_M2:
-        factor = _UNIT_M2[unit]
-        for m in measured:
-            if m.kind == "area_m2" and _close(value, m.value / factor, decimals, zeros):
-                return m.source
-        return None
-    if unit in ("percent", "pp"):
-        kinds = ("percent", "pp") if unit == "pp" else ("percent",)
-        for m in measured:
-            if m.kind in kinds and _close(value, m.value, decimals, zeros):
-                return m.source
-        return None
-    for m in measured:  # a bare number: any measured value, or an area in any unit
+def _match(q: Quantity, measured: list[Measured]) -> str | None:
+    """The source of the first measured value that supports ``q``, or None."""
+    if q.dimension is Dimension.AREA:
+        factor = _unit_m2(q.unit) or 1.0
+        return next((m.source for m in measured if m.kind == "area_m2" and _close(q, m.value / factor)), None)
+    if q.dimension is Dimension.LENGTH:  # a pixel size: 10米分辨率
+        metres = q.base_value / q.value if q.value else 1.0  # per written unit
+        return next((m.source for m in measured if m.kind == "length_m" and _close(q, m.value / metres)), None)
+    kinds = {Dimension.PERCENT: ("percent",), Dimension.POINTS: ("pp",), Dimension.COUNT: ("count",)}
+    if q.dimension in kinds:
+        return next((m.source for m in measured if m.kind in kinds[q.dimension] and _close(q, m.value)), None)
+    for m in measured:  # a bare number: any measured value, an area in any unit
         if m.kind == "area_m2":
             for u in AreaUnit:
-                if _close(value, m.value / u.m2, decimals, zeros):
+                if _close(q, m.value / u.m2):
                     return f"{m.source} in {u.value}"
-        elif _close(value, m.value, decimals, zeros):
+        elif _close(q, m.value):
             return m.source
     return None

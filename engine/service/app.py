@@ -1,4 +1,5 @@
-"""The HTTP service: ``/v1/health``, ``/v1/ask`` (JSON or server-sent events), ``/v1/inspect``, ``/v1/sessions/{id}``.
+"""The HTTP service: ``/v1/health``, ``/v1/ask`` (JSON or server-sent events), ``/v1/inspect``, ``/v1/audit``,
+``/v1/sessions/{id}``.
 
 One model instance serves every ask: asks run one at a time in a worker
 thread, with at most ``queue_size`` admitted (running or waiting); beyond that
@@ -34,11 +35,12 @@ from engine import __version__, errors
 from engine.analysis.areas import AreaUnit
 from engine.analysis.cache import AnalysisCache
 from engine.analysis.run import ZoneSpec
+from engine.answer.audit import audit, check_facts
 from engine.ask import AskEvent, AskRequest, Sessions, ask, collect
 from engine.model.backends import Backend
 from engine.model.config import GenerationConfig
 from engine.scene.describe import describe
-from engine.service.schemas import AskBody, ErrorResponse, InspectBody, LayerBody
+from engine.service.schemas import AskBody, AuditBody, ErrorResponse, InspectBody, LayerBody
 from engine.service.settings import ServiceSettings
 from engine.types import Extent, LayerSpec
 
@@ -50,7 +52,8 @@ STATUS: dict[type[errors.EngineError], int] = {
     **{cls: 422 for cls in (errors.NotARasterError, errors.CorruptRasterError, errors.MissingCRSError,
                             errors.ExtentOutsideError, errors.NoValidPixelsError, errors.BandRolesUnknownError,
                             errors.MissingBandError, errors.MetadataError, errors.InvalidExtentError,
-                            errors.NoOverlapError, errors.ZonesError, errors.ReferenceLayerError)},
+                            errors.NoOverlapError, errors.ZonesError, errors.ReferenceLayerError,
+                            errors.FactsError)},
 }
 ERRORS = {"model": ErrorResponse}
 
@@ -299,6 +302,12 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
         # a plain def: FastAPI runs it in its thread pool, beside (never behind) the asks
         specs = [_layer_spec(layer, settings) for layer in body.layers]
         return json_response({"layers": [describe(spec).to_dict() for spec in specs]})
+
+    @app.post("/v1/audit", summary="check every figure of a text against measured facts",
+              responses={401: ERRORS, 422: ERRORS})
+    def audit_endpoint(body: AuditBody) -> Response:
+        result = audit(body.answer, check_facts(body.facts), body.question or "")
+        return json_response(result.to_dict())
 
     @app.delete("/v1/sessions/{session_id}", status_code=204, summary="forget a session's history",
                 responses={404: ERRORS})

@@ -45,6 +45,14 @@ class InspectBody(BaseModel):
     layers: list[LayerBody] = Field(min_length=1, max_length=8)
 
 
+class AuditBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    facts: dict[str, Any] = Field(description="the facts record, as `analyse --json` prints or an ask's facts event")
+    answer: str = Field(max_length=200_000, description="the text to check: an answer, another model's, a draft report")
+    question: str | None = Field(default=None, max_length=2000, description="its own figures are echoes, not checked")
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
