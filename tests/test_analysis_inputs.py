@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import rasterio
 
-from engine.answer.analytics import answer
 from engine.analysis.run import analyse
+from engine.answer.analytics import answer
 from engine.errors import MetadataError, NoOverlapError
 from engine.synthetic import SyntheticSpec, write_scene
 from engine.types import LayerSpec

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from shapely.geometry import box, mapping
 
-from engine.answer.analytics import Scenario, answer, language_of, scenario_of, unit_of
 from engine.analysis.areas import AreaUnit, format_area
 from engine.analysis.run import ZoneSpec, analyse
+from engine.answer.analytics import Scenario, answer, language_of, scenario_of, unit_of
 from engine.synthetic import SyntheticSpec, write_scene
 from engine.types import LayerSpec
 

@@ -14,10 +14,10 @@ from scipy import ndimage
 from shapely.geometry import shape
 
 from engine.analysis.run import analyse
+from engine.answer.grounding import boxes_to_features
 from engine.ask import render_images
 from engine.model import loading
 from engine.model.config import ModelConfig, ModelFamily
-from engine.answer.grounding import boxes_to_features
 from engine.synthetic import CLASS_CODES, SyntheticSpec, write_scene
 from engine.types import LayerSpec
 

@@ -49,7 +49,8 @@ def test_worldcover_reference_as_a_date_with_agreement(scene, tmp_path: Path) ->
     assert facts.reference["compared_with"] == "2024-05-01"
     # the truth of 2023 vs the classification of 2024: agreement is high but the planted change shows
     assert 0.85 < facts.reference["agreement"]["overall"] < 1.0
-    assert {(t.class_from, t.class_to) for t in facts.transitions} <= {("cropland_grassland", "built_up"), ("forest", "bare")}
+    assert {(t.class_from, t.class_to) for t in facts.transitions} <= {("cropland_grassland", "built_up"),
+                                                                       ("forest", "bare")}
 
 
 def test_unknown_codes_are_listed_with_advice(scene, tmp_path: Path) -> None:
@@ -85,3 +86,29 @@ def test_gbt21010_vector_reference(scene, tmp_path: Path) -> None:
     bad.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
     with pytest.raises(ReferenceLayerError, match="9999"):
         analyse([LayerSpec(path=scene.layers[0])], reference=ReferenceSpec(bad))
+
+
+def test_a_survey_separates_cropland_from_grassland(scene, tmp_path: Path) -> None:
+    """The imagery's class is 耕地和草地; a 三调 survey gives 耕地 (01) and 草地 (04) apart, and answers use it."""
+    from engine.analysis.areas import AreaUnit, format_area
+    from engine.answer.analytics import answer
+    from engine.answer.audit import audit
+
+    x0, y0 = SPEC.origin
+    third = SPEC.width * SPEC.pixel_size_m / 3
+    feats = [{"type": "Feature", "properties": {"DLBM": code},
+              "geometry": mapping(box(x0 + i * third, y0 - 1920, x0 + (i + 1) * third, y0))}
+             for i, code in enumerate(("0101", "0401", "0702"))]
+    path = tmp_path / "sandiao_2020.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats, "crs": {
+        "type": "name", "properties": {"name": "EPSG:32648"}}}))
+    facts = analyse([LayerSpec(path=scene.layers[0])], reference=ReferenceSpec(path)).facts
+    survey = facts.reference["survey_classes"]
+    assert {k: v["name_zh"] for k, v in survey.items()} == {"01": "耕地", "04": "草地", "07": "住宅用地"}
+    for code in ("01", "04"):
+        assert survey[code]["area_m2"] == pytest.approx(third * 1920, rel=0.01)
+    assert facts.per_date[0].classes["cropland_grassland"].area_m2 == pytest.approx(2 * third * 1920, rel=0.01)
+    reply = answer("耕地面积是多少公顷？", facts)
+    assert "按三调图层sandiao_2020.geojson" in reply.text and "无法区分" not in reply.text
+    assert f"耕地{format_area(survey['01']['area_m2'], AreaUnit.HA)}，草地" in reply.text
+    assert audit(reply.text, facts.to_dict(), "耕地面积是多少公顷？").ok

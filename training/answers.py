@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
 
-from engine.analysis.areas import AreaUnit  # area units are defined once, in the engine
+from engine.answer.quantities import Dimension, Quantity, read_quantities  # the one quantity reader
 
 
 class QuestionType(enum.StrEnum):
@@ -82,93 +81,21 @@ def yes_no(text: str) -> bool | None:
     return None
 
 
-# -- numbers ----------------------------------------------------------------------------------------
-_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-              "九": 9}
-_ZH_SMALL = {"十": 10, "百": 100, "千": 1000}
-_ZH_LARGE = {"万": 1e4, "亿": 1e8}
-_ZH_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千万亿]+")
-
-
-def chinese_number(text: str) -> float | None:
-    """三百 -> 300, 一千二百零五 -> 1205, 十五 -> 15, 两万 -> 20000; None when it is not one."""
-    if not text or not _ZH_NUMBER.fullmatch(text):
-        return None
-    total, section, digit = 0.0, 0.0, None
-    for ch in text:
-        if ch in _ZH_DIGITS:
-            digit = _ZH_DIGITS[ch]
-        elif ch in _ZH_SMALL:
-            section += (1 if digit is None else digit) * _ZH_SMALL[ch]
-            digit = None
-        else:
-            total = (total + section + (digit or 0)) * _ZH_LARGE[ch]
-            section, digit = 0.0, None
-    return total + section + (digit or 0)
-
-
-# (pattern, dimension, factor to the base unit: m for length, m² for area, 1 for percent); longest first
-_UNITS: tuple[tuple[str, str, float], ...] = (
-    (r"平方公里|平方千米|km²|km2|sq\.?\s*km|square\s+kilomet(?:re|er)s?", "area", AreaUnit.KM2.m2),
-    (r"平方米|㎡|m²|m2|square\s+met(?:re|er)s?", "area", AreaUnit.M2.m2),
-    (r"公顷|hectares?|ha(?![a-z])", "area", AreaUnit.HA.m2),
-    (r"亩|mu(?![a-z])", "area", AreaUnit.MU.m2),
-    (r"毫米|mm(?![a-z²2])|millimet(?:re|er)s?", "length", 1e-3),
-    (r"厘米|cm(?![a-z²2])|centimet(?:re|er)s?", "length", 1e-2),
-    (r"公里|千米|km(?![a-z²2])|kilomet(?:re|er)s?", "length", 1e3),
-    (r"米|m(?![a-z²2])|met(?:re|er)s?", "length", 1.0),
-    (r"%|％|percent(?![a-z])|per\s+cent", "percent", 1.0),
-)
-_NUM = r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+"
-_QUANTITY = re.compile(
-    r"(?P<pct>百分之)?(?P<num>" + _NUM + r")\s*(?P<big>万|亿)?\s*(?P<unit>"
-    + "|".join(f"(?:{p})" for p, _, _ in _UNITS) + r")?", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """A number read from text, in its dimension's base unit (m, m², %), or dimensionless (``None``)."""
-
-    value: float
-    dimension: str | None  # length | area | percent | None
-
-
+# -- numbers: the engine's one quantity reader --------------------------------------------------------
 def quantities(text: str) -> list[Quantity]:
-    """Every number in ``text`` with its unit: "1.2万亩", "5 km", "三百平方米", "12,500 m²", "百分之五"."""
-    found = []
-    for m in _QUANTITY.finditer(text or ""):
-        raw = m.group("num")
-        value = chinese_number(raw)
-        if value is None:
-            try:
-                value = float(raw.replace(",", "").replace("−", "-"))
-            except ValueError:
-                continue
-        if m.group("big"):
-            value *= _ZH_LARGE[m.group("big")]
-        unit = m.group("unit")
-        if m.group("pct"):
-            found.append(Quantity(value, "percent"))
-            continue
-        if unit is None:
-            found.append(Quantity(value, None))
-            continue
-        for pattern, dimension, factor in _UNITS:
-            if re.fullmatch(pattern, unit, re.IGNORECASE):
-                found.append(Quantity(value * factor, dimension))
-                break
-    return found
+    """Every figure in ``text`` with its unit (``engine.answer.quantities``): "1.2万亩", "5 km", "三百平方米"."""
+    return read_quantities(text or "")
 
 
 def first_quantity(text: str, dimension: str | None = None) -> Quantity | None:
-    """The first quantity in ``text`` of ``dimension`` (or, failing that, the first dimensionless one)."""
+    """The first figure in ``text`` of ``dimension`` (or, failing that, the first bare number or count)."""
     qs = quantities(text)
     if dimension is not None:
         for q in qs:
             if q.dimension == dimension:
                 return q
         for q in qs:
-            if q.dimension is None:
+            if q.dimension in (None, Dimension.COUNT):
                 return q
         return None
     return qs[0] if qs else None

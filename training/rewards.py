@@ -27,6 +27,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 
+from engine.answer.quantities import Dimension
 from training.answers import (
     QuestionType,
     area_bin,
@@ -95,15 +96,15 @@ def score_answer(predicted: str, reference: str, question: str = "", kind: Quest
     if kind is QuestionType.NUMERIC and is_area_bin(reference):  # RSVQA-HR: the area's bin
         got = first_quantity(predicted, "area")
         if got is not None and got.dimension == "area":
-            return float(area_bin(got.value).replace(" ", "") == _normalise(reference).replace(" ", ""))
+            return float(area_bin(got.base_value).replace(" ", "") == _normalise(reference).replace(" ", ""))
         return float(_normalise(predicted).replace(" ", "") == _normalise(reference).replace(" ", ""))
     if kind is QuestionType.NUMERIC:
         ref = first_quantity(reference)
         if ref is not None:
             got = first_quantity(predicted, ref.dimension)
-            if got is None or (got.dimension not in (ref.dimension, None)):
+            if got is None or (got.dimension not in (ref.dimension, None, Dimension.COUNT)):
                 return 0.0
-            return numeric_score(got.value, ref.value)
+            return numeric_score(got.base_value, ref.base_value)
     if kind is QuestionType.CLASS and _normalise(predicted) == _normalise(reference):
         return 1.0
     return open_score(predicted, reference)
@@ -113,12 +114,12 @@ def _count_score(predicted: str, reference: str) -> float:
     if is_bin_label(reference):
         got = first_quantity(predicted)
         if got is not None:
-            return float(count_bin(got.value) == _normalise(reference))
+            return float(count_bin(got.base_value) == _normalise(reference))
         return float(_normalise(predicted) == _normalise(reference))
     ref, got = first_quantity(reference), first_quantity(predicted)
     if ref is None or got is None:
         return open_score(predicted, reference)
-    return float(round(got.value) == round(ref.value))
+    return float(round(got.base_value) == round(ref.base_value))
 
 
 def open_score(predicted: str, reference: str) -> float:

@@ -128,7 +128,8 @@ class _Writer:
         if self.zh:
             return (f"{self.period()}，新增耕地和草地{self.area(gain)}{self._sources(gains, True)}，减少耕地和草地"
                     f"{self.area(loss)}{self._sources(losses, False)}，净变化{self.area(gain - loss)}。")
-        return (f"{self.period().capitalize()}, new cropland and grassland {self.area(gain)}{self._sources(gains, True)}"
+        return (f"{self.period().capitalize()}, new cropland and grassland {self.area(gain)}"
+                f"{self._sources(gains, True)}"
                 f"; cropland and grassland lost {self.area(loss)}{self._sources(losses, False)}; net change "
                 f"{self.area(gain - loss)}.")
 
@@ -197,7 +198,8 @@ class _Writer:
     def structure(self) -> str:
         """One measurable date: the class structure, and that a trend needs two dates."""
         d = next(d for d in reversed(self.f.per_date) if d.measurable)
-        return self.t(f"{d.date}有效范围内土地利用结构：{self.shares(d)}。只有一个可测量的时相，趋势需再加入一个日期的影像。",
+        return self.t(f"{d.date}有效范围内土地利用结构：{self.shares(d)}。只有一个可测量的时相，"
+                      "趋势需再加入一个日期的影像。",
                       f"Land-use structure on {d.date} (valid extent): {self.shares(d)}. A trend needs a second "
                       "measurable date.")
 
@@ -231,7 +233,8 @@ class _Writer:
             if not step["measurable"]:
                 out.append(self.t(f"{span}：有一期无法测量", f"{span}: a date is not measurable"))
                 continue
-            moves = sorted(((v["share_change_points"], k) for k, v in step["classes"].items()), key=lambda m: -abs(m[0]))
+            moves = sorted(((v["share_change_points"], k) for k, v in step["classes"].items()),
+                           key=lambda m: -abs(m[0]))
             listed = self.t("、", ", ").join(f"{_label(k, self.zh)}{'' if self.zh else ' '}{p:+.1f}"
                                              f"{self.t('个百分点', ' points')}" for p, k in moves[:2])
             out.append(f"{span}{self.t('：', ': ')}{listed}")
@@ -267,7 +270,8 @@ class _Writer:
         items = [(classes[k]["name_zh"] if self.zh else classes[k]["name_en"], classes[k]["area_m2"])
                  for k in ("01", "04") if k in classes]
         listed = self.t("，", ", ").join(f"{n}{self.t('', ' ')}{self.area(a)}" for n, a in items)
-        return self.t(f"按三调图层{ref.get('name')}（{ref.get('date')}），{listed}；影像分类不区分耕地和草地，上述变化为两者合计。",
+        return self.t(f"按三调图层{ref.get('name')}（{ref.get('date')}），{listed}；"
+                      "影像分类不区分耕地和草地，上述变化为两者合计。",
                       f" The survey {ref.get('name')} ({ref.get('date')}) gives {listed}; the imagery's class is "
                       "cropland and grassland together, and the change above is for both.")
 
@@ -284,7 +288,8 @@ class _Writer:
     def _other_caveats(self, notes: list[str]) -> str:
         low = [d for d in self.f.per_date if d.measurable and d.valid_fraction < LOW_VALID]
         if low:
-            notes.append(self.t("，".join(f"{d.date}仅{d.valid_fraction * 100:.0f}%像元有效（云/阴影/无数据）" for d in low),
+            notes.append(self.t("，".join(f"{d.date}仅{d.valid_fraction * 100:.0f}%像元有效（云/阴影/无数据）"
+                                         for d in low),
                                 ", ".join(f"only {d.valid_fraction * 100:.0f}% of pixels are valid on {d.date} "
                                           "(cloud, shadow or nodata)" for d in low)))
         fractions = [d.valid_fraction for d in self.f.per_date if d.measurable]

@@ -3,8 +3,8 @@
 from qgis.PyQt.QtCore import QCoreApplication
 
 # class id (as in the engine's facts) -> English name (translated with tr(); zh_CN in i18n/)
-CLASSES = [("water", "Water"), ("built_up", "Built-up"), ("bare", "Bare land"), ("cropland_grassland", "Cropland and grassland"),
-           ("forest", "Forest")]
+CLASSES = [("water", "Water"), ("built_up", "Built-up land"), ("bare", "Bare land"),
+           ("cropland_grassland", "Cropland and grassland"), ("forest", "Forest")]
 # band role (as the engine names it) -> English name (translated with tr())
 BAND_ROLES = [("blue", "Blue"), ("green", "Green"), ("red", "Red"), ("nir", "Near infrared"),
               ("swir1", "Shortwave infrared 1"), ("swir2", "Shortwave infrared 2")]

@@ -40,7 +40,7 @@
         <translation>基准影像</translation>
     </message>
     <message>
-        <source>Built-up</source>
+        <source>Built-up land</source>
         <translation>建设用地</translation>
     </message>
     <message>
@@ -270,6 +270,10 @@
     <message>
         <source>{} findings exported: {}</source>
         <translation>已导出 {} 个发现：{}</translation>
+    </message>
+    <message>
+        <source>The answer states no figure to check</source>
+        <translation>回答中没有可核对的数字</translation>
     </message>
     <message>
         <source>⚠ not supported by the measurements: </source>

@@ -226,10 +226,15 @@ class AskDock(QDockWidget):
         elif kind == "findings":
             self.findings = data
             self._show_facts()
-        elif kind == "audit":
+        elif kind == "audit":  # the engine's verdict: "all measured" only when figures were checked and all held
             bad = data.get("unsupported") or []
-            self.audit.setText(tr("✔ every number is measured") if not bad else
-                               tr("⚠ not supported by the measurements: ") + "，".join(bad))
+            verdict = data.get("verdict") or ("unsupported" if bad else "no_figures")
+            if verdict == "all_measured":
+                self.audit.setText(tr("✔ every number is measured"))
+            elif verdict == "unsupported":
+                self.audit.setText(tr("⚠ not supported by the measurements: ") + "，".join(bad))
+            else:
+                self.audit.setText(tr("The answer states no figure to check"))
         elif kind == "error":
             self._warn(data.get("message", ""), Qgis.MessageLevel.Warning)
 
