@@ -389,9 +389,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print(f"findings: {props.get('count', 0)} measured change patches, "
                       f"{props.get('model_boxes', 0)} boxes from the model")
             elif event.kind == "audit":
-                bad = event.data["unsupported"]
-                print("audit: every number is measured" if not bad else
-                      f"audit: NOT supported by the measurements: {', '.join(bad)}")
+                bad, verdict = event.data["unsupported"], event.data["verdict"]
+                print({"all_measured": "audit: every number is measured",
+                       "no_figures": "audit: the answer states no figure to check"}.get(
+                    verdict, f"audit: NOT supported by the measurements: {', '.join(bad)}"))
             elif event.kind == "done":
                 info = event.data["backend"]
                 if event.data["fallback"]:

@@ -13,13 +13,13 @@ from engine.prompt.builder import ImageFrame
 FACTS = {
     "dates": ["2023-05-01", "2024-05-01"],
     "classes": {
-        "2023-05-01": {"cropland": {"area_m2": 120000.0, "area_ha": 12.0, "fraction": 0.25},
+        "2023-05-01": {"cropland_grassland": {"area_m2": 120000.0, "area_ha": 12.0, "fraction": 0.25},
                        "built_up": {"area_m2": 40000.0, "fraction": 0.08}},
-        "2024-05-01": {"cropland": {"area_m2": 150000.0, "area_ha": 15.0, "fraction": 0.3125},
+        "2024-05-01": {"cropland_grassland": {"area_m2": 150000.0, "area_ha": 15.0, "fraction": 0.3125},
                        "built_up": {"area_m2": 50000.0, "fraction": 0.1}},
     },
-    "transitions": [{"from": "forest", "to": "cropland", "area_m2": 20000.0, "patches": 3},
-                    {"from": "bare", "to": "cropland", "area_m2": 10000.0, "patches": 2}],
+    "transitions": [{"from": "forest", "to": "cropland_grassland", "area_m2": 20000.0, "patches": 3},
+                    {"from": "bare", "to": "cropland_grassland", "area_m2": 10000.0, "patches": 2}],
     "findings_count": 5,
 }
 QUESTION = "2024年第二季度新增耕地面积是多少？"
@@ -29,17 +29,17 @@ QUESTION = "2024年第二季度新增耕地面积是多少？"
     ("2023年耕地12 公顷，即180亩，约0.12 km²。", []),  # one area in three units
     ("耕地由12公顷增至15 ha，增加25%，占比上升6.25个百分点。", []),
     ("新增耕地3公顷（45亩），共5个图斑。", []),  # gross gain = sum of transitions into cropland
-    ("约120000平方米；约 1,800 亩", ["1,800 亩"]),
+    ("约120000平方米；约 1,800 亩", ["约 1,800 亩"]),
     ("新增耕地350亩。", ["350亩"]),  # invented
     ("耕地增加了40%。", ["40%"]),  # the measured change is 25 %
     ("Cropland grew from 12 ha to 15 ha, i.e. 225 mu.", []),
-    ("Cropland was about 18.0 mu.", ["18.0 mu"]),
-    ("约120亩？", ["120亩"]),  # 120 mu is 8 ha: nothing measured is near it
+    ("Cropland was about 18.0 mu.", ["about 18.0 mu"]),
+    ("约120亩？", ["约120亩"]),  # 120 mu is 8 ha: nothing measured is near it
     ("耕地面积约 0.15 平方公里", []),
     ("2024年5月1日的影像显示2024-05-01耕地增加。", []),  # dates are not figures
     ("第二季度新增耕地", []),  # the question's quarter
     ('{"bbox_2d": [10, 20, 110, 220], "label": "cropland"}', []),  # box coordinates are not figures
-    ("共7个图斑", ["7"]),
+    ("共7个图斑", ["7个图斑"]),
 ])
 def test_audit_table(answer: str, unsupported: list[str]) -> None:
     result = audit(answer, FACTS, QUESTION)
@@ -50,7 +50,7 @@ def test_audit_table(answer: str, unsupported: list[str]) -> None:
 def test_audit_accepts_rounding_but_not_more() -> None:
     assert audit("耕地约 12.0 公顷", FACTS).ok
     assert not audit("耕地约 12.2 公顷", FACTS).ok
-    assert audit("耕地约 11.96 公顷", FACTS).unsupported[0].text == "11.96 公顷"
+    assert audit("耕地约 11.96 公顷", FACTS).unsupported[0].text == "约 11.96 公顷"
 
 
 def test_audit_counts_every_number() -> None:

@@ -46,6 +46,7 @@ _MENTIONS: tuple[tuple[str, str], ...] = (
     (r"林地|森林|树林|(?i:forests?|woodland|trees?)", "forest"),
 )
 _MENTION = re.compile("|".join(f"(?P<m{i}>{p})" for i, (p, _) in enumerate(_MENTIONS)))
+_BOXES = re.compile(r"\"bbox_2d\"\s*:\s*\[[^\]]*\]|\"image\"\s*:\s*\d+")  # grounding JSON: no figures
 _CLAUSE_END = re.compile(r"[。；;！!？?\n]|[，,、](?!\d)|\.(?=\s|$)")
 # GB/T 21010 first-level classes in a survey reference, as the engine's classes
 _SURVEY_CLASS = {"01": "cropland_grassland", "02": "cropland_grassland", "03": "forest",
@@ -141,12 +142,13 @@ def audit(answer: str, facts: Mapping[str, object], question: str = "") -> Audit
     measured = measured_values(facts)
     asked = {(q.unit, round(q.value, 9)) for q in read_quantities(question or "")}
     result = Audit()
-    for q in read_quantities(answer or ""):
+    text = _BOXES.sub(lambda m: " " * len(m.group(0)), answer or "")  # same length: offsets stay valid
+    for q in read_quantities(text):
         if (q.unit, round(q.value, 9)) in asked:
             result.numbers.append(AuditedNumber(q.text, q.value, q.unit, True, "repeats the question",
                                                 q.approximate, checked=False))
             continue
-        named = _mentions_before(answer, q.start)
+        named = _mentions_before(text, q.start)
         candidates = [m for m in measured if not named or m.tags & named]
         source = _match(q, candidates)
         result.numbers.append(AuditedNumber(q.text, q.value, q.unit, source is not None, source, q.approximate))
@@ -178,7 +180,8 @@ def measured_values(facts: Mapping[str, object]) -> list[Measured]:
             out.append(Measured(value, "value", path, tags))
     out += _derived(facts, skip_dates)
     # changes first: a number that is both a change and a class area is reported as the change
-    out.sort(key=lambda m: 0 if m.source.startswith(("transitions", "gain", "loss", "net_change", "zones")) else 1)
+    order = ("transitions", "gain", "loss", "net_change", "zones")
+    out.sort(key=lambda m: next((i for i, p in enumerate(order) if m.source.startswith(p)), len(order)))
     return out
 
 
