@@ -16,21 +16,24 @@ import numpy as np
 from affine import Affine
 
 from engine.analysis.areas import AreaUnit, format_area
-from engine.analysis.classes import MEASURED
+from engine.analysis.classes import MEASURED, LandCover
 from engine.analysis.facts import Facts
 
 SYSTEM = {
     "zh": ("你是县级自然资源局的土地利用监测助手。"
            "你会看到同一区域不同日期的卫星影像（真彩色和假彩色）以及引擎测量得到的事实表。"
            "规则：回答中的每一个数字（面积、百分比、图斑数）都必须直接来自事实表，可以换算单位，但不得估算或编造；"
-           "事实表没有的数字就不要写。用简洁的中文回答，给出面积单位。"
+           "事实表没有的数字就不要写。“耕地和草地”是一类（影像无法区分二者），不要把它称为耕地。"
+           "标为不可测量的日期不要报告面积。用简洁的中文回答，给出面积单位。"
            "如需指出影像中的位置，请输出 JSON："
            "{\"bbox_2d\": [x1, y1, x2, y2], \"label\": \"类别\", \"image\": 影像序号}，坐标为该影像的像素坐标。"),
     "en": ("You are the land-use monitoring assistant of a county natural-resources bureau. You see satellite images "
            "of one area on several dates (true and false colour) and a table of facts measured by the engine. "
            "Rule: every number in your answer (areas, percentages, patch counts) must come straight from the facts "
            "table; you may convert units but never estimate or invent; if a number is not in the table, do not "
-           "write one. Answer briefly with area units. To point at a place in an image, write JSON "
+           "write one. \"Cropland and grassland\" is one class (the imagery cannot tell them apart): never call it "
+           "cropland alone. Report no area for a date marked not measurable. Answer briefly with area units. "
+           "To point at a place in an image, write JSON "
            "{\"bbox_2d\": [x1, y1, x2, y2], \"label\": \"class\", \"image\": image number} in that image's pixels."),
 }
 
@@ -88,6 +91,7 @@ def facts_table(facts: Facts, unit: AreaUnit, language: str) -> str:
     """The facts as compact lines, areas in ``unit`` (the numbers the answer may use)."""
     zh = language == "zh"
     area = lambda m2: format_area(m2, unit, language)  # noqa: E731
+    label = lambda key: LandCover.from_key(key).label_zh if zh else LandCover.from_key(key).label_en  # noqa: E731
     lines = ["事实表（引擎测量）：" if zh else "Facts (measured by the engine):"]
     lines.append(("范围面积 " if zh else "extent area ") + area(facts.area_m2)
                  + (f"；日期 {', '.join(facts.dates)}" if zh else f"; dates {', '.join(facts.dates)}"))
@@ -97,17 +101,22 @@ def facts_table(facts: Facts, unit: AreaUnit, language: str) -> str:
         cells = []
         for d in facts.per_date:
             c = d.classes[cls.key]
-            cells.append(f"{area(c.area_m2)} ({c.fraction * 100:.1f}%)")
-        lines.append(" | ".join([cls.label_zh if zh else cls.key, *cells]))
+            cells.append(f"{area(c.area_m2)} ({c.fraction * 100:.1f}%)" if d.measurable else
+                         ("不可测量" if zh else "not measurable"))
+        lines.append(" | ".join([label(cls.key), *cells]))
     lines.append(("有效像元比例 " if zh else "valid share ")
                  + ", ".join(f"{d.date} {d.valid_fraction * 100:.1f}%" for d in facts.per_date))
     if facts.transitions:
         lines.append("变化（前→后，面积，图斑数）：" if zh else "Changes (from -> to, area, patches):")
         for t in facts.transitions:
-            lines.append(f"{t.class_from} -> {t.class_to}: {area(t.area_m2)}, {t.patches}")
+            lines.append(f"{label(t.class_from)} -> {label(t.class_to)}: {area(t.area_m2)}, {t.patches}")
+    for step in facts.intervals:
+        moves = ", ".join(f"{label(k)} {v['share_change_points']:+.1f}" for k, v in step["classes"].items())
+        what = "占比变化，百分点" if zh else "share change, points"
+        lines.append(f"{step['date_from']} -> {step['date_to']} ({what}): {moves}")
     for z in facts.zones:
         violations = z.get("violations") or []
-        desc = "; ".join(f"{v['kind']} {v['class_from']}->{v['class_to']} {area(float(v['area_m2']))}"
+        desc = "; ".join(f"{v['kind']} {label(v['class_from'])}->{label(v['class_to'])} {area(float(v['area_m2']))}"
                          for v in violations) or ("无疑似违规" if zh else "no suspected violation")
         lines.append(f"{'区域' if zh else 'zone'} {z.get('name')}: {desc}")
     return "\n".join(lines)
