@@ -2,19 +2,23 @@
 
 ``ask`` yields typed events in that order (``progress``, ``facts``, ``token``,
 ``findings``, ``audit``, ``done``; ``error`` when something fails), so the CLI
-prints them and the service streams them as they come. The facts are measured
-before the model says a word; when the model fails, the analytics-only
-answer stands in and an ``error`` event says why.
+prints them and the service streams them as they come. Progress events come
+live, per date and strip, while the analysis runs in its own thread. The facts
+are measured before the model says a word; when the model fails, the
+analytics-only answer stands in and an ``error`` event says why. ``measure``
+is the same without a model: facts, findings and, for a question, the answer
+written from the facts (``POST /v1/analyse``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -141,14 +145,8 @@ def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
     language = request.language or language_of(request.question)
     unit = request.unit or unit_of(request.question, None, language)
 
-    progress: list[AskEvent] = []
-
-    def on_progress(stage: str, done: int, total: int) -> None:
-        progress.append(AskEvent("progress", {"stage": stage, "done": done, "total": total}))
-
     yield AskEvent("progress", {"stage": "analyse", "done": 0, "total": 1})
-    result = analyse(request.layers, request.extent, request.analysis, on_progress, request.zones, cache)
-    yield from progress
+    result = yield from analyse_live(request, cache)
     timings["analyse_s"] = time.perf_counter() - started
     facts = result.facts.to_dict()
     yield AskEvent("facts", facts)
@@ -216,6 +214,53 @@ def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
         "history_turns": used_turns, "dropped_history_turns": dropped_turns,
         "timings": {k: round(v, 4) for k, v in timings.items()},
     })
+
+
+def analyse_live(request: AskRequest, cache: AnalysisCache | None) -> Generator[AskEvent, None, Analysis]:
+    """Analyse in a thread, yielding its progress events as they happen; returns the analysis (or raises its error)."""
+    events: queue.Queue[AskEvent | None] = queue.Queue()
+    outcome: dict[str, object] = {}
+
+    def on_progress(stage: str, done: int, total: int) -> None:
+        events.put(AskEvent("progress", {"stage": stage, "done": done, "total": total}))
+
+    def work() -> None:
+        try:
+            outcome["result"] = analyse(request.layers, request.extent, request.analysis, on_progress,
+                                        request.zones, cache)
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            outcome["error"] = exc
+        finally:
+            events.put(None)
+
+    thread = threading.Thread(target=work, name="analyse", daemon=True)
+    thread.start()
+    while (event := events.get()) is not None:
+        yield event
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["result"]  # type: ignore[return-value]
+
+
+def measure(request: AskRequest, cache: AnalysisCache | None = None,
+            max_findings: int = DEFAULT_CAP) -> Iterator[AskEvent]:
+    """Measurement without a model: progress, facts, findings, and for a question the analytics answer and audit."""
+    started = time.perf_counter()
+    yield AskEvent("progress", {"stage": "analyse", "done": 0, "total": 1})
+    result = yield from analyse_live(request, cache)
+    facts = result.facts.to_dict()
+    yield AskEvent("facts", facts)
+    yield AskEvent("findings", result.findings(max_findings))
+    done: dict[str, object] = {"from_cache": result.from_cache}
+    if request.question:
+        language = request.language or language_of(request.question)
+        reply = analytics_answer(request.question, result.facts, request.unit, language)
+        yield AskEvent("token", {"text": reply.text})
+        yield AskEvent("audit", audit(reply.text, facts, request.question).to_dict())
+        done.update(answer=reply.text, language=language, unit=reply.unit.value)
+    done["timings"] = {"total_s": round(time.perf_counter() - started, 4)}
+    yield AskEvent("done", done)
 
 
 def collect(events: Iterator[AskEvent]) -> dict[str, object]:

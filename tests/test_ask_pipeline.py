@@ -15,7 +15,7 @@ import pytest
 from conftest import L7, L8
 
 from engine.analysis.run import AnalysisConfig
-from engine.ask import AskRequest, Sessions, ask, collect
+from engine.ask import AskRequest, Sessions, ask, collect, measure
 from engine.errors import GenerationError, InsufficientMemoryError, ModelNotFoundError, UnsupportedModelError
 from engine.model import loading
 from engine.model.backends import BackendKind, LocalBackend, NoneBackend, OpenAIBackend, choose_backend
@@ -182,3 +182,33 @@ QWEN25_VL_3B_CONFIG = {  # the public config.json of Qwen/Qwen2.5-VL-3B-Instruct
                       "out_hidden_size": 2048, "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2,
                       "window_size": 112, "fullatt_block_indexes": [7, 15, 23, 31], "in_chans": 3},
 }
+
+
+def test_progress_streams_while_the_analysis_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A progress event reaches the consumer while the analysis is still running, not after it returns."""
+    import engine.ask
+
+    delivered = threading.Event()
+    real = engine.ask.analyse
+
+    def analyse_waiting_for_the_consumer(specs, extent, config, progress, zones, cache):
+        progress("date 1/2 2001-07-30", 1, 41)
+        if not delivered.wait(20):  # batched progress would only arrive after this returns
+            raise AssertionError("the progress event was not delivered while the analysis ran")
+        return real(specs, extent, config, progress, zones, cache)
+
+    monkeypatch.setattr(engine.ask, "analyse", analyse_waiting_for_the_consumer)
+    kinds = []
+    for event in measure(AskRequest("新增建设用地多少亩？", LAYERS, analysis=demo_analysis())):
+        if event.kind == "progress" and event.data["stage"].startswith("date 1/2"):
+            delivered.set()
+        kinds.append(event.kind)
+    assert kinds.index("facts") > kinds.index("progress") and kinds[-1] == "done"
+    assert kinds[kinds.index("facts"):] == ["facts", "findings", "token", "audit", "done"]
+
+
+def test_an_analysis_error_reaches_the_consumer() -> None:
+    from engine.errors import LayerNotFoundError
+
+    with pytest.raises(LayerNotFoundError):
+        list(measure(AskRequest("", [LayerSpec(path=Path("/nonexistent/scene.tif"))])))

@@ -210,6 +210,28 @@ def test_twenty_concurrent_asks_are_answered_or_told_busy(engine: Engine) -> Non
     assert httpx.get(engine.url + "/v1/health", headers=AUTH).json()["status"] == "ok"
 
 
+def test_analyse_measures_without_the_model(engine: Engine) -> None:
+    url = engine.url + "/v1/analyse"
+    plain = httpx.post(url, json={"layers": LAYERS, "mmu_ha": 0.18}, headers=AUTH, timeout=120)
+    assert plain.status_code == 200, plain.text
+    body = plain.json()
+    assert body["facts"]["dates"] == ["2001-07-30", "2013-07-07"] and body["facts"]["mmu_m2"] == 1800.0
+    assert body["findings"]["type"] == "FeatureCollection" and body["findings"]["features"]
+    assert {f["properties"]["source"] for f in body["findings"]["features"]} == {"measured"}
+    assert "answer" not in body and "audit" not in body
+    question = {"layers": LAYERS, "question": "新增建设用地多少亩？"}
+    asked = httpx.post(url, json=question, headers=AUTH, timeout=120).json()
+    assert asked["answer"].startswith("2001-07-30至2013-07-07，新增建设用地")
+    assert asked["audit"]["verdict"] == "all_measured"
+    streamed = httpx.post(url, json={"layers": LAYERS, "stream": True, "mmu_ha": 0.27}, headers=AUTH, timeout=120)
+    kinds = [kind for kind, _ in _events(streamed.text)]
+    assert kinds[0] == "progress" and kinds[-3:] == ["facts", "findings", "done"]
+    assert kinds.count("progress") > 2  # per date and strip, as they happen
+    for bad, code in (({"layers": LAYERS, "mmu_ha": -1}, 422), ({"layers": LAYERS, "max_findings": 10**9}, 422),
+                      ({"layers": [{"path": "/etc/passwd"}]}, 403), ({"layers": []}, 422)):
+        assert httpx.post(url, json=bad, headers=AUTH, timeout=60).status_code == code, bad
+
+
 def test_audit_any_text_against_the_facts_of_an_ask(engine: Engine) -> None:
     facts = _ask(engine).json()["facts"]
     new = sum(t["area_mu"] for t in facts["transitions"] if t["to"] == "cropland_grassland")
@@ -230,7 +252,7 @@ def test_fuzzing_from_the_openapi_schema_never_gets_a_5xx(engine: Engine) -> Non
     """Requests generated from /openapi.json (schemathesis strategies, driven by hypothesis)."""
     schema = schemathesis.openapi.from_url(engine.url + "/openapi.json", headers=AUTH)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} >= {"/v1/ask", "/v1/inspect", "/v1/audit", "/v1/health",
+    assert {op.path for op in operations} >= {"/v1/ask", "/v1/analyse", "/v1/inspect", "/v1/audit", "/v1/health",
                                               "/v1/sessions/{session_id}"}
     statuses: list[int] = []
     for operation in operations:

@@ -1,5 +1,5 @@
-"""The HTTP service: ``/v1/health``, ``/v1/ask`` (JSON or server-sent events), ``/v1/inspect``, ``/v1/audit``,
-``/v1/sessions/{id}``.
+"""The HTTP service: ``/v1/health``, ``/v1/ask`` and ``/v1/analyse`` (JSON or server-sent events), ``/v1/inspect``,
+``/v1/audit``, ``/v1/sessions/{id}``.
 
 One model instance serves every ask: asks run one at a time in a worker
 thread, with at most ``queue_size`` admitted (running or waiting); beyond that
@@ -21,7 +21,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,13 +34,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from engine import __version__, errors
 from engine.analysis.areas import AreaUnit
 from engine.analysis.cache import AnalysisCache
-from engine.analysis.run import ZoneSpec
+from engine.analysis.run import AnalysisConfig, ZoneSpec
 from engine.answer.audit import audit, check_facts
-from engine.ask import AskEvent, AskRequest, Sessions, ask, collect
+from engine.ask import AskEvent, AskRequest, Sessions, ask, collect, measure
 from engine.model.backends import Backend
 from engine.model.config import GenerationConfig
 from engine.scene.describe import describe
-from engine.service.schemas import AskBody, AuditBody, ErrorResponse, InspectBody, LayerBody
+from engine.service.schemas import AnalyseBody, AskBody, AuditBody, ErrorResponse, InspectBody, LayerBody
 from engine.service.settings import ServiceSettings
 from engine.types import Extent, LayerSpec
 
@@ -105,11 +105,10 @@ class _Engine:
         with self.lock:
             self.admitted -= 1
 
-    def run(self, request: AskRequest, cancel: threading.Event, emit) -> None:
-        """Run one ask in the worker, handing each event to ``emit``; always ends with ``None``."""
+    def run(self, produce: Callable[[], Iterator[AskEvent]], emit) -> None:
+        """Run one ask (or analysis) in the worker, handing each event to ``emit``; always ends with ``None``."""
         try:
-            for event in ask(request, self.backend, self.sessions, self.generation, self.cache, cancel,
-                             history_tokens=self.settings.history_tokens):
+            for event in produce():
                 if event.kind == "done":
                     timings = event.data.get("timings", {})
                     self.recent.append({k: timings[k] for k in ("first_token_s", "tokens_per_s") if k in timings})
@@ -187,15 +186,16 @@ def _layer_spec(layer: LayerBody, settings: ServiceSettings) -> LayerSpec:
         raise ServiceError(422, "invalid_layer", f"{layer.path}: {exc}") from None
 
 
-def _ask_request(body: AskBody, settings: ServiceSettings) -> AskRequest:
+def _ask_request(body: AskBody | AnalyseBody, settings: ServiceSettings) -> AskRequest:
     layers = [_layer_spec(layer, settings) for layer in body.layers]
     extent = None
     if body.extent is not None:
         e = body.extent
         extent = Extent(e.xmin, e.ymin, e.xmax, e.ymax, e.crs)
     zones = ZoneSpec(_zones_file(body.zones, settings)) if body.zones is not None else None
-    return AskRequest(question=body.question, layers=layers, extent=extent, zones=zones, session_id=body.session_id,
-                      language=body.language, unit=AreaUnit(body.unit) if body.unit else None)
+    return AskRequest(question=body.question or "", layers=layers, extent=extent, zones=zones,
+                      session_id=getattr(body, "session_id", None), language=body.language,
+                      unit=AreaUnit(body.unit) if body.unit else None)
 
 
 def create_app(settings: ServiceSettings, backend: Backend, generation: GenerationConfig | None = None,
@@ -251,8 +251,25 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
                          429: ERRORS})
     async def ask_endpoint(body: AskBody) -> Response:
         request = _ask_request(body, settings)
-        engine.admit()
         cancel = threading.Event()
+        return await _respond(lambda: ask(request, engine.backend, engine.sessions, engine.generation, engine.cache,
+                                          cancel, history_tokens=settings.history_tokens),
+                              request, cancel, body.stream)
+
+    @app.post("/v1/analyse", summary="measure layers over an extent without the model: facts and findings",
+              responses={400: ERRORS, 401: ERRORS, 403: ERRORS, 404: ERRORS, 413: ERRORS, 422: ERRORS,
+                         429: ERRORS})
+    async def analyse_endpoint(body: AnalyseBody) -> Response:
+        request = _ask_request(body, settings)
+        if body.mmu_ha is not None:
+            request.analysis = AnalysisConfig(mmu_ha=body.mmu_ha)
+        return await _respond(lambda: measure(request, engine.cache, body.max_findings), request, threading.Event(),
+                              body.stream)
+
+    async def _respond(produce: Callable[[], Iterator[AskEvent]], request: AskRequest, cancel: threading.Event,
+                       stream: bool) -> Response:
+        """Admit, run ``produce`` in the worker, and reply with its events streamed (SSE) or collected as one JSON."""
+        engine.admit()
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[AskEvent | None] = asyncio.Queue()
 
@@ -261,7 +278,7 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
 
         def job() -> None:
             try:
-                engine.run(request, cancel, emit)
+                engine.run(produce, emit)
             finally:
                 engine.release()
                 if request.zones is not None:
@@ -277,7 +294,7 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
             while (event := await events.get()) is not None:
                 yield event
 
-        if body.stream:
+        if stream:
             async def sse() -> AsyncIterator[bytes]:
                 try:
                     async for event in drain():

@@ -39,6 +39,22 @@ class AskBody(BaseModel):
     stream: bool = False
 
 
+class AnalyseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    layers: list[LayerBody] = Field(min_length=1, max_length=8)
+    extent: ExtentBody | None = None
+    zones: dict[str, Any] | None = Field(default=None, description="a GeoJSON FeatureCollection of zones")
+    question: str | None = Field(default=None, max_length=2000,
+                                 description="optional: answered from the measurements alone, with its audit")
+    language: Literal["zh", "en"] | None = None
+    unit: Literal["mu", "ha", "km2", "m2"] | None = None
+    mmu_ha: float | None = Field(default=None, ge=0, le=10_000, allow_inf_nan=False,
+                                 description="minimum mapping unit of change patches, ha (default 0.5)")
+    max_findings: int = Field(default=500, ge=0, le=5000, description="change patches returned, largest first")
+    stream: bool = False
+
+
 class InspectBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
