@@ -1,15 +1,28 @@
-"""The plugin's exceptions: one base class, one class per failure a user can act on."""
+"""The plugin's exceptions: one base class, one class per failure a user can act on.
+
+Messages and hints are English source text translated with ``tr`` (zh_CN in
+``i18n/``), so a Chinese QGIS shows them in Chinese; ``details`` keeps the
+technical text (the engine's message, the network error) for the message
+bar's details, never cut.
+"""
+
+from qgis.PyQt.QtCore import QCoreApplication
+
+
+def tr(text):
+    return QCoreApplication.translate("LandUseMonitor", text)
 
 
 class PluginError(Exception):
-    """Base class; ``hint`` tells the user what to do (English source text, translated where shown)."""
+    """Base class; ``hint`` tells the user what to do, ``details`` what exactly happened."""
 
     hint = ""
 
-    def __init__(self, message, hint=None):
+    def __init__(self, message, hint=None, details=""):
         super().__init__(message)
         if hint is not None:
             self.hint = hint
+        self.details = details
 
 
 class EngineUnreachableError(PluginError):

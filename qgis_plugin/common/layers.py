@@ -2,7 +2,7 @@
 
 import json
 
-from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsJsonExporter, QgsProject, QgsRasterLayer
+from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject, QgsRasterLayer
 from qgis.PyQt.QtCore import QCoreApplication
 
 from .errors import LayerError
@@ -33,8 +33,34 @@ def extent_for(layer, rect, rect_crs):
             "ymax": extent.yMaximum(), "crs": layer.crs().authid() or layer.crs().toWkt()}
 
 
-def zones_geojson(layer):
-    """A polygon layer as a GeoJSON FeatureCollection in EPSG:4326 (what the engine takes)."""
-    exporter = QgsJsonExporter(layer)
-    exporter.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:4326"))
-    return json.loads(exporter.exportFeatures(list(layer.getFeatures())))
+def zones_geojson(layer, features=None):
+    """A polygon layer (or ``features`` of it) as a GeoJSON FeatureCollection in EPSG:4326, as the engine takes it.
+
+    Each geometry is transformed with ``QgsCoordinateTransform`` and written with ``QgsGeometry.asJson`` (both in
+    QGIS 3.22, the plugin's minimum; ``QgsJsonExporter.setDestinationCrs`` is not). Attributes go as strings or
+    numbers; features without a geometry are left out.
+    """
+    to_wgs84 = QgsCoordinateTransform(layer.crs(), QgsCoordinateReferenceSystem("EPSG:4326"), QgsProject.instance())
+    names = layer.fields().names()
+    out = []
+    for feature in (features if features is not None else layer.getFeatures()):
+        geometry = feature.geometry()
+        if geometry is None or geometry.isEmpty():
+            continue
+        geometry = geometry.__class__(geometry)  # a copy: the layer's own features stay untouched
+        if geometry.transform(to_wgs84) != 0:
+            raise LayerError(tr("A zone of {} cannot be transformed to longitude/latitude").format(layer.name()))
+        properties = {name: _plain(feature.attribute(name)) for name in names}
+        out.append({"type": "Feature", "properties": properties, "geometry": json.loads(geometry.asJson(7))})
+    if not out:
+        raise LayerError(tr("The zones layer {} has no polygons").format(layer.name()))
+    return {"type": "FeatureCollection", "features": out}
+
+
+def _plain(value):
+    """An attribute as JSON takes it (NULL as None; dates and other types as text)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "isNull") and value.isNull():
+        return None
+    return str(value)

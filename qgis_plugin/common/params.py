@@ -34,3 +34,10 @@ class AskParams:
         if self.zones is not None:
             body["zones"] = self.zones
         return body
+
+    def analyse_body(self):
+        """The JSON body of POST /v1/analyse (streamed): measurement without the model; a question is optional."""
+        body = {k: v for k, v in self.body().items() if k not in ("session_id", "question")}
+        if self.question:
+            body["question"] = self.question
+        return body

@@ -387,5 +387,49 @@
         <source>Shortwave infrared 2</source>
         <translation>短波红外2</translation>
     </message>
+    <message>
+        <source>A zone of {} cannot be transformed to longitude/latitude</source>
+        <translation>{} 中有保护区无法转换为经纬度</translation>
+    </message>
+    <message>
+        <source>Engine connected ({})</source>
+        <translation>已连接分析引擎（{}）</translation>
+    </message>
+    <message>
+        <source>No engine is running at {}</source>
+        <translation>{} 上没有运行分析引擎</translation>
+    </message>
+    <message>
+        <source>Not connected: the engine is not running at {}</source>
+        <translation>未连接：{} 上没有运行分析引擎</translation>
+    </message>
+    <message>
+        <source>Reading and classifying {}…</source>
+        <translation>正在读取并分类 {}…</translation>
+    </message>
+    <message>
+        <source>The engine at {} did not answer in time</source>
+        <translation>分析引擎（{}）没有及时响应</translation>
+    </message>
+    <message>
+        <source>The engine is busy</source>
+        <translation>分析引擎正忙</translation>
+    </message>
+    <message>
+        <source>The engine refused the token</source>
+        <translation>分析引擎拒绝了访问令牌</translation>
+    </message>
+    <message>
+        <source>The engine's reply is not JSON</source>
+        <translation>分析引擎的回复格式有误（不是 JSON）</translation>
+    </message>
+    <message>
+        <source>The engine's stream is malformed</source>
+        <translation>分析引擎返回的数据流格式有误</translation>
+    </message>
+    <message>
+        <source>The zones layer {} has no polygons</source>
+        <translation>保护区图层 {} 中没有多边形</translation>
+    </message>
 </context>
 </TS>

@@ -1,4 +1,8 @@
-"""The two algorithms: ask about a raster extent (answer and findings file), and land-cover change polygons."""
+"""The two algorithms: ask about a raster extent (answer and findings file), and land-cover change polygons.
+
+Both run on the main thread (``FlagNoThreading``) and wait for the engine in a local event loop
+(``engine_call``); change polygons are measured by ``/v1/analyse``, never through the language model.
+"""
 
 from qgis.core import (
     QgsFeatureSink,
@@ -16,7 +20,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 
 from .. import findings
-from .engine_call import run_ask
+from .engine_call import params_for, run
 
 
 def tr(text):
@@ -32,6 +36,9 @@ class _Base(QgsProcessingAlgorithm):
 
     def createInstance(self):
         return type(self)()
+
+    def flags(self):
+        return super().flags() | QgsProcessingAlgorithm.Flag.FlagNoThreading
 
     def _layers(self, parameters, context):
         layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
@@ -73,7 +80,8 @@ class AskAboutExtent(_Base):
         layer, baseline, rect, rect_crs = self._layers(parameters, context)
         zones = self.parameterAsVectorLayer(parameters, "ZONES", context)
         question = self.parameterAsString(parameters, "QUESTION", context)
-        answer, events, params = run_ask(question, layer, baseline, rect, rect_crs, zones, feedback)
+        params = params_for(question, layer, baseline, rect, rect_crs, zones)
+        answer, events = run("ask", params, feedback)
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
         model = (events.get("done", {}).get("backend") or {}).get("model") or ""
         findings.write_atomic(findings.collection_for_export(events.get("findings", {}), question, answer,
@@ -95,6 +103,9 @@ class ChangePolygons(_Base):
 
     def initAlgorithm(self, config=None):
         self._add_inputs()
+        self.addParameter(QgsProcessingParameterVectorLayer("ZONES", tr("Zones"),
+                                                            [QgsProcessing.SourceType.TypeVectorPolygon],
+                                                            optional=True))
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("Change polygons"),
                                                             QgsProcessing.SourceType.TypeVectorPolygon))
 
@@ -103,7 +114,8 @@ class ChangePolygons(_Base):
         import tempfile
 
         layer, baseline, rect, rect_crs = self._layers(parameters, context)
-        _, events, _ = run_ask("土地利用变化情况？", layer, baseline, rect, rect_crs, None, feedback)
+        zones = self.parameterAsVectorLayer(parameters, "ZONES", context)
+        _, events = run("analyse", params_for("", layer, baseline, rect, rect_crs, zones), feedback)
         measured = {"type": "FeatureCollection",
                     "features": [f for f in events.get("findings", {}).get("features", [])
                                  if f.get("properties", {}).get("source") == "measured"]}

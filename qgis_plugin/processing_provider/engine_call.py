@@ -1,30 +1,42 @@
-"""Running one ask from a Processing algorithm (already on a worker thread): events collected, cancellable."""
+"""One engine call from a Processing algorithm: events collected, cancellable, nothing blocking a thread.
+
+The algorithms run on QGIS's main thread (``FlagNoThreading``) and wait for
+the engine in a local event loop, so QGIS keeps drawing and the Cancel button
+works; the request itself is the same asynchronous one the dock makes.
+"""
 
 import uuid
 
 from qgis.core import QgsProcessingException
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import QEventLoop
 
-from ..client.http import EngineClient
+from ..client.api import EngineApi
 from ..common import settings
-from ..common.errors import LayerError, PluginError
+from ..common.errors import LayerError, tr
 from ..common.layers import extent_for, layer_params, zones_geojson
 from ..common.params import AskParams
 from ..common.vocab import STAGE_PROGRESS
 
 
-def run_ask(question, layer, baseline, rect, rect_crs, zones, feedback):
-    """Ask the engine; returns (answer, events). Engine and layer problems become QgsProcessingException."""
+def params_for(question, layer, baseline, rect, rect_crs, zones):
+    """The request's parameters from the algorithm's inputs; layer problems become QgsProcessingException."""
     try:
         layers = [layer_params(layer)] + ([layer_params(baseline)] if baseline is not None else [])
         extent = extent_for(layer, rect if rect is not None and not rect.isNull() else layer.extent(),
                             rect_crs if rect is not None and not rect.isNull() else layer.crs())
-        params = AskParams(question=question, layers=layers, extent=extent, session_id=uuid.uuid4().hex,
-                           language=settings.get("language"), unit=settings.get("unit"),
-                           zones=zones_geojson(zones) if zones is not None else None)
+        return AskParams(question=question, layers=layers, extent=extent, session_id=uuid.uuid4().hex,
+                         language=settings.get("language"), unit=settings.get("unit"),
+                         zones=zones_geojson(zones) if zones is not None else None)
     except LayerError as exc:
         raise QgsProcessingException(str(exc)) from None
-    answer, events = [], {}
+
+
+def run(endpoint, params, feedback):
+    """Stream ``/v1/<endpoint>`` with ``params``; returns (answer text, last event of each kind)."""
+    api = EngineApi(settings.get("engine_url"), settings.get("token"))
+    call = api.stream(f"/v1/{endpoint}", params.analyse_body() if endpoint == "analyse" else params.body())
+    loop = QEventLoop()
+    answer, events, outcome = [], {}, {}
 
     def on_event(kind, data):
         if kind == "token":
@@ -35,12 +47,25 @@ def run_ask(question, layer, baseline, rect, rect_crs, zones, feedback):
                 feedback.reportError(data.get("message", ""))
         feedback.setProgress(max(feedback.progress(), STAGE_PROGRESS.get(kind, 0)))
 
-    client = EngineClient(settings.get("engine_url"), settings.get("token"))
-    try:
-        finished = client.stream_ask(params.body(), on_event, feedback.isCanceled)
-    except PluginError as exc:
-        hint = QCoreApplication.translate("LandUseMonitor", exc.hint) if exc.hint else ""
-        raise QgsProcessingException(f"{exc}  {hint}".strip()) from None
-    if not finished:
-        raise QgsProcessingException("cancelled / 已取消")
-    return "".join(answer), events, params
+    def on_ended(error):
+        outcome["error"] = error
+        loop.quit()
+
+    def on_cancel():
+        outcome["cancelled"] = True
+        call.abort()
+        loop.quit()
+
+    call.event.connect(on_event)
+    call.ended.connect(on_ended)
+    feedback.canceled.connect(on_cancel)
+    if "error" not in outcome and not feedback.isCanceled():
+        loop.exec()
+    if outcome.get("cancelled") or feedback.isCanceled():
+        call.abort()
+        raise QgsProcessingException(tr("Cancelled"))
+    error = outcome.get("error")
+    if error is not None:
+        hint = tr(error.hint) if error.hint else ""
+        raise QgsProcessingException(" ".join(p for p in (str(error), hint, error.details) if p))
+    return "".join(answer), events

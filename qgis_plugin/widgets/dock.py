@@ -1,16 +1,18 @@
-"""The dock panel: layers, question, the streamed answer, audit and facts (Deepness-style: params -> task -> GUI).
+"""The dock panel: layers, question, the streamed answer, audit and facts (Deepness-style: params -> run -> GUI).
 
-Widgets are read on the main thread into ``AskParams``; an ``AskTask`` talks to
-the engine; its events come back as queued signals and only the slots here
-change widgets.
+Widgets are read on the main thread into ``AskParams``; an ``AskRun`` sends them
+to the engine asynchronously and its events come back as signals on the main
+thread, where only the slots here change widgets. Nothing talks to the network
+before the dock is built, and the engine's health is polled (asynchronously)
+so the status line follows the engine coming up or going away.
 """
 
 import os
 import uuid
 
-from qgis.core import Qgis, QgsApplication, QgsMapLayerProxyModel
+from qgis.core import Qgis, QgsMapLayerProxyModel
 from qgis.gui import QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QByteArray, QCoreApplication
+from qgis.PyQt.QtCore import QByteArray, QCoreApplication, QTimer
 from qgis.PyQt.QtGui import QPixmap
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
@@ -23,6 +25,7 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QMessageBox,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QTextBrowser,
@@ -31,17 +34,18 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from .. import findings
-from ..client.http import EngineClient
+from ..client.api import EngineApi
 from ..common import settings
 from ..common.errors import LayerError
 from ..common.layers import extent_for, zones_geojson
 from ..common.params import AskParams
 from ..common.vocab import UNITS
-from ..tasks.ask_task import AskTask
+from ..tasks.ask_run import AskRun
 from .facts_table import FactsTable
 from .history import HistoryList
 from .layers_panel import LayersPanel
 
+HEALTH_POLL_MS = 3000  # how often the engine's health is asked (asynchronously)
 EXAMPLES = [
     ("本季度耕地面积变化情况？", "How did the cropland area change this quarter?"),
     ("疑似违规建设的分布区域？", "Where is suspected illegal construction?"),
@@ -60,7 +64,8 @@ class AskDock(QDockWidget):
         self.setObjectName("LandUseMonitorDock")
         self.iface = iface
         self.start_engine = start_engine  # callable offered when the engine is not running
-        self.task = None
+        self.task = None  # the AskRun in flight
+        self.connected = None  # the engine answered the last health check (None: not checked yet)
         self.session_id = uuid.uuid4().hex
         self.facts = None
         self.findings = None
@@ -68,7 +73,7 @@ class AskDock(QDockWidget):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(6, 6, 6, 6)
 
-        self.layers = LayersPanel(self.client)
+        self.layers = LayersPanel(self.api)
         self.layer_box = self.layers.current.layer_box
         layout.addWidget(self.layers)
         form = QFormLayout()
@@ -108,8 +113,16 @@ class AskDock(QDockWidget):
         layout.addLayout(buttons)
 
         self.status = QLabel("")
+        self.status.setObjectName("status")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("progress")
+        self.progress.setRange(0, 100)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(8)
+        self.progress.hide()
+        layout.addWidget(self.progress)
         self.answer = QTextBrowser()
         self.answer.setObjectName("answer")
         self.answer.setMinimumHeight(90)
@@ -154,14 +167,46 @@ class AskDock(QDockWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(body)
         self.setWidget(scroll)
+        self.health_timer = QTimer(self)
+        self.health_timer.setInterval(HEALTH_POLL_MS)
+        self.health_timer.timeout.connect(self.check_engine)
+        self.health_call = None
+        QTimer.singleShot(0, self._built)  # the network only once the dock is whole
+
+    def _built(self):
+        self.layers.activate()
+        self.check_engine()
+        self.health_timer.start()
+
+    def check_engine(self):
+        """Ask the engine's health (asynchronously); the status line and the layers follow the answer."""
+        if self.health_call is not None:
+            return
+        self.health_call = self.api().health()
+        self.health_call.done.connect(self._on_health)
+
+    def _on_health(self, data, error):  # main thread
+        self.health_call = None
+        was = self.connected
+        self.connected = error is None
+        if self.task is not None:
+            return  # an ask is showing its own progress
+        if self.connected and was is not True:
+            backend = (data or {}).get("backend") or ""
+            model = (data or {}).get("model") or ""
+            self.status.setText(tr("Engine connected ({})").format(" ".join(p for p in (backend, model) if p)))
+            self.layers.refresh()  # layers the engine could not describe before
+        elif not self.connected and was is not False:
+            self.status.setText(tr("Not connected: the engine is not running at {}").format(settings.get("engine_url"))
+                                if type(error).__name__ == "EngineUnreachableError" else str(error))
 
     # -- reading the widgets into parameters (main thread) -------------------------------------
     def _use_example(self, index):
         if index > 0:
             self.question.setPlainText(self.examples.itemData(index))
 
-    def client(self):
-        return EngineClient(settings.get("engine_url"), settings.get("token"))
+    def api(self):
+        return EngineApi(settings.get("engine_url"), settings.get("token"))
 
     @property
     def baseline_box(self):
@@ -194,22 +239,33 @@ class AskDock(QDockWidget):
         self.facts = self.findings = None
         self.status.setText(tr("Reading and measuring…"))
         self._asked = params
-        self.task = AskTask(self.client(), params)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.task = AskRun(self.api(), params)
         self.task.streamed.connect(self._on_event)
+        self.task.progressed.connect(self._on_progress)
         self.task.done.connect(self._on_done)
         self.ask_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        QgsApplication.taskManager().addTask(self.task)
 
     def cancel(self):
         if self.task is not None:
             self.task.cancel()
 
     def shut_down(self):
-        """Before the dock goes (plugin unload): stop its tasks and its link to the project."""
+        """Before the dock goes (plugin unload): stop its requests, its timer and its link to the project."""
+        self.health_timer.stop()
+        if self.health_call is not None:
+            self.health_call.abort()
+            self.health_call = None
         self.cancel()
-        self.layers.cancel_tasks()
+        self.layers.abort()
         self.history.detach()
+
+    def _on_progress(self, percent, stage):  # main thread
+        self.progress.setValue(percent)
+        if stage.startswith("date "):
+            self.status.setText(tr("Reading and classifying {}…").format(stage[5:]))
 
     def new_session(self):
         self.session_id = uuid.uuid4().hex
@@ -241,16 +297,19 @@ class AskDock(QDockWidget):
     def _on_done(self, result):  # main thread
         self.ask_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        self.progress.hide()
         self.task = None
         if result.cancelled:
             self.status.setText(tr("Cancelled"))
         elif not result.ok:
             self.status.setText(result.error)
             text = f"{result.error}  {tr(result.hint) if result.hint else ''}".strip()
+            if result.kind == "EngineUnreachableError":
+                self.connected = False
             if result.kind == "EngineUnreachableError" and self.start_engine is not None:
-                self._offer_start(text)
+                self._offer_start(text, result.details)
             else:
-                self._warn(text)
+                self._warn(text, details=result.details)
         else:
             self.status.setText(tr("Done"))
             self.last = (self._asked, result)
@@ -304,17 +363,21 @@ class AskDock(QDockWidget):
                 self.thumbnails.addWidget(label)
         self.thumbnails.addStretch(1)
 
-    def _offer_start(self, text):
+    def _offer_start(self, text, details=""):
         bar = self.iface.messageBar()
         item = bar.createMessage(tr("Land-use monitor"), text)
+        if details:
+            item.setToolTip(details)
         button = QPushButton(tr("Start the engine"), item)
         button.setObjectName("startEngineButton")
         button.clicked.connect(self.start_engine)
         item.layout().addWidget(button)
         bar.pushWidget(item, Qgis.MessageLevel.Warning, 15)
 
-    def _warn(self, text, level=Qgis.MessageLevel.Warning):
-        self.iface.messageBar().pushMessage(tr("Land-use monitor"), text, level=level, duration=8)
+    def _warn(self, text, level=Qgis.MessageLevel.Warning, details=""):
+        """A message bar line; the whole text (and the technical details) behind its "more" button."""
+        self.iface.messageBar().pushMessage(tr("Land-use monitor"), text, "\n\n".join(p for p in (text, details) if p),
+                                            level, 8)
 
     def _show_facts(self):
         self.table.show_facts(self.facts, self.findings, self.unit_box.currentData())

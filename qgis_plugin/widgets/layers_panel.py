@@ -1,21 +1,21 @@
 """The dock's layers: the current-date raster, any number of baselines, each with its date and band roles.
 
-When a layer is chosen, an ``InspectTask`` asks the engine what it is; its
-date fills the date field and its band roles the band-role editor, so a
-person only steps in where the metadata is silent (a stack without band
-names, a file without a date).
+When a layer is chosen, the engine is asked what it is (``/v1/inspect``,
+asynchronously: nothing waits for the reply); its date fills the date field and
+its band roles the band-role editor, so a person only steps in where the
+metadata is silent (a stack without band names, a file without a date).
+Nothing is asked before the dock is built (``activate``).
 """
 
 import re
 
-from qgis.core import QgsApplication, QgsMapLayerProxyModel
+from qgis.core import QgsMapLayerProxyModel
 from qgis.gui import QgsMapLayerComboBox
 from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
 from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from ..common.errors import LayerError
 from ..common.layers import layer_params
-from ..tasks.inspect_task import InspectTask
 from .band_roles import BandRolesDialog
 
 DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
@@ -30,13 +30,14 @@ class LayerRow(QWidget):
 
     described = pyqtSignal()  # the engine's description arrived (or failed)
 
-    def __init__(self, client_factory, baseline, parent=None):
+    def __init__(self, api_factory, baseline, parent=None):
         super().__init__(parent)
-        self.client_factory = client_factory
+        self.api_factory = api_factory
         self.description = None  # the engine's /v1/inspect record for the layer
         self.band_map = {}  # role -> band index chosen by a person
         self.auto_date = ""  # the date last filled in from the metadata
-        self.task = None
+        self.call = None  # the /v1/inspect request in flight
+        self.active = False  # the dock is built: the engine may be asked
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
@@ -103,20 +104,28 @@ class LayerRow(QWidget):
         except LayerError as exc:
             self.info.setText(str(exc))
             return
-        if params is None:
+        if params is None or not self.active:
             return
-        if self.task is not None:
-            self.task.cancel()
+        self.abort()
         self.info.setText(tr("Reading the layer's metadata…"))
-        self.task = InspectTask(self.client_factory(), [params])
-        self.task.described.connect(self._on_described)
-        QgsApplication.taskManager().addTask(self.task)
+        self.call = self.api_factory().inspect([params.body()])
+        self.call.done.connect(self._on_reply)
 
-    def _on_described(self, descriptions, error):  # main thread
-        self.task = None
+    def abort(self):
+        if self.call is not None:
+            self.call.abort()
+            self.call = None
+
+    def _on_reply(self, data, error):  # main thread
+        self.call = None
+        self._on_described(data["layers"] if isinstance(data, dict) and "layers" in data else None, error)
+
+    def _on_described(self, descriptions, error):
         if descriptions is None:
             self.info.setText(tr("The engine is not reachable: the date and bands will be read when you ask")
-                              + (f" ({error})" if error else ""))
+                              if error is None or type(error).__name__ == "EngineUnreachableError"
+                              else str(error))
+            self.info.setToolTip(getattr(error, "details", "") or "")
             self.described.emit()
             return
         self.description = d = descriptions[0]
@@ -152,13 +161,13 @@ class LayerRow(QWidget):
 class LayersPanel(QWidget):
     """The current layer and the baselines (added and removed by the user)."""
 
-    def __init__(self, client_factory, parent=None):
+    def __init__(self, api_factory, parent=None):
         super().__init__(parent)
-        self.client_factory = client_factory
+        self.api_factory = api_factory
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel(tr("Current layer")))
-        self.current = LayerRow(client_factory, baseline=False)
+        self.current = LayerRow(api_factory, baseline=False)
         self.current.layer_box.setObjectName("currentLayer")
         layout.addWidget(self.current)
         header = QHBoxLayout()
@@ -175,7 +184,8 @@ class LayersPanel(QWidget):
         self.add_baseline()
 
     def add_baseline(self, layer=None):
-        row = LayerRow(self.client_factory, baseline=True)
+        row = LayerRow(self.api_factory, baseline=True)
+        row.active = self.current.active
         row.layer_box.setObjectName(f"baselineLayer{len(self.baselines)}")
         row.remove_button.clicked.connect(lambda: self.remove_baseline(row))
         self.baselines.append(row)
@@ -189,10 +199,24 @@ class LayersPanel(QWidget):
         row.setParent(None)
         row.deleteLater()
 
-    def cancel_tasks(self):
-        for row in [self.current, *self.baselines]:
-            if row.task is not None:
-                row.task.cancel()
+    def rows(self):
+        return [self.current, *self.baselines]
+
+    def activate(self):
+        """The dock is built: describe the chosen layers (and any chosen later)."""
+        for row in self.rows():
+            row.active = True
+            row.describe()
+
+    def refresh(self):
+        """Ask again about layers the engine could not describe (it has just come up)."""
+        for row in self.rows():
+            if row.description is None and row.call is None:
+                row.describe()
+
+    def abort(self):
+        for row in self.rows():
+            row.abort()
 
     def layer_params(self):
         """Every chosen layer as ``LayerParams``, the current one first, each file once."""

@@ -46,7 +46,7 @@ def _show(iface, layer):
 
 
 def _described(row):
-    wait_until(lambda: row.task is None and row.description is not None, 30)
+    wait_until(lambda: row.call is None and row.description is not None, 30)
     return row.description
 
 
