@@ -56,6 +56,7 @@ class AskRequest:
     language: str | None = None  # zh | en; from the question when None
     unit: AreaUnit | None = None  # from the question when None
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    class_maps: bool = False  # measure: also write each date's land-cover map as a GeoTIFF
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ def analyse_live(request: AskRequest, cache: AnalysisCache | None) -> Generator[
     def work() -> None:
         try:
             outcome["result"] = analyse(request.layers, request.extent, request.analysis, on_progress,
-                                        request.zones, cache)
+                                        request.zones, cache, keep_class_maps=request.class_maps)
         except BaseException as exc:  # handed to the caller's thread, raised there
             outcome["error"] = exc
         finally:
@@ -253,6 +254,8 @@ def measure(request: AskRequest, cache: AnalysisCache | None = None,
     yield AskEvent("facts", facts)
     yield AskEvent("findings", result.findings(max_findings))
     done: dict[str, object] = {"from_cache": result.from_cache}
+    if request.class_maps:
+        done["class_maps"] = _class_map_files(result, str(facts.get("extent")))
     if request.question:
         language = request.language or language_of(request.question)
         reply = analytics_answer(request.question, result.facts, request.unit, language)
@@ -261,6 +264,22 @@ def measure(request: AskRequest, cache: AnalysisCache | None = None,
         done.update(answer=reply.text, language=language, unit=reply.unit.value)
     done["timings"] = {"total_s": round(time.perf_counter() - started, 4)}
     yield AskEvent("done", done)
+
+
+def _class_map_files(result: Analysis, identity: str) -> list[dict[str, str]]:
+    """Each date's land-cover map as a GeoTIFF in the cache folder (named by what it shows), for GIS layers."""
+    import hashlib
+
+    from engine.analysis.classmap_file import write_class_map
+    from engine.scene.overviews import cache_dir
+
+    folder = cache_dir() / "classmaps"
+    out = []
+    for day, cmap in zip(result.facts.per_date, result.class_maps, strict=True):
+        key = hashlib.sha256(f"{identity}|{day.layer}|{day.date}|{cmap.method}".encode()).hexdigest()[:16]
+        path = write_class_map(cmap, result.grid, folder / f"landcover_{day.date}_{key}.tif")
+        out.append({"date": day.date, "layer": day.layer, "path": str(path)})
+    return out
 
 
 def collect(events: Iterator[AskEvent]) -> dict[str, object]:

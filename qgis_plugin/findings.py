@@ -44,7 +44,10 @@ def write_atomic(collection, path):
 
 
 def add_styled_layer(path, name, unit, temporary=False):
-    """Add the GeoJSON as a layer categorised by ``class_to`` and labelled with the area in ``unit``."""
+    """Add the GeoJSON as a layer categorised by ``class_to`` and labelled with the area in ``unit``.
+
+    It goes on top of the layer tree (above an opaque zones layer), and its legend lists only the classes present.
+    """
     layer = QgsVectorLayer(path, name, "ogr")
     if not layer.isValid():
         raise ValueError(f"cannot open {path} as a vector layer")
@@ -53,7 +56,10 @@ def add_styled_layer(path, name, unit, temporary=False):
         layer.setName(name)
     categories = []
     names = class_names()
+    present = {feature["class_to"] for feature in layer.getFeatures()}
     for key, colour in CLASS_COLOURS.items():
+        if key not in present:
+            continue
         symbol = QgsSymbol.defaultSymbol(layer.geometryType())
         symbol.setColor(QColor(colour))
         symbol.setOpacity(0.6)
@@ -64,5 +70,6 @@ def add_styled_layer(path, name, unit, temporary=False):
     labels.fieldName = f"format_number(\"area_{unit}\", 2) || ' {dict(UNITS).get(unit, unit)}'"
     layer.setLabeling(QgsVectorLayerSimpleLabeling(labels))
     layer.setLabelsEnabled(True)
-    QgsProject.instance().addMapLayer(layer)
+    QgsProject.instance().addMapLayer(layer, False)
+    QgsProject.instance().layerTreeRoot().insertLayer(0, layer)
     return layer

@@ -16,12 +16,16 @@ except ImportError:
     from qgis.PyQt.QtWidgets import QAction
 
 PLUGIN_DIR = os.path.dirname(__file__)
-MENU = "&Land-Use Monitor"
 DOCK_WIDTH_PX = 460
 
 
 def tr(text):
     return QCoreApplication.translate("LandUseMonitor", text)
+
+
+def _menu():
+    """The Plugins-menu entry, in the interface language."""
+    return tr("&Land-Use Monitor")
 
 
 def _translation_file(locale):
@@ -70,6 +74,7 @@ class LandUseMonitorPlugin:
         self.settings_action = None
         self.dock = None
         self.engine = None  # LocalEngine, made on first use
+        self.menu = None
 
     def initProcessing(self):  # QGIS API name: called by QGIS (and by initGui)
         from .processing_provider.provider import LandUseProvider
@@ -81,16 +86,17 @@ class LandUseMonitorPlugin:
     def initGui(self):  # QGIS API name
         self.initProcessing()
         icon = _icon()
-        self.action = QAction(icon, tr("县域土地利用监测 / Land-Use Monitor"), self.iface.mainWindow())
+        self.action = QAction(icon, tr("County Land-Use Monitor"), self.iface.mainWindow())
         self.action.setObjectName("landUseMonitorAction")
         self.action.setCheckable(True)
         self.action.toggled.connect(self._toggle_dock)
-        self.iface.addPluginToMenu(tr(MENU), self.action)
+        self.menu = _menu()  # kept: unload removes the translator before the menu
+        self.iface.addPluginToMenu(self.menu, self.action)
         self.iface.addToolBarIcon(self.action)
         self.settings_action = QAction(tr("Settings"), self.iface.mainWindow())
         self.settings_action.setObjectName("landUseMonitorSettings")
         self.settings_action.triggered.connect(self.show_settings)
-        self.iface.addPluginToMenu(tr(MENU), self.settings_action)
+        self.iface.addPluginToMenu(self.menu, self.settings_action)
 
     def local_engine(self):
         if self.engine is None:
@@ -136,11 +142,11 @@ class LandUseMonitorPlugin:
             self.engine.stop()
             self.engine = None
         if self.settings_action is not None:
-            self.iface.removePluginMenu(tr(MENU), self.settings_action)
+            self.iface.removePluginMenu(self.menu, self.settings_action)
             self.settings_action.deleteLater()
             self.settings_action = None
         if self.action is not None:
-            self.iface.removePluginMenu(tr(MENU), self.action)
+            self.iface.removePluginMenu(self.menu, self.action)
             self.iface.removeToolBarIcon(self.action)
             self.action.deleteLater()
             self.action = None

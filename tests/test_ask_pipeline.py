@@ -212,3 +212,27 @@ def test_an_analysis_error_reaches_the_consumer() -> None:
 
     with pytest.raises(LayerNotFoundError):
         list(measure(AskRequest("", [LayerSpec(path=Path("/nonexistent/scene.tif"))])))
+
+
+def test_measure_writes_each_dates_land_cover_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rasterio
+
+    from engine.analysis.classes import MEASURED
+    from engine.analysis.classmap_file import CLASS_COLOURS
+
+    monkeypatch.setenv("LANDUSE_CACHE_DIR", str(tmp_path))
+    out = collect(measure(AskRequest("", LAYERS, analysis=demo_analysis(), class_maps=True)))
+    maps = out["class_maps"]
+    assert [m["date"] for m in maps] == out["facts"]["dates"]
+    for entry, date in zip(maps, out["facts"]["dates"], strict=True):
+        path = Path(entry["path"])
+        assert path.is_relative_to(tmp_path / "classmaps") and path.suffix == ".tif"
+        with rasterio.open(path) as src:
+            codes = src.read(1)
+            colours = src.colormap(1)
+            pixel_m2 = abs(src.transform.a * src.transform.e)
+        for cls in MEASURED:
+            assert colours[int(cls)][:3] == tuple(int(CLASS_COLOURS[cls.key][i:i + 2], 16) for i in (1, 3, 5))
+            measured = out["facts"]["classes"][date][cls.key]["area_m2"]
+            assert (codes == cls).sum() * pixel_m2 == pytest.approx(measured, rel=0.005)  # the map the facts count
+    assert not list((tmp_path / "classmaps").glob(".*.tmp"))  # written whole, renamed into place

@@ -139,7 +139,7 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
                                                   None if reference.table is None else file_identity(reference.table)]
         result_key = make_key("result", [product_identity(p) for p in products], grid_identity(grid, window),
                               config.thresholds.to_dict(), config.mmu_ha, zone_id, ref_id, CACHED_FINDINGS)
-        stored = cache.load_result(result_key, "facts")
+        stored = None if keep_class_maps else cache.load_result(result_key, "facts")  # class maps: from their cache
         if stored is not None:
             log.info("analysis served from the cache")
             key = result_key

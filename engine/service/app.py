@@ -263,6 +263,7 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
         request = _ask_request(body, settings)
         if body.mmu_ha is not None:
             request.analysis = AnalysisConfig(mmu_ha=body.mmu_ha)
+        request.class_maps = body.class_maps
         return await _respond(lambda: measure(request, engine.cache, body.max_findings), request, threading.Event(),
                               body.stream)
 

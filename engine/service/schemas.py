@@ -52,6 +52,8 @@ class AnalyseBody(BaseModel):
     mmu_ha: float | None = Field(default=None, ge=0, le=10_000, allow_inf_nan=False,
                                  description="minimum mapping unit of change patches, ha (default 0.5)")
     max_findings: int = Field(default=500, ge=0, le=5000, description="change patches returned, largest first")
+    class_maps: bool = Field(default=False, description="also write each date's land-cover map as a GeoTIFF "
+                                                         "(paths in `done.class_maps`) on the engine's machine")
     stream: bool = False
 
 

@@ -24,10 +24,6 @@
         <translation>就可见范围提问</translation>
     </message>
     <message>
-        <source>Ask in Chinese or English, e.g. 新增耕地面积是多少？</source>
-        <translation>用中文或英文提问，例如：新增耕地面积是多少？</translation>
-    </message>
-    <message>
         <source>Asks the engine about the layers over the extent. The answer's numbers are measured; the findings (measured change patches and places the model pointed at) go to a GeoJSON file.</source>
         <translation>向引擎询问该范围内的影像。回答中的数字均为测量值；发现（测量到的变化图斑与模型指出的位置）写入 GeoJSON 文件。</translation>
     </message>
@@ -124,10 +120,6 @@
         <translation>导出发现</translation>
     </message>
     <message>
-        <source>Export findings as GeoJSON</source>
-        <translation>导出发现为 GeoJSON</translation>
-    </message>
-    <message>
         <source>Extent</source>
         <translation>范围</translation>
     </message>
@@ -188,10 +180,6 @@
         <translation>覆盖 {}？</translation>
     </message>
     <message>
-        <source>Patch {}: {} → {}</source>
-        <translation>图斑 {}：{} → {}</translation>
-    </message>
-    <message>
         <source>Port {} is already in use</source>
         <translation>端口 {} 已被占用</translation>
     </message>
@@ -224,10 +212,6 @@
         <translation>停止</translation>
     </message>
     <message>
-        <source>Temporary layer</source>
-        <translation>临时图层</translation>
-    </message>
-    <message>
         <source>The engine is busy: try again shortly</source>
         <translation>引擎繁忙，请稍后重试</translation>
     </message>
@@ -238,10 +222,6 @@
     <message>
         <source>The map view is outside the layer: zoom to it</source>
         <translation>当前地图范围不在图层范围内：请缩放到影像</translation>
-    </message>
-    <message>
-        <source>This project's questions</source>
-        <translation>本项目的问答记录</translation>
     </message>
     <message>
         <source>Token</source>
@@ -430,6 +410,138 @@
     <message>
         <source>The zones layer {} has no polygons</source>
         <translation>保护区图层 {} 中没有多边形</translation>
+    </message>
+    <message>
+        <source>(measure only)</source>
+        <translation>（仅测量）</translation>
+    </message>
+    <message>
+        <source>A: </source>
+        <translation>答：</translation>
+    </message>
+    <message>
+        <source>Q: </source>
+        <translation>问：</translation>
+    </message>
+    <message>
+        <source>Add each date's land-cover map as a styled raster layer</source>
+        <translation>把每期的地类图作为带样式的栅格图层加入项目</translation>
+    </message>
+    <message>
+        <source>Answering…</source>
+        <translation>正在回答…</translation>
+    </message>
+    <message>
+        <source>Area</source>
+        <translation>面积</translation>
+    </message>
+    <message>
+        <source>Ask in Chinese or English (Enter sends, Shift+Enter: new line)</source>
+        <translation>用中文或英文提问（回车发送，Shift+回车换行）</translation>
+    </message>
+    <message>
+        <source>Change</source>
+        <translation>变化</translation>
+    </message>
+    <message>
+        <source>Changes</source>
+        <translation>变化</translation>
+    </message>
+    <message>
+        <source>Classes</source>
+        <translation>地类</translation>
+    </message>
+    <message>
+        <source>Conversation</source>
+        <translation>对话</translation>
+    </message>
+    <message>
+        <source>Copy answer</source>
+        <translation>复制回答</translation>
+    </message>
+    <message>
+        <source>Done: the model gave no answer</source>
+        <translation>完成：模型没有给出回答</translation>
+    </message>
+    <message>
+        <source>Facts</source>
+        <translation>事实</translation>
+    </message>
+    <message>
+        <source>Figures:</source>
+        <translation>数字核对：</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>记录</translation>
+    </message>
+    <message>
+        <source>Land cover {}</source>
+        <translation>地类 {}</translation>
+    </message>
+    <message>
+        <source>Land-cover maps</source>
+        <translation>地类图层</translation>
+    </message>
+    <message>
+        <source>Making the land-cover maps…</source>
+        <translation>正在生成地类图…</translation>
+    </message>
+    <message>
+        <source>Measure only</source>
+        <translation>仅测量</translation>
+    </message>
+    <message>
+        <source>Measure the visible extent without the language model</source>
+        <translation>不调用语言模型，只测量可见范围</translation>
+    </message>
+    <message>
+        <source>Not connected: the engine is not running</source>
+        <translation>未连接：分析引擎没有运行</translation>
+    </message>
+    <message>
+        <source>Patch</source>
+        <translation>图斑</translation>
+    </message>
+    <message>
+        <source>Patches</source>
+        <translation>图斑</translation>
+    </message>
+    <message>
+        <source>Zone</source>
+        <translation>保护区</translation>
+    </message>
+    <message>
+        <source>not measurable</source>
+        <translation>不可测量</translation>
+    </message>
+    <message>
+        <source>outside</source>
+        <translation>不在范围内</translation>
+    </message>
+    <message>
+        <source>{} land-cover maps added</source>
+        <translation>已加入 {} 个地类图层</translation>
+    </message>
+    <message>
+        <source>{}: {} → {}</source>
+        <translation>{}：{} → {}</translation>
+    </message>
+    <message>
+        <source>⚠ No answer: </source>
+        <translation>⚠ 没有回答：</translation>
+    </message>
+    <message>
+        <source>⚠ The model gave no answer</source>
+        <translation>⚠ 模型没有给出回答</translation>
+    </message>
+    <message>
+        <source>County Land-Use Monitor</source>
+        <translation>县域土地利用监测</translation>
+    </message>
+    <message>
+        <source>&amp;Land-Use Monitor</source>
+        <translation>土地利用监测(&amp;L)</translation>
     </message>
 </context>
 </TS>

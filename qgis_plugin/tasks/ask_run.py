@@ -44,11 +44,12 @@ class AskRun(QObject):
     progressed = pyqtSignal(int, str)  # (percent, stage)
     done = pyqtSignal(object)  # AskResult
 
-    def __init__(self, api, params, endpoint="ask"):
+    def __init__(self, api, params, endpoint="ask", extra=None):
         super().__init__()
         self.params = params
         self.result = AskResult(ok=False)
-        self.call = api.stream(f"/v1/{endpoint}", params.analyse_body() if endpoint == "analyse" else params.body())
+        body = params.analyse_body() if endpoint == "analyse" else params.body()
+        self.call = api.stream(f"/v1/{endpoint}", {**body, **(extra or {})})
         self.call.event.connect(self._on_event)
         self.call.ended.connect(self._on_ended)
 

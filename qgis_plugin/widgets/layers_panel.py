@@ -9,7 +9,7 @@ Nothing is asked before the dock is built (``activate``).
 
 import re
 
-from qgis.core import QgsMapLayerProxyModel
+from qgis.core import QgsMapLayerProxyModel, QgsProject, QgsRasterLayer
 from qgis.gui import QgsMapLayerComboBox
 from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
 from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QToolButton, QVBoxLayout, QWidget
@@ -19,10 +19,22 @@ from ..common.layers import layer_params
 from .band_roles import BandRolesDialog
 
 DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+# a date in a file or folder name: Landsat's 20130707, Sentinel-2's 20240501T..., scene_2024-05-01
+NAME_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])(?!\d)")
 
 
 def tr(text):
     return QCoreApplication.translate("LandUseMonitor", text)
+
+
+def date_in_name(layer):
+    """YYYY-MM-DD from the layer's file or folder name (or its name), or ''."""
+    source = layer.source().split("|")[0].replace("\\", "/")
+    for text in (*reversed(source.split("/")[-2:]), layer.name()):
+        m = NAME_DATE.search(text)
+        if m:
+            return "-".join(m.groups())
+    return ""
 
 
 class LayerRow(QWidget):
@@ -201,6 +213,21 @@ class LayersPanel(QWidget):
 
     def rows(self):
         return [self.current, *self.baselines]
+
+    def choose_defaults(self):
+        """The latest raster of the project as the current layer and the one before as the baseline.
+
+        Dates come from the layers' file and folder names (no network: the dock is still being built); the engine
+        corrects them in the date fields once it has read the metadata.
+        """
+        rasters = [layer for layer in QgsProject.instance().mapLayers().values() if isinstance(layer, QgsRasterLayer)]
+        dated = sorted(((date_in_name(layer), layer.name(), layer) for layer in rasters if date_in_name(layer)),
+                       key=lambda t: (t[0], t[1]))
+        if not dated:
+            return
+        self.current.layer_box.setLayer(dated[-1][2])
+        if len(dated) > 1 and self.baselines and self.baselines[0].layer_box.currentLayer() is None:
+            self.baselines[0].layer_box.setLayer(dated[-2][2])
 
     def activate(self):
         """The dock is built: describe the chosen layers (and any chosen later)."""

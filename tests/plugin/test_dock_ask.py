@@ -19,8 +19,9 @@ from qgis.core import (
     QgsRectangle,
 )
 from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QTextCursor
 from qgis.PyQt.QtTest import QTest
-from qgis.PyQt.QtWidgets import QMessageBox
+from qgis.PyQt.QtWidgets import QApplication, QMessageBox
 
 ARTIFACTS = REPO / "test-artifacts"
 L7 = "LE07_L1TP_195025_20010730_20170204_01_T1"
@@ -44,6 +45,12 @@ def tiny_engine_url(tmp_path_factory):
     process.wait(10)
 
 
+def _last(dock):
+    """The conversation's last turn and its verdict line."""
+    turn = dock.thread.turns()[-1]
+    return turn, dock.thread.item_of(turn).text().splitlines()[-1]
+
+
 def test_ask_about_the_visible_layer_streams_an_answer_and_facts(dock, iface, tmp_path, monkeypatch):
     current = QgsRasterLayer(str(L8_B5), "Landsat 8 2013")
     baseline = QgsRasterLayer(str(L7_B4), "Landsat 7 2001")
@@ -57,31 +64,29 @@ def test_ask_about_the_visible_layer_streams_an_answer_and_facts(dock, iface, tm
     dock.examples.activated.emit(1)
     assert dock.question.toPlainText() == "本季度耕地面积变化情况？"
     QTest.mouseClick(dock.ask_button, Qt.MouseButton.LeftButton)
-    assert not dock.ask_button.isEnabled()
+    assert not dock.ask_button.isEnabled() and dock.question.toPlainText() == ""
     longest_stall_ms = wait_until(lambda: dock.ask_button.isEnabled())
     assert dock.status.text().startswith("完成"), dock.status.text()
-    assert "亩" in dock.answer.toPlainText()
-    assert dock.audit.text().startswith("✔")
-    assert dock.table.rowCount() >= 5 and "2001-07-30" in dock.table.horizontalHeaderItem(1).text()
-    assert dock.table.item(0, 0).text() == "水体"
-    patch_rows = [r for r in range(dock.table.rowCount()) if dock.table.item(r, 0).text().startswith("图斑")]
-    assert patch_rows
+    turn, verdict = _last(dock)
+    assert turn.question == "本季度耕地面积变化情况？" and "亩" in turn.answer and turn.state == "done"
+    assert verdict.startswith("✔")
+    classes = dock.facts_view.classes
+    assert classes.rowCount() == 5 and "2001-07-30" in classes.horizontalHeaderItem(1).text()
+    assert classes.item(0, 0).text() == "水体" and classes.item(3, 0).text() == "耕地和草地"
+    assert dock.facts_view.changes.rowCount() >= 1 and "→" in dock.facts_view.changes.item(0, 0).text()
+    patches = dock.facts_view.patches
+    assert patches.rowCount() > 0 and patches.item(0, 0).text().startswith("1：")
     canvas_before = iface.mapCanvas().extent()
-    assert dock.zoom_to_row(patch_rows[0])  # zoom to the largest finding
+    assert patches.zoom_to_row(0)  # zoom to the largest patch
     zoomed = iface.mapCanvas().extent()
-    xmin, ymin, xmax, ymax = dock.table.item(patch_rows[0], 0).data(Qt.ItemDataRole.UserRole)
+    xmin, ymin, xmax, ymax = patches.item(0, 0).data(Qt.ItemDataRole.UserRole)
     patch = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:4326"), current.crs(),
                                    QgsProject.instance()).transformBoundingBox(QgsRectangle(xmin, ymin, xmax, ymax))
     assert zoomed.contains(patch) and zoomed.width() < canvas_before.width()
     iface.mapCanvas().setExtent(current.extent())
     assert longest_stall_ms < 100  # the QGIS event loop kept running while the engine worked
-    iface.window.resize(1280, 1000)  # QGIS maximised on a 1920x1080 screen leaves a dock about this tall
-    iface.window.show()
-    QgsApplication.processEvents()
-    ARTIFACTS.mkdir(exist_ok=True)
-    assert iface.window.grab(dock.geometry()).save(str(ARTIFACTS / "dock_after_answer.png"))
 
-    # export the findings: an RFC 7946 file, added as a styled layer
+    # export the findings: an RFC 7946 file, added as a styled layer on top, legend of the classes present
     assert dock.export_button.isEnabled()
     out = tmp_path / "findings.geojson"
     layer = dock.export_findings(str(out))
@@ -96,10 +101,11 @@ def test_ask_about_the_visible_layer_streams_an_answer_and_facts(dock, iface, tm
             assert key in props, key
         geometry = QgsGeometry.fromWkt(ogr.CreateGeometryFromJson(json.dumps(feature["geometry"])).ExportToWkt())
         assert geometry.isGeosValid()
-        box = geometry.boundingBox()
-        assert bounds.buffered(1e-6).contains(box)
+        assert bounds.buffered(1e-6).contains(geometry.boundingBox())
     assert layer.isValid() and layer.featureCount() == len(data["features"])
-    assert QgsProject.instance().mapLayer(layer.id()) is not None
+    assert QgsProject.instance().layerTreeRoot().children()[0].layerId() == layer.id()  # above the rasters
+    legend = {c.value() for c in layer.renderer().categories()}
+    assert legend == {f["properties"]["class_to"] for f in data["features"]}  # only the classes present
     assert layer.renderer().classAttribute() == "class_to" and layer.labelsEnabled()
     # the question is in the project's history, saved with the project
     assert dock.history.count() == 1 and "本季度耕地面积变化情况" in dock.history.item(0).text()
@@ -113,6 +119,106 @@ def test_ask_about_the_visible_layer_streams_an_answer_and_facts(dock, iface, tm
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
     before = out.stat().st_mtime_ns
     assert dock.export_findings(str(out)) is None and out.stat().st_mtime_ns == before
+
+
+def test_a_conversation_keeps_each_answer_with_its_facts(dock, iface):
+    current, baseline = QgsRasterLayer(str(L8_B5), "Landsat 8 2013"), QgsRasterLayer(str(L7_B4), "Landsat 7 2001")
+    QgsProject.instance().addMapLayers([current, baseline])
+    iface.mapCanvas().setDestinationCrs(current.crs())
+    iface.mapCanvas().setExtent(current.extent())
+    dock.layer_box.setLayer(current)
+    dock.baseline_box.setLayer(baseline)
+    # Enter sends; Shift+Enter starts a new line
+    dock.question.setFocus()
+    dock.question.setPlainText("新增耕地面积")  # (QTest types ASCII only)
+    dock.question.moveCursor(QTextCursor.MoveOperation.End)
+    QTest.keyClick(dock.question, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    dock.question.insertPlainText("是多少？")
+    assert dock.question.toPlainText() == "新增耕地面积\n是多少？" and dock.task is None
+    QTest.keyClick(dock.question, Qt.Key.Key_Return)
+    assert dock.task is not None
+    wait_until(lambda: dock.ask_button.isEnabled())
+    first, _ = _last(dock)
+    # the second question only on the western half of the view: other facts
+    half = current.extent()
+    half.setXMaximum((half.xMinimum() + half.xMaximum()) / 2)
+    iface.mapCanvas().setExtent(half)
+    dock.question.setPlainText("新增建设用地多少亩？")
+    QTest.keyClick(dock.question, Qt.Key.Key_Enter)
+    wait_until(lambda: dock.ask_button.isEnabled())
+    second, verdict = _last(dock)
+    assert dock.thread.count() == 2 and first.answer and second.answer != first.answer
+    assert first.events["facts"]["analysed_area_m2"] > second.events["facts"]["analysed_area_m2"]
+    def patch_rows(turn):
+        return len([f for f in turn.events["findings"]["features"] if f["properties"]["source"] == "measured"])
+
+    assert patch_rows(first) != patch_rows(second)
+    assert dock.facts_view.patches.rowCount() == patch_rows(second)
+    dock.thread.setCurrentItem(dock.thread.item_of(first))  # selecting the earlier answer shows its facts again
+    assert dock.facts == first.events["facts"] and dock.facts_view.patches.rowCount() == patch_rows(first)
+    copied = dock.thread.copy_selected()
+    assert QApplication.clipboard().text() == copied and first.answer in copied
+    figures = [n["text"] for n in first.events["audit"]["numbers"]]
+    assert figures and all(f in copied for f in figures) and all("亩" in f for f in figures if "亩" in first.answer)
+    assert verdict.startswith("✔")
+    # what a user sees: the README's screenshot (QGIS maximised on a 1920x1080 screen leaves a dock about this tall)
+    iface.window.resize(1280, 1000)
+    iface.window.show()
+    dock.thread.setCurrentItem(dock.thread.item_of(second))
+    QgsApplication.processEvents()
+    assert dock.export_button.isVisible() and dock.tabs.isVisible()  # reachable without scrolling
+    assert dock.export_button.geometry().bottom() < dock.widget().height()
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert iface.window.grab(dock.geometry()).save(str(ARTIFACTS / "dock_conversation.png"))
+
+
+def test_measure_only_needs_no_model_and_no_question(dock, iface):
+    current, baseline = QgsRasterLayer(str(L8_B5), "Landsat 8 2013"), QgsRasterLayer(str(L7_B4), "Landsat 7 2001")
+    QgsProject.instance().addMapLayers([current, baseline])
+    iface.mapCanvas().setDestinationCrs(current.crs())
+    iface.mapCanvas().setExtent(current.extent())
+    dock.layer_box.setLayer(current)
+    dock.baseline_box.setLayer(baseline)
+    QTest.mouseClick(dock.measure_button, Qt.MouseButton.LeftButton)
+    wait_until(lambda: dock.measure_button.isEnabled())
+    turn, verdict = _last(dock)
+    assert turn.question == "（仅测量）" and turn.events["facts"]["dates"] == ["2001-07-30", "2013-07-07"]
+    assert dock.facts_view.classes.rowCount() == 5 and dock.facts_view.patches.rowCount() > 0
+    assert verdict == "⚠ 模型没有给出回答" or verdict.startswith("回答中没有")  # no answer was asked for: no tick
+    assert not verdict.startswith("✔")
+
+
+def test_land_cover_maps_are_added_as_styled_layers(dock, iface, tmp_path, monkeypatch):
+    current, baseline = QgsRasterLayer(str(L8_B5), "Landsat 8 2013"), QgsRasterLayer(str(L7_B4), "Landsat 7 2001")
+    QgsProject.instance().addMapLayers([current, baseline])
+    iface.mapCanvas().setDestinationCrs(current.crs())
+    iface.mapCanvas().setExtent(current.extent())
+    dock.layer_box.setLayer(current)
+    dock.baseline_box.setLayer(baseline)
+    before = set(QgsProject.instance().mapLayers())
+    QTest.mouseClick(dock.classmap_button, Qt.MouseButton.LeftButton)
+    wait_until(lambda: dock.classmap_button.isEnabled() and dock.classmap_run is None, 60)
+    added = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - before]
+    assert sorted(layer.name() for layer in added) == ["地类 2001-07-30", "地类 2013-07-07"], dock.status.text()
+    for layer in added:
+        classes = layer.renderer().classes()
+        assert classes and {c.label for c in classes} <= {"水体", "建设用地", "裸地", "耕地和草地", "林地"}
+        assert layer.renderer().type() == "paletted"
+
+
+def test_the_latest_layer_is_current_and_the_one_before_the_baseline(qgis_app, plugins_dir, iface, monkeypatch,
+                                                                     engine_url):
+    older, newer = QgsRasterLayer(str(L7_B4), "A 2001"), QgsRasterLayer(str(L8_B5), "B 2013")
+    QgsProject.instance().addMapLayers([older, newer])  # alphabetical order would pick the 2001 layer
+    plugin = start_plugin(iface, plugins_dir, monkeypatch, engine_url)
+    try:
+        iface.toolbar.actions()[0].trigger()
+        QgsApplication.processEvents()
+        assert plugin.dock.layer_box.currentLayer() is newer
+        assert plugin.dock.baseline_box.currentLayer() is older
+    finally:
+        assert qgis.utils.unloadPlugin(PLUGIN_NAME)
+        QgsProject.instance().clear()
 
 
 def test_layer_and_extent_problems_are_message_bar_texts(dock, iface):
@@ -211,10 +317,11 @@ def test_the_user_story_with_the_tiny_model(qgis_app, plugins_dir, iface, monkey
         dock.ask()
         dock.task.streamed.connect(lambda kind, data: tokens.append(kind) if kind == "token" else None)
         wait_until(lambda: dock.ask_button.isEnabled(), seconds=120)
-        assert dock.status.text() == "完成", dock.status.text()
-        assert len(tokens) > 1 and dock.answer.toPlainText()  # streamed, token by token
-        assert dock.table.rowCount() >= 5 and dock.audit.text()
-        done = dock.last[1].events["done"]
+        assert dock.status.text().startswith("完成"), dock.status.text()
+        turn, verdict = _last(dock)
+        assert len(tokens) > 1 and turn.answer  # streamed, token by token
+        assert dock.facts_view.classes.rowCount() == 5 and verdict
+        done = turn.events["done"]
         assert done["backend"]["precision"] == "nf4" and len(done["images"]) == 4
         layer = dock.export_findings(str(tmp_path / "story.geojson"))
         assert layer.isValid() and QgsProject.instance().mapLayer(layer.id()) is not None
@@ -250,11 +357,13 @@ def test_cancel_mid_stream(qgis_app, plugins_dir, iface, monkeypatch, tiny_engin
         iface.mapCanvas().setExtent(layer.extent())
         dock.question.setPlainText("新增耕地面积是多少？")
         dock.ask()
-        wait_until(lambda: dock.answer.toPlainText() != "", seconds=120)  # the first token arrived
+        wait_until(lambda: dock.turn is not None and dock.turn.answer != "", seconds=120)  # the first token arrived
         QTest.mouseClick(dock.cancel_button, Qt.MouseButton.LeftButton)
         wait_until(lambda: dock.ask_button.isEnabled(), seconds=30)
         assert dock.status.text() == "已取消"
-        assert dock.last is None  # nothing half-finished to export
+        turn, verdict = _last(dock)
+        assert turn.state == "cancelled" and verdict == "已取消"  # never the tick
+        assert not dock.export_button.isEnabled()  # nothing half-finished to export
     finally:
         assert qgis.utils.unloadPlugin(PLUGIN_NAME)
         QgsProject.instance().clear()

@@ -131,4 +131,4 @@ def test_several_baselines_are_asked_about_in_date_order(dock, iface, tmp_path):
     wait_until(lambda: dock.ask_button.isEnabled(), 120)
     assert dock.status.text().startswith("完成"), dock.status.text()
     assert dock.facts["dates"] == ["2001-07-30", "2005-06-01", "2013-07-07"]
-    assert dock.table.columnCount() == 4
+    assert dock.facts_view.classes.columnCount() == 4

@@ -19,14 +19,15 @@ def test_load_show_dock_and_unload(qgis_app, plugins_dir, iface, monkeypatch):
     assert qgis.utils.loadPlugin(PLUGIN_NAME)
     assert qgis.utils.startPlugin(PLUGIN_NAME)
     try:
-        assert _menu_texts(iface) == ["县域土地利用监测 / Land-Use Monitor", "设置"]
+        assert _menu_texts(iface) == ["县域土地利用监测", "设置"]  # Chinese in a Chinese QGIS, no English mixed in
+        assert list(iface.submenus) == ["土地利用监测(&L)"]
         assert len(iface.toolbar.actions()) == 1
         action = iface.toolbar.actions()[0]
         assert not action.icon().isNull()
         action.trigger()
         plugin = qgis.utils.plugins[PLUGIN_NAME]
         assert plugin.dock is not None and plugin.dock.isVisibleTo(iface.window)
-        assert "Land-Use Monitor" in plugin.dock.windowTitle()
+        assert plugin.dock.windowTitle() == "县域土地利用监测"
     finally:
         assert qgis.utils.unloadPlugin(PLUGIN_NAME)
     assert _menu_texts(iface) == []
