@@ -420,9 +420,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     backend.prepare()  # load the model now: errors show at start, and the first ask is not slowed
     app = create_app(settings, backend, _generation(args), AnalysisCache())
     info = backend.info()
-    print(f"engine service on http://{settings.host}:{settings.port} (backend {info.get('backend')}"
-          f"{', model ' + str(info.get('model')) if info.get('model') else ''}); API at /openapi.json",
-          file=sys.stderr, flush=True)
+    model = f"，模型 {info.get('model')}" if info.get("model") else ""
+    print(f"分析引擎服务已启动 / engine service on http://{settings.host}:{settings.port}（后端 / backend "
+          f"{info.get('backend')}{model}）; API /openapi.json", file=sys.stderr, flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="debug" if args.debug else "warning")
     return 0
 

@@ -113,9 +113,10 @@ class LandUseMonitorPlugin:
 
     def start_engine(self):
         """Start the local engine with the configured Python, or open the settings to configure it."""
+        from .client.local_engine import find_python
         from .common import settings
 
-        error = self.local_engine().start(settings.get("python"), settings.get("engine_url"))
+        error = self.local_engine().start(find_python(), settings.get("engine_url"))
         if error:
             self.iface.messageBar().pushMessage(tr("Land-use monitor"), error, level=Qgis.MessageLevel.Warning,
                                                 duration=10)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up the project's environments; safe to run again (it only does what is missing).
 #   scripts/setup.sh            the engine/training virtual environment (.venv) from requirements.txt
-#   scripts/setup.sh --qgis     also Debian's QGIS (qgis, python3-qgis), Xvfb, pytest, a CJK font and pyrcc5/lrelease
+#   scripts/setup.sh --qgis     also Debian's QGIS (qgis, python3-qgis), Xvfb, pytest, a CJK font and pyrcc5/lrelease,
+#                               and the plugin installed into your default QGIS profile, enabled, pointed at this engine
 #   scripts/setup.sh --deepspeed  also DeepSpeed (optional, for multi-GPU training)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ for arg in "$@"; do
   case "$arg" in
     --qgis) want_qgis=1 ;;
     --deepspeed) want_deepspeed=1 ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -70,5 +71,7 @@ if [ "$want_qgis" = 1 ]; then
     echo "setup.sh: installing QGIS, Xvfb, pytest, a CJK font and the Qt build tools from Debian (about a minute)" >&2
     apt_install qgis python3-qgis xvfb python3-pytest fonts-wqy-zenhei pyqt5-dev-tools qttools5-dev-tools
   fi
+  # the plugin in the user's default QGIS profile, enabled, with this checkout's engine Python recorded
+  QT_QPA_PLATFORM=offscreen /usr/bin/python3 scripts/install_plugin.py --engine-python "$PWD/.venv/bin/python" >&2
 fi
 echo "setup.sh: ready" >&2

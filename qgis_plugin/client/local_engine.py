@@ -1,4 +1,8 @@
-"""A local engine process started from QGIS (``python -m engine serve``) and stopped on unload."""
+"""A local engine process started from QGIS (``python -m engine serve``) and stopped on unload.
+
+The engine's Python is found without hunting: the plugin's setting (which
+``scripts/setup.sh --qgis`` records), then ``$LANDUSE_ENGINE_PYTHON``.
+"""
 
 import os
 import socket
@@ -9,6 +13,16 @@ from qgis.PyQt.QtCore import QCoreApplication, QObject, QProcess, QProcessEnviro
 
 def tr(text):
     return QCoreApplication.translate("LandUseMonitor", text)
+
+
+def find_python():
+    """The engine environment's Python: the setting, then ``$LANDUSE_ENGINE_PYTHON``; '' when neither is a file."""
+    from ..common import settings
+
+    for candidate in (settings.get("python"), os.environ.get("LANDUSE_ENGINE_PYTHON", "")):
+        if candidate and os.path.isfile(candidate):
+            return candidate
+    return ""
 
 
 class LocalEngine(QObject):
@@ -28,8 +42,9 @@ class LocalEngine(QObject):
         """Start ``python -m engine serve`` on the host and port of ``url``; returns an error text or ''."""
         if self.running():
             return ""
-        if not python or not os.path.isfile(python):
-            return tr("Choose the engine environment's Python (.venv/bin/python) in the settings")
+        python = python if python and os.path.isfile(python) else find_python()
+        if not python:
+            return tr("No engine found: run scripts/setup.sh --qgis, or choose the engine's Python in the settings")
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or 8765
         with socket.socket() as s:

@@ -60,10 +60,6 @@
         <translation>请选择栅格影像图层</translation>
     </message>
     <message>
-        <source>Choose the engine environment's Python (.venv/bin/python) in the settings</source>
-        <translation>请在设置中选择引擎环境的 Python（.venv/bin/python）</translation>
-    </message>
-    <message>
         <source>Class</source>
         <translation>地类</translation>
     </message>
@@ -96,8 +92,8 @@
         <translation>引擎未运行</translation>
     </message>
     <message>
-        <source>Engine running</source>
-        <translation>引擎运行中</translation>
+        <source>Engine running: backend {}, model {}, device {}, precision {}; {} asks queued</source>
+        <translation>引擎运行中：后端 {}，模型 {}，设备 {}，精度 {}；排队中的提问 {} 个</translation>
     </message>
     <message>
         <source>Engine starting…</source>
@@ -542,6 +538,14 @@
     <message>
         <source>&amp;Land-Use Monitor</source>
         <translation>土地利用监测(&amp;L)</translation>
+    </message>
+    <message>
+        <source>No engine found: run scripts/setup.sh --qgis, or choose the engine's Python in the settings</source>
+        <translation>没有找到分析引擎：请运行 scripts/setup.sh --qgis，或在设置中选择引擎的 Python</translation>
+    </message>
+    <message>
+        <source>The engine is not running</source>
+        <translation>分析引擎没有运行</translation>
     </message>
 </context>
 </TS>

@@ -58,6 +58,7 @@ class AskDock(QDockWidget):
         self.task = None  # the AskRun in flight
         self.turn = None  # the conversation turn it answers
         self.session_id = uuid.uuid4().hex
+        self.offered_start = False
         self.facts = self.findings = None  # of the turn shown
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -181,9 +182,13 @@ class AskDock(QDockWidget):
         self.layers.refresh()  # layers the engine could not describe before
 
     def _engine_down(self, error):
+        unreachable = error is None or type(error).__name__ == "EngineUnreachableError"
         if self.task is None:
             self.status.setText(tr("Not connected: the engine is not running at {}").format(settings.get("engine_url"))
-                                if type(error).__name__ == "EngineUnreachableError" else str(error))
+                                if unreachable else str(error))
+        if unreachable and not self.offered_start and self.start_engine is not None:
+            self.offered_start = True  # once per dock: the status line keeps saying it
+            dock_outputs.offer_start(self, tr("The engine is not running"), getattr(error, "details", ""))
 
     # -- reading the widgets into parameters (main thread) -----------------------------------------
     def _use_example(self, index):

@@ -114,9 +114,9 @@ class SettingsDialog(QDialog):
         status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute) if reply is not None else None
         if status == 200:
             h = json.loads(fetcher.contentAsString())
-            self.health.setText(tr("Engine running") + f": {h.get('backend')}, "
-                                f"{h.get('model') or tr('Measurements only')}, {h.get('device') or '-'}, "
-                                f"{h.get('precision') or '-'}; queue {h.get('queue_length')}")
+            self.health.setText(tr("Engine running: backend {}, model {}, device {}, precision {}; {} asks queued")
+                                .format(h.get("backend"), h.get("model") or tr("Measurements only"),
+                                        h.get("device") or "-", h.get("precision") or "-", h.get("queue_length")))
         elif status == 401:
             self.health.setText(tr("Wrong token"))
         else:

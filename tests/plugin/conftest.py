@@ -144,13 +144,17 @@ def iface():
     return window
 
 
-def start_engine(tmp_path_factory, *args):
-    """A ``python -m engine serve`` process of the engine's .venv on a free loopback port: (process, url)."""
-    if not ENGINE_PYTHON.exists():
-        pytest.skip("the engine environment (.venv) is not set up: run scripts/setup.sh")
+def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+def start_engine(tmp_path_factory, *args, port=None):
+    """A ``python -m engine serve`` process of the engine's .venv on a loopback port: (process, url)."""
+    if not ENGINE_PYTHON.exists():
+        pytest.skip("the engine environment (.venv) is not set up: run scripts/setup.sh")
+    port = port or free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "LANDUSE_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
     process = subprocess.Popen([str(ENGINE_PYTHON), "-m", "engine", "serve", "--port", str(port), *args],
                                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
