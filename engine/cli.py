@@ -569,9 +569,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("serve", help="run the engine as a local HTTP service (the QGIS plugin talks to it)",
-                       description="Serve /v1/health, /v1/ask (JSON or server-sent events), /v1/inspect, "
-                                   "DELETE /v1/sessions/{id} and /openapi.json. Loopback only unless --token and "
-                                   "--root are given. Backend options as for ask.")
+                       description="Serve /v1/health, /v1/ask and /v1/analyse (JSON or server-sent events), "
+                                   "/v1/inspect, /v1/audit, DELETE /v1/sessions/{id} and /openapi.json. Loopback "
+                                   "only unless --token and --root are given. Backend options as for ask.")
     p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default 8765)")
     p.add_argument("--token", default=None, metavar="TOKEN",

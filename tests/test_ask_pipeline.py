@@ -191,11 +191,11 @@ def test_progress_streams_while_the_analysis_runs(monkeypatch: pytest.MonkeyPatc
     delivered = threading.Event()
     real = engine.ask.analyse
 
-    def analyse_waiting_for_the_consumer(specs, extent, config, progress, zones, cache):
+    def analyse_waiting_for_the_consumer(specs, extent, config, progress, zones, cache, **kwargs):
         progress("date 1/2 2001-07-30", 1, 41)
         if not delivered.wait(20):  # batched progress would only arrive after this returns
             raise AssertionError("the progress event was not delivered while the analysis ran")
-        return real(specs, extent, config, progress, zones, cache)
+        return real(specs, extent, config, progress, zones, cache, **kwargs)
 
     monkeypatch.setattr(engine.ask, "analyse", analyse_waiting_for_the_consumer)
     kinds = []

@@ -263,6 +263,8 @@ def test_engine_not_running_says_how_to_start_it(dock, iface):
 
     assert iface.messageBar().findChild(QPushButton, "startEngineButton") is not None  # the offer to start it
     assert dock.ask_button.isEnabled() and not dock.cancel_button.isEnabled()
+    turn, verdict = _last(dock)
+    assert turn.state == "failed" and verdict.startswith("⚠ 没有回答：") and "✔" not in verdict
 
 
 def test_an_engine_error_reaches_the_message_bar(dock, iface, tmp_path):
