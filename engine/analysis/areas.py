@@ -13,7 +13,6 @@ display.
 
 from __future__ import annotations
 
-import enum
 import logging
 import math
 from dataclasses import dataclass
@@ -23,42 +22,15 @@ from pyproj import CRS, Geod, Transformer
 from rasterio.windows import Window
 
 from engine.scene.product import Grid
+from engine.units import M2_PER_HA, M2_PER_KM2, M2_PER_MU, AreaUnit, all_units
+
+__all__ = ["M2_PER_HA", "M2_PER_KM2", "M2_PER_MU", "AreaUnit", "PixelAreas", "all_units", "format_area", "pixel_areas"]
 
 log = logging.getLogger(__name__)
 
-M2_PER_MU = 10000.0 / 15.0  # 1 亩 = 666.67 m²
-M2_PER_HA = 10000.0
-M2_PER_KM2 = 1_000_000.0
 LATTICE = 17  # sample points per side for non-geographic grids (the area scale is smooth)
 BLOCK_PX = 16  # side of the pixel block whose footprint is measured at each sample
 SEPARABLE_TOLERANCE = 1e-4  # relative misfit of the row x column model that is logged
-
-
-class AreaUnit(enum.StrEnum):
-    M2 = "m2"
-    HA = "ha"
-    KM2 = "km2"
-    MU = "mu"
-
-    @property
-    def m2(self) -> float:
-        return {AreaUnit.M2: 1.0, AreaUnit.HA: M2_PER_HA, AreaUnit.KM2: M2_PER_KM2, AreaUnit.MU: M2_PER_MU}[self]
-
-    @property
-    def label_zh(self) -> str:
-        return {AreaUnit.M2: "平方米", AreaUnit.HA: "公顷", AreaUnit.KM2: "平方公里", AreaUnit.MU: "亩"}[self]
-
-    @property
-    def label_en(self) -> str:
-        return {AreaUnit.M2: "m²", AreaUnit.HA: "ha", AreaUnit.KM2: "km²", AreaUnit.MU: "mu"}[self]
-
-    def from_m2(self, area_m2: float) -> float:
-        return area_m2 / self.m2
-
-
-def all_units(area_m2: float) -> dict[str, float]:
-    """``area_m2`` in every unit, keyed as in the facts (``area_m2``, ``area_ha``, ...)."""
-    return {f"area_{u.value}": u.from_m2(area_m2) for u in AreaUnit}
 
 
 @dataclass(frozen=True)

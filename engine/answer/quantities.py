@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from engine.analysis.areas import AreaUnit
+from engine.units import AreaUnit
 
 logger = logging.getLogger(__name__)
 

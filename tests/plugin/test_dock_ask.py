@@ -45,6 +45,16 @@ def tiny_engine_url(tmp_path_factory):
     process.wait(10)
 
 
+def show_pair(dock, iface, current, baseline):
+    """Both layers in the project, the map on the current one, chosen in the dock: (current, baseline)."""
+    QgsProject.instance().addMapLayers([current, baseline])
+    iface.mapCanvas().setDestinationCrs(current.crs())
+    iface.mapCanvas().setExtent(current.extent())
+    dock.layer_box.setLayer(current)
+    dock.baseline_box.setLayer(baseline)
+    return current, baseline
+
+
 def _last(dock):
     """The conversation's last turn and its verdict line."""
     turn = dock.thread.turns()[-1]
@@ -55,11 +65,7 @@ def test_ask_about_the_visible_layer_streams_an_answer_and_facts(dock, iface, tm
     current = QgsRasterLayer(str(L8_B5), "Landsat 8 2013")
     baseline = QgsRasterLayer(str(L7_B4), "Landsat 7 2001")
     assert current.isValid() and baseline.isValid()
-    QgsProject.instance().addMapLayers([current, baseline])
-    iface.mapCanvas().setDestinationCrs(current.crs())
-    iface.mapCanvas().setExtent(current.extent())
-    dock.layer_box.setLayer(current)
-    dock.baseline_box.setLayer(baseline)
+    show_pair(dock, iface, current, baseline)
     dock.examples.setCurrentIndex(1)
     dock.examples.activated.emit(1)
     assert dock.question.toPlainText() == "本季度耕地面积变化情况？"
@@ -122,12 +128,8 @@ def test_ask_about_the_visible_layer_streams_an_answer_and_facts(dock, iface, tm
 
 
 def test_a_conversation_keeps_each_answer_with_its_facts(dock, iface):
-    current, baseline = QgsRasterLayer(str(L8_B5), "Landsat 8 2013"), QgsRasterLayer(str(L7_B4), "Landsat 7 2001")
-    QgsProject.instance().addMapLayers([current, baseline])
-    iface.mapCanvas().setDestinationCrs(current.crs())
-    iface.mapCanvas().setExtent(current.extent())
-    dock.layer_box.setLayer(current)
-    dock.baseline_box.setLayer(baseline)
+    current, _ = show_pair(dock, iface, QgsRasterLayer(str(L8_B5), "Landsat 8 2013"),
+                           QgsRasterLayer(str(L7_B4), "Landsat 7 2001"))
     # Enter sends; Shift+Enter starts a new line
     dock.question.setFocus()
     dock.question.setPlainText("新增耕地面积")  # (QTest types ASCII only)
@@ -173,12 +175,7 @@ def test_a_conversation_keeps_each_answer_with_its_facts(dock, iface):
 
 
 def test_measure_only_needs_no_model_and_no_question(dock, iface):
-    current, baseline = QgsRasterLayer(str(L8_B5), "Landsat 8 2013"), QgsRasterLayer(str(L7_B4), "Landsat 7 2001")
-    QgsProject.instance().addMapLayers([current, baseline])
-    iface.mapCanvas().setDestinationCrs(current.crs())
-    iface.mapCanvas().setExtent(current.extent())
-    dock.layer_box.setLayer(current)
-    dock.baseline_box.setLayer(baseline)
+    show_pair(dock, iface, QgsRasterLayer(str(L8_B5), "Landsat 8 2013"), QgsRasterLayer(str(L7_B4), "Landsat 7 2001"))
     QTest.mouseClick(dock.measure_button, Qt.MouseButton.LeftButton)
     wait_until(lambda: dock.measure_button.isEnabled())
     turn, verdict = _last(dock)
@@ -189,12 +186,7 @@ def test_measure_only_needs_no_model_and_no_question(dock, iface):
 
 
 def test_land_cover_maps_are_added_as_styled_layers(dock, iface, tmp_path, monkeypatch):
-    current, baseline = QgsRasterLayer(str(L8_B5), "Landsat 8 2013"), QgsRasterLayer(str(L7_B4), "Landsat 7 2001")
-    QgsProject.instance().addMapLayers([current, baseline])
-    iface.mapCanvas().setDestinationCrs(current.crs())
-    iface.mapCanvas().setExtent(current.extent())
-    dock.layer_box.setLayer(current)
-    dock.baseline_box.setLayer(baseline)
+    show_pair(dock, iface, QgsRasterLayer(str(L8_B5), "Landsat 8 2013"), QgsRasterLayer(str(L7_B4), "Landsat 7 2001"))
     before = set(QgsProject.instance().mapLayers())
     QTest.mouseClick(dock.classmap_button, Qt.MouseButton.LeftButton)
     wait_until(lambda: dock.classmap_button.isEnabled() and dock.classmap_run is None, 60)
@@ -308,12 +300,8 @@ def test_the_user_story_with_the_tiny_model(qgis_app, plugins_dir, iface, monkey
         (menu,) = iface.submenus.values()
         next(a for a in menu.actions() if a.text().startswith("县域土地利用监测")).trigger()  # from the menu
         dock = plugin.dock
-        current, baseline = QgsRasterLayer(str(L8_B5), "Landsat 8 2013"), QgsRasterLayer(str(L7_B4), "Landsat 7 2001")
-        QgsProject.instance().addMapLayers([current, baseline])
-        iface.mapCanvas().setDestinationCrs(current.crs())
-        iface.mapCanvas().setExtent(current.extent())
-        dock.layer_box.setLayer(current)
-        dock.baseline_box.setLayer(baseline)
+        show_pair(dock, iface, QgsRasterLayer(str(L8_B5), "Landsat 8 2013"),
+                  QgsRasterLayer(str(L7_B4), "Landsat 7 2001"))
         dock.question.setPlainText("新增耕地面积是多少？")
         tokens = []
         dock.ask()

@@ -10,7 +10,7 @@ from conftest import ENGINE_PYTHON, PLUGIN_NAME, REPO, free_port, start_engine, 
 from qgis.core import QgsProject, QgsRasterLayer, QgsSettings
 from qgis.PyQt.QtCore import QSettings
 from qgis.PyQt.QtWidgets import QPushButton
-from test_dock_ask import L8_B5
+from test_dock_ask import L8_B5, show_pair
 
 
 def test_setup_installs_enables_and_configures_the_plugin(tmp_path):
@@ -89,12 +89,7 @@ def test_progress_moves_while_a_long_first_analysis_runs(dock, iface, tmp_path):
     done = subprocess.run([str(ENGINE_PYTHON), "-c", script, str(folder)], capture_output=True, text=True, cwd=REPO,
                           env={**os.environ, "PYTHONPATH": str(REPO)}, check=True)
     first, second = done.stdout.split()
-    older, newer = QgsRasterLayer(first, "2023"), QgsRasterLayer(second, "2024")
-    QgsProject.instance().addMapLayers([older, newer])
-    iface.mapCanvas().setDestinationCrs(newer.crs())
-    iface.mapCanvas().setExtent(newer.extent())
-    dock.layer_box.setLayer(newer)
-    dock.baseline_box.setLayer(older)
+    show_pair(dock, iface, QgsRasterLayer(second, "2024"), QgsRasterLayer(first, "2023"))
     dock.question.setPlainText("新增建设用地多少亩？")
     seen = []
     dock.ask()
