@@ -403,6 +403,19 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _token(args: argparse.Namespace) -> str | None:
+    """The bearer token: --token-file (its first line), else --token, $LANDUSE_TOKEN or the config file."""
+    if args.token_file is not None:
+        try:
+            token = args.token_file.read_text(encoding="utf-8").strip().splitlines()[0].strip()
+        except (OSError, IndexError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read a token from {args.token_file}: {exc}") from None
+        if not token:
+            raise ValueError(f"{args.token_file} holds no token")
+        return token
+    return _setting(args, "token", "LANDUSE_TOKEN", None) or None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -414,7 +427,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     backend = _backend(args)
     settings = ServiceSettings(host=str(_setting(args, "host", None, "127.0.0.1")),
                                port=int(_setting(args, "port", None, 8765)),
-                               token=_setting(args, "token", "LANDUSE_TOKEN", None) or None,
+                               token=_token(args),
+                               max_body_bytes=int(_setting(args, "max_body_mb", None, 16)) << 20,
+                               allowed_hosts=tuple(args.allowed_host or args.file_config.get("allowed_hosts", [])),
                                roots=tuple(Path(r) for r in (args.root or args.file_config.get("roots", []))),
                                queue_size=int(_setting(args, "queue_size", None, 8)))
     backend.prepare()  # load the model now: errors show at start, and the first ask is not slowed
@@ -575,7 +590,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default 8765)")
     p.add_argument("--token", default=None, metavar="TOKEN",
-                   help="require 'Authorization: Bearer TOKEN' (default $LANDUSE_TOKEN; required off loopback)")
+                   help="require 'Authorization: Bearer TOKEN' (default $LANDUSE_TOKEN; required off loopback; "
+                        "visible in ps: prefer --token-file or the environment)")
+    p.add_argument("--token-file", type=Path, default=None, metavar="FILE",
+                   help="read the token from the first line of FILE (not visible in ps)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="a Host header name served besides loopback ones (repeat; guards against DNS rebinding)")
+    p.add_argument("--max-body-mb", type=_positive_int, default=None, metavar="N",
+                   help="largest request body, MB (default 16); larger ones get 413 while they are read")
     p.add_argument("--root", action="append", type=Path, default=[], metavar="DIR",
                    help="a folder whose layers and zones may be read (repeat; required off loopback)")
     p.add_argument("--queue-size", type=_positive_int, default=None, metavar="N",

@@ -77,6 +77,12 @@ class InvalidExtentError(EngineError, ValueError):
     code = "invalid_extent"
 
 
+class InvalidResolutionError(EngineError, ValueError):
+    """A rendering resolution that cannot be served (finer than the layer allows)."""
+
+    code = "invalid_resolution"
+
+
 class NoOverlapError(EngineError, ValueError):
     """Two dates of an analysis do not overlap."""
 
@@ -146,6 +152,10 @@ class FactsError(EngineError, ValueError):
 class EngineWarning(UserWarning):
     """Base class of recoverable problems (reported, not fatal)."""
 
+
+
+class CacheWarning(EngineWarning):
+    """A cache entry was damaged or incomplete and is being recomputed."""
 
 
 class DateOrderWarning(EngineWarning):

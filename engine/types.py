@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,6 +119,8 @@ class Extent:
     crs: str
 
     def __post_init__(self) -> None:
+        if not all(math.isfinite(v) for v in self.as_tuple()):
+            raise InvalidExtentError(f"extent values must be finite numbers, got {self.as_tuple()}")
         if not (self.xmin < self.xmax and self.ymin < self.ymax):
             raise InvalidExtentError(
                 f"extent must have xmin < xmax and ymin < ymax, got "

@@ -8,8 +8,10 @@ size, modification time) and every parameter that changes the result:
 - whole results (facts and findings, ``<key>.json``), so a repeated question
   on the same extent does not recompute at all.
 
-Entries are written atomically; the oldest are evicted when the folder exceeds
-``LANDUSE_CACHE_MB`` (default 2048 MB).
+Entries are committed whole (``engine.cachefs``: parts, then a manifest with
+sizes and hashes) under a cross-process file lock; a damaged entry is recomputed.
+The least recently used are evicted when the folder exceeds ``LANDUSE_CACHE_MB``
+(default 2048 MB).
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from engine.analysis.classify import Thresholds
+from engine.cachefs import EntryStore
 from engine.scene.overviews import cache_dir
 from engine.scene.product import Grid, Product
 from engine.scene.rasterio_io import gdal_env
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 3  # bump when classification or facts change meaning
+CACHE_VERSION = 4  # bump when classification or facts change meaning
 
 
 def file_identity(path: str | Path) -> list[object]:
@@ -64,79 +67,85 @@ def grid_identity(grid: Grid, window: Window) -> list[object]:
 
 
 class AnalysisCache:
-    """Class maps and results on disk under the engine's cache folder."""
+    """Class maps and results on disk under the engine's cache folder, safe across processes and crashes.
+
+    Each entry is written through ``cachefs.EntryStore`` (parts, then a manifest with sizes and hashes); a
+    damaged or incomplete entry is a ``CacheWarning`` and is recomputed. ``lock(key)`` is a file lock that a
+    second process waits on while the first computes the entry.
+    """
 
     def __init__(self, root: Path | None = None, max_mb: int | None = None):
         self.root = (root or cache_dir()) / "analysis"
+        self.store = EntryStore(self.root)
         self.max_bytes = int(max_mb if max_mb is not None else int(os.environ.get("LANDUSE_CACHE_MB", "2048"))) << 20
+
+    def lock(self, key: str):
+        return self.store.lock(key)
 
     # -- class maps ----------------------------------------------------------------------------
     def class_map_key(self, product: Product, grid: Grid, window: Window, thresholds: Thresholds) -> str:
         return make_key("classmap", product_identity(product), grid_identity(grid, window), thresholds.to_dict())
 
-    def load_class_map(self, key: str) -> tuple[np.ndarray, dict[str, object]] | None:
-        path = self.root / f"{key}.classes.tif"
-        meta_path = self.root / f"{key}.classes.json"
-        if not (path.exists() and meta_path.exists()):
+    def load_class_map(self, key: str, shape: tuple[int, int] | None = None) -> tuple[np.ndarray, dict] | None:
+        """A stored class map and its metadata, or None (absent, incomplete or damaged: then recomputed)."""
+        parts = self.store.read(key)
+        if parts is None:
             return None
         try:
             with gdal_env(), warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                with rasterio.open(path) as src:
+                with rasterio.open(parts["classes"]) as src:
                     classes = src.read(1)
-            meta = json.loads(meta_path.read_text())
-        except (OSError, ValueError, rasterio.errors.RasterioError) as exc:
-            log.warning("ignoring unreadable cache entry %s: %s", path.name, exc)
+            meta = json.loads(parts["meta"].read_bytes())
+            if not isinstance(meta, dict) or not {"thresholds", "method", "index_means"} <= meta.keys():
+                raise ValueError("its metadata is incomplete")
+            if shape is not None and classes.shape != shape:
+                raise ValueError(f"it is {classes.shape}, not {shape}")
+        except (OSError, ValueError, KeyError, rasterio.errors.RasterioError) as exc:
+            self.store.damaged(key, str(exc))
             return None
-        os.utime(path)
-        os.utime(meta_path)
         return classes, meta
 
     def save_class_map(self, key: str, classes: np.ndarray, meta: dict[str, object]) -> None:
         """Store as a tiled GeoTIFF with fast deflate (class maps compress well; GDAL compresses in threads)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f"{key}.classes.tmp.tif"
         profile = {"driver": "GTiff", "width": classes.shape[1], "height": classes.shape[0], "count": 1,
                    "dtype": "uint8", "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "deflate",
                    "zlevel": 1, "num_threads": "ALL_CPUS"}
-        with gdal_env(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)  # plain arrays: no georeference needed
-            with rasterio.open(tmp, "w", **profile) as dst:
-                dst.write(classes, 1)
-        os.replace(tmp, self.root / f"{key}.classes.tif")
-        (self.root / f"{key}.classes.json").write_text(json.dumps(meta))
+
+        def write_tif(path: Path) -> None:
+            with gdal_env(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)  # plain arrays: no georeference needed
+                with rasterio.open(path, "w", **profile) as dst:
+                    dst.write(classes, 1)
+
+        self.store.write(key, {"classes": (".tif", write_tif),
+                               "meta": (".json", lambda path: path.write_text(json.dumps(meta)))})
         self.evict()
 
     # -- whole results -------------------------------------------------------------------------
-    def load_result(self, key: str, part: str = "facts") -> dict[str, object] | None:
-        """A stored part of a result (``facts`` or ``findings``), or None."""
-        path = self.root / f"{key}.{part}.json"
-        if not path.exists():
+    def load_result(self, key: str) -> dict[str, dict[str, object]] | None:
+        """A stored result's parts (``facts``, ``findings``), both or neither; None when absent or damaged."""
+        parts = self.store.read(key)
+        if parts is None:
             return None
         try:
-            data = json.loads(path.read_text())
+            data = {name: json.loads(path.read_bytes()) for name, path in parts.items()}
+            if set(data) != {"facts", "findings"} or not all(isinstance(v, dict) for v in data.values()):
+                raise ValueError("it lacks its facts or its findings")
         except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable cache entry %s: %s", path.name, exc)
+            self.store.damaged(key, str(exc))
             return None
-        os.utime(path)
         return data
 
     def save_result(self, key: str, parts: dict[str, dict[str, object]]) -> None:
-        """Store each part as its own file, so facts load without the (larger) findings."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        for part, data in parts.items():
-            tmp = self.root / f"{key}.{part}.tmp.json"
-            tmp.write_text(json.dumps(data, ensure_ascii=False))
-            os.replace(tmp, self.root / f"{key}.{part}.json")
+        """Store the parts as one entry (facts without findings never commit)."""
+        self.store.write(key, {name: (".json", _json_writer(data)) for name, data in parts.items()})
         self.evict()
 
     def evict(self) -> None:
-        """Remove the least recently used entries while the folder is over its cap."""
-        entries = [(p.stat().st_mtime, p.stat().st_size, p) for p in self.root.glob("*") if p.is_file()]
-        total = sum(size for _, size, _ in entries)
-        for _, size, path in sorted(entries):
-            if total <= self.max_bytes:
-                break
-            path.unlink(missing_ok=True)
-            total -= size
-            log.info("cache: evicted %s", path.name)
+        """Remove stale temporary files, then the least recently used entries while over the cap."""
+        self.store.sweep(self.max_bytes)
+
+
+def _json_writer(data: dict[str, object]):
+    return lambda path: path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")

@@ -8,6 +8,7 @@ between the first and the last date after the minimum mapping unit.
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,8 +51,8 @@ class AnalysisConfig:
     budget_mb: int = DEFAULT_BUDGET_MB
 
     def __post_init__(self) -> None:
-        if self.mmu_ha < 0:
-            raise ValueError(f"the minimum mapping unit must be >= 0 ha, got {self.mmu_ha}")
+        if not math.isfinite(self.mmu_ha) or self.mmu_ha < 0:
+            raise ValueError(f"the minimum mapping unit must be a number >= 0 ha, got {self.mmu_ha}")
         if self.budget_mb <= 0:
             raise ValueError("budget_mb must be positive")
 
@@ -76,12 +77,12 @@ class Analysis:
     change: Change | None
     grid: Grid
     zones: ZoneSet | None = None
-    cached_findings: Callable[[], dict[str, object] | None] | None = None  # loads stored findings
+    stored_findings: dict[str, object] | None = None  # the findings stored with a cached result
     from_cache: bool = False
 
     def findings(self, cap: int = DEFAULT_CAP) -> dict[str, object]:
         """The change patches as a GeoJSON FeatureCollection (empty without change)."""
-        stored = self.cached_findings() if self.cached_findings is not None else None
+        stored = self.stored_findings
         if stored is not None:
             feats = list(stored["features"])
             count = int(stored["properties"]["count"])
@@ -132,20 +133,38 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
     grid = products[0].grid
     window = window_for(grid, extent)
     zone_set = read_zones(zones.path, grid, zones.name_field, zones.kind, zones.crs) if zones else None
-    result_key = None
-    if cache is not None:
-        zone_id = None if zones is None else [file_identity(zones.path), zones.name_field, zones.kind, zones.crs]
-        ref_id = None if reference is None else [file_identity(reference.path), reference.date, reference.code_field,
-                                                  None if reference.table is None else file_identity(reference.table)]
-        result_key = make_key("result", [product_identity(p) for p in products], grid_identity(grid, window),
-                              config.thresholds.to_dict(), config.mmu_ha, zone_id, ref_id, CACHED_FINDINGS)
-        stored = None if keep_class_maps else cache.load_result(result_key, "facts")  # class maps: from their cache
-        if stored is not None:
+    if cache is None:
+        return _measure(products, notes, grid, window, config, progress, zone_set, None, reference, keep_class_maps)
+    zone_id = None if zones is None else [file_identity(zones.path), zones.name_field, zones.kind, zones.crs]
+    ref_id = None if reference is None else [file_identity(reference.path), reference.date, reference.code_field,
+                                              None if reference.table is None else file_identity(reference.table)]
+    key = make_key("result", [product_identity(p) for p in products], grid_identity(grid, window),
+                   config.thresholds.to_dict(), config.mmu_ha, zone_id, ref_id, CACHED_FINDINGS)
+    with cache.lock(key):  # a second process waits here for the first one's entry, then reads it
+        stored = None if keep_class_maps else cache.load_result(key)  # class maps come from their own entries
+        facts = _stored_facts(cache, key, stored) if stored is not None else None
+        if facts is not None:
             log.info("analysis served from the cache")
-            key = result_key
-            return Analysis(facts=Facts.from_raw(stored), products=products, class_maps=[], change=None,
-                            grid=grid, zones=zone_set, cached_findings=lambda: cache.load_result(key, "findings"),
-                            from_cache=True)
+            return Analysis(facts=facts, products=products, class_maps=[], change=None, grid=grid, zones=zone_set,
+                            stored_findings=stored["findings"], from_cache=True)
+        result = _measure(products, notes, grid, window, config, progress, zone_set, cache, reference,
+                          keep_class_maps)
+        cache.save_result(key, {"facts": result.facts.to_raw(), "findings": result.findings(CACHED_FINDINGS)})
+        return result
+
+
+def _stored_facts(cache: AnalysisCache, key: str, stored: dict[str, dict[str, object]]) -> Facts | None:
+    try:
+        return Facts.from_raw(stored["facts"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # e.g. {} or an older layout
+        cache.store.damaged(key, f"its facts cannot be read: {type(exc).__name__}: {exc}")
+        return None
+
+
+def _measure(products: list[Product], notes: list[str], grid: Grid, window: Window, config: AnalysisConfig,
+             progress: StageProgress | None, zone_set: ZoneSet | None, cache: AnalysisCache | None,
+             reference: ReferenceSpec | None, keep_class_maps: bool) -> Analysis:
+    """Classify each date (or load its class map), then measure areas, change and zones."""
     areas_px = pixel_areas(grid, window)
     maps: list[ClassMap] = []
     per_date: list[DateFacts] = []
@@ -198,29 +217,28 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
         outside = [z["name"] for z in facts.zones if z.get("outside")]
         if outside:
             facts.notes.append(f"zones outside the analysed extent (nothing measured): {', '.join(outside)}")
-    result = Analysis(facts=facts, products=products, class_maps=maps, change=change, grid=grid, zones=zone_set)
-    if cache is not None and result_key is not None:
-        cache.save_result(result_key, {"facts": facts.to_raw(), "findings": result.findings(CACHED_FINDINGS)})
-    return result
+    return Analysis(facts=facts, products=products, class_maps=maps, change=change, grid=grid, zones=zone_set)
 
 
 def _class_map(product: Product, grid: Grid, window: Window, config: AnalysisConfig, cache: AnalysisCache | None,
                step: Callable[[int, int], None]) -> ClassMap:
     """Classify one date, or load its class map from the cache."""
-    key = cache.class_map_key(product, grid, window, config.thresholds) if cache is not None else None
-    if cache is not None and key is not None:
-        stored = cache.load_class_map(key)
+    if cache is None:
+        with SceneReader(product, grid=grid) as reader:
+            return classify_window(product, window, config.thresholds, reader, config.budget_mb, step)
+    key = cache.class_map_key(product, grid, window, config.thresholds)
+    with cache.lock(key):
+        stored = cache.load_class_map(key, (int(window.height), int(window.width)))
         if stored is not None:
             classes, meta = stored
             step(int(window.height), int(window.height))
             return ClassMap(classes=classes, window=window, thresholds=Thresholds(**meta["thresholds"]),
                             method=str(meta["method"]), index_means=dict(meta["index_means"]))
-    with SceneReader(product, grid=grid) as reader:
-        cmap = classify_window(product, window, config.thresholds, reader, config.budget_mb, step)
-    if cache is not None and key is not None:
+        with SceneReader(product, grid=grid) as reader:
+            cmap = classify_window(product, window, config.thresholds, reader, config.budget_mb, step)
         cache.save_class_map(key, cmap.classes, {"thresholds": cmap.thresholds.to_dict(), "method": cmap.method,
                                                  "index_means": cmap.index_means})
-    return cmap
+        return cmap
 
 
 def _add_reference(reference: ReferenceSpec, grid: Grid, window: Window, areas: PixelAreas, config: AnalysisConfig,

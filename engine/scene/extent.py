@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import math
 
+from rasterio._err import CPLE_BaseError  # GDAL's own errors (e.g. no operation between two CRSs)
 from rasterio.crs import CRS
-from rasterio.errors import CRSError
+from rasterio.errors import CRSError, RasterioError
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 
 from engine.errors import ExtentOutsideError, InvalidExtentError
 from engine.scene.product import Grid
+from engine.scene.rasterio_io import gdal_env
 from engine.types import Extent
 
 DENSIFY_POINTS = 21
@@ -33,7 +35,17 @@ def extent_in_grid_crs(extent: Extent, grid: Grid) -> tuple[float, float, float,
     src_crs = parse_crs(extent.crs)
     if src_crs == grid.crs:
         return extent.as_tuple()
-    return transform_bounds(src_crs, grid.crs, *extent.as_tuple(), densify_pts=DENSIFY_POINTS)
+    try:
+        with gdal_env():  # GDAL's messages go to the log, not to stderr
+            box = transform_bounds(src_crs, grid.crs, *extent.as_tuple(), densify_pts=DENSIFY_POINTS)
+    except (RasterioError, CPLE_BaseError, ValueError, RuntimeError) as exc:
+        raise InvalidExtentError(
+            f"the extent's CRS cannot be transformed to the layer's {grid.crs.to_string()} ({exc.__class__.__name__}); "
+            "an engineering or local CRS has no relation to map coordinates: give the extent in the layer's CRS "
+            "or in EPSG:4326") from None
+    if not all(math.isfinite(v) for v in box):
+        raise InvalidExtentError(f"the extent does not map into {grid.crs.to_string()} (it lies outside that CRS)")
+    return box
 
 
 def window_for(grid: Grid, extent: Extent | None) -> Window:

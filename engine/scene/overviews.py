@@ -14,13 +14,18 @@ import logging
 import os
 import threading
 import time
+import uuid
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import rasterio
+from filelock import FileLock
 from rasterio.enums import Resampling
 
+from engine.cachefs import LOCK_TIMEOUT_S, fault
+from engine.errors import CacheWarning
 from engine.scene.rasterio_io import gdal_env, open_raster
 
 log = logging.getLogger(__name__)
@@ -34,8 +39,6 @@ _GDAL_TYPES = {
     "uint8": "Byte", "int8": "Int8", "uint16": "UInt16", "int16": "Int16", "uint32": "UInt32",
     "int32": "Int32", "float32": "Float32", "float64": "Float64",
 }
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
 
 BuildProgress = Callable[[float, int], None]  # (elapsed seconds, bytes written)
 
@@ -92,27 +95,63 @@ def _vrt_xml(src: rasterio.io.DatasetReader, path: Path) -> str:
 
 
 def cached_overview_path(path: str, progress: BuildProgress | None = None) -> str:
-    """A path to read ``path`` through, with overviews; builds them once if missing."""
+    """A path to read ``path`` through, with overviews; builds them once if missing.
+
+    Safe across processes and crashes: a file lock makes a second process wait for the first build; the build
+    goes to unique temporary names, is checked (every level opens and reads), and only then is renamed into
+    place, overviews first and the VRT last. A VRT whose overviews are missing or unreadable is rebuilt.
+    """
     source = Path(path).resolve()
     folder = cache_dir() / "overviews"
     folder.mkdir(parents=True, exist_ok=True)
     key = _key(source)
     vrt = folder / f"{key}.vrt"
     ovr = folder / f"{key}.vrt.ovr"
-    with _locks_guard:
-        lock = _locks.setdefault(key, threading.Lock())
-    with lock:
+    with FileLock(str(folder / f"{key}.lock"), timeout=LOCK_TIMEOUT_S):
         if vrt.exists() and ovr.exists():
-            return str(vrt)
-        with open_raster(source) as src:
-            levels = overview_levels(src.width, src.height)
-            vrt_tmp = folder / f"{key}.tmp.vrt"
-            vrt_tmp.write_text(_vrt_xml(src, source))
-        log.info("building overviews %s for %s in %s", levels, source.name, folder)
-        _build(vrt_tmp, levels, progress)
-        os.replace(folder / f"{key}.tmp.vrt.ovr", ovr)
-        os.replace(vrt_tmp, vrt)
+            if _readable(vrt):
+                return str(vrt)
+            _report_damage(key, folder)
+        vrt.unlink(missing_ok=True)  # the VRT goes first: without it the overviews are never used
+        ovr.unlink(missing_ok=True)
+        stem = f".{key}.{uuid.uuid4().hex}.tmp"
+        vrt_tmp, ovr_tmp = folder / f"{stem}.vrt", folder / f"{stem}.vrt.ovr"
+        try:
+            with open_raster(source) as src:
+                levels = overview_levels(src.width, src.height)
+                vrt_tmp.write_text(_vrt_xml(src, source))
+            log.info("building overviews %s for %s in %s", levels, source.name, folder)
+            _build(vrt_tmp, levels, progress)
+            if not _readable(vrt_tmp):
+                raise OSError(f"the overviews built for {source.name} cannot be read back")
+            fault("overview:before-commit")
+            os.replace(ovr_tmp, ovr)
+            os.replace(vrt_tmp, vrt)
+        finally:
+            vrt_tmp.unlink(missing_ok=True)
+            ovr_tmp.unlink(missing_ok=True)
     return str(vrt)
+
+
+def _readable(vrt: Path) -> bool:
+    """Every overview level of ``vrt`` opens, and its smallest level reads whole."""
+    try:
+        with gdal_env(), rasterio.open(vrt) as src:
+            levels = src.overviews(1)
+            if not levels:
+                return False
+            with rasterio.open(vrt, overview_level=len(levels) - 1) as small:
+                small.read()
+        return True
+    except (OSError, rasterio.errors.RasterioError, ValueError) as exc:
+        log.info("overviews of %s unreadable: %s", vrt.name, exc)
+        return False
+
+
+def _report_damage(key: str, folder: Path) -> None:
+    message = f"cached overviews {key} in {folder} are damaged; rebuilding them"
+    warnings.warn(message, CacheWarning, stacklevel=3)
+    log.warning(message)
 
 
 def _build(vrt: Path, levels: list[int], progress: BuildProgress | None) -> None:
@@ -133,6 +172,8 @@ def _build(vrt: Path, levels: list[int], progress: BuildProgress | None) -> None
     ovr = vrt.with_name(vrt.name + ".ovr")
     while thread.is_alive():
         thread.join(0.2)
+        if ovr.exists():
+            fault("overview:building")  # (crash tests: dies once GDAL has started writing)
         if progress is not None:
             progress(time.monotonic() - start, ovr.stat().st_size if ovr.exists() else 0)
     if error:

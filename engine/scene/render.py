@@ -23,7 +23,7 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
-from engine.errors import NoValidPixelsError
+from engine.errors import InvalidResolutionError, NoValidPixelsError
 from engine.scene import overviews
 from engine.scene.extent import window_for
 from engine.scene.product import Grid, Product
@@ -47,6 +47,9 @@ class Composite(enum.StrEnum):
     @property
     def label_zh(self) -> str:
         return "真彩色" if self is Composite.TRUE_COLOR else "假彩色（近红外-红-绿）"
+
+
+MAX_UPSAMPLE = 4.0  # image pixels per layer pixel: a finer --resolution only magnifies
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,10 @@ def plan(grid: Grid, extent: Extent | None, config: RenderConfig) -> RenderPlan:
     w, h = int(window.width), int(window.height)
     pixel_m = ground_pixel_size_m(grid, window)
     zoom = 1.0 if config.resolution_m is None else pixel_m / config.resolution_m
+    if zoom > MAX_UPSAMPLE:
+        raise InvalidResolutionError(
+            f"--resolution {config.resolution_m:g} m is much finer than the layer's pixels ({pixel_m:.3g} m): "
+            f"the finest that makes sense is {pixel_m / MAX_UPSAMPLE:.3g} m")
     out_w, out_h = w * zoom, h * zoom
     if config.resolution_m is None or out_w * out_h <= config.max_pixels:
         n_rows = n_cols = 1

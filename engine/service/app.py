@@ -18,9 +18,11 @@ import hmac
 import importlib.metadata
 import json
 import logging
+import math
 import os
 import tempfile
 import threading
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,6 +42,7 @@ from engine.ask import AskEvent, AskRequest, Sessions, ask, collect, measure
 from engine.model.backends import Backend
 from engine.model.config import GenerationConfig
 from engine.scene.describe import describe
+from engine.service.guards import BodyLimit, HostCheck, OffLoopRoute
 from engine.service.schemas import AnalyseBody, AskBody, AuditBody, ErrorResponse, InspectBody, LayerBody
 from engine.service.settings import ServiceSettings
 from engine.types import Extent, LayerSpec
@@ -53,6 +56,7 @@ STATUS: dict[type[errors.EngineError], int] = {
                             errors.ExtentOutsideError, errors.NoValidPixelsError, errors.BandRolesUnknownError,
                             errors.MissingBandError, errors.MetadataError, errors.InvalidExtentError,
                             errors.NoOverlapError, errors.ZonesError, errors.ReferenceLayerError,
+                            errors.InvalidResolutionError,
                             errors.FactsError)},
 }
 ERRORS = {"model": ErrorResponse}
@@ -64,6 +68,18 @@ class ServiceError(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.code, self.headers = status, code, headers or {}
+
+
+def _incident(what: str) -> str:
+    """Log the exception being handled with a new id; the id is all a client is told."""
+    incident = uuid.uuid4().hex[:12]
+    log.exception("internal error %s in %s", incident, what)
+    return incident
+
+
+def _internal(incident: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": "internal_error", "message": f"internal error (id {incident})",
+                                   "id": incident}}, status_code=500)
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -117,10 +133,10 @@ class _Engine:
             emit(AskEvent("error", {"code": exc.code, "message": str(exc), "status": status_of(exc)}))
         except ValueError as exc:
             emit(AskEvent("error", {"code": "invalid_request", "message": str(exc), "status": 422}))
-        except Exception as exc:  # a bug: reported to the client, and the service keeps serving
-            log.exception("ask failed")
-            emit(AskEvent("error", {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}",
-                                    "status": 500}))
+        except Exception:  # a bug: an id for the client (the log has the traceback); the service keeps serving
+            incident = _incident("ask")
+            emit(AskEvent("error", {"code": "internal_error", "message": f"internal error (id {incident})",
+                                    "id": incident, "status": 500}))
         finally:
             emit(None)
 
@@ -149,16 +165,32 @@ def _versions() -> dict[str, str | None]:
     return versions
 
 
-def _zones_file(zones: dict[str, object], settings: ServiceSettings) -> Path:
-    """Check a zones GeoJSON against the limits and write it to a temporary file."""
+def _zones_text(zones: dict[str, object], settings: ServiceSettings) -> str:
+    """A zones GeoJSON checked against the limits (finite coordinates, size), as the text to write once admitted."""
     if zones.get("type") != "FeatureCollection" or not isinstance(zones.get("features"), list):
         raise ServiceError(422, "bad_zones", "zones must be a GeoJSON FeatureCollection")
+    if not _finite(zones["features"]):
+        raise ServiceError(422, "bad_zones", "a zone has a coordinate that is not a finite number")
     if len(zones["features"]) > settings.max_zone_features:
         raise ServiceError(413, "too_many_zones",
                            f"{len(zones['features'])} zone features; the limit is {settings.max_zone_features}")
     text = json.dumps(zones)
     if len(text.encode()) > settings.max_zone_bytes:
         raise ServiceError(413, "zones_too_large", f"zones exceed {settings.max_zone_bytes // 2**20} MB")
+    return text
+
+
+def _finite(node: object) -> bool:
+    if isinstance(node, float):
+        return math.isfinite(node)
+    if isinstance(node, dict):
+        return all(_finite(v) for v in node.values())
+    if isinstance(node, list):
+        return all(_finite(v) for v in node)
+    return True
+
+
+def _write_zones(text: str) -> Path:
     handle, name = tempfile.mkstemp(suffix=".geojson", prefix="zones-")
     with os.fdopen(handle, "w", encoding="utf-8") as f:
         f.write(text)
@@ -186,16 +218,18 @@ def _layer_spec(layer: LayerBody, settings: ServiceSettings) -> LayerSpec:
         raise ServiceError(422, "invalid_layer", f"{layer.path}: {exc}") from None
 
 
-def _ask_request(body: AskBody | AnalyseBody, settings: ServiceSettings) -> AskRequest:
+def _ask_request(body: AskBody | AnalyseBody, settings: ServiceSettings) -> tuple[AskRequest, str | None]:
+    """The request (its zones still to be written, once admitted) and the zones' text."""
     layers = [_layer_spec(layer, settings) for layer in body.layers]
     extent = None
     if body.extent is not None:
         e = body.extent
         extent = Extent(e.xmin, e.ymin, e.xmax, e.ymax, e.crs)
-    zones = ZoneSpec(_zones_file(body.zones, settings)) if body.zones is not None else None
-    return AskRequest(question=body.question or "", layers=layers, extent=extent, zones=zones,
-                      session_id=getattr(body, "session_id", None), language=body.language,
-                      unit=AreaUnit(body.unit) if body.unit else None)
+    zones = _zones_text(body.zones, settings) if body.zones is not None else None
+    request = AskRequest(question=body.question or "", layers=layers, extent=extent, zones=None,
+                         session_id=getattr(body, "session_id", None), language=body.language,
+                         unit=AreaUnit(body.unit) if body.unit else None)
+    return request, zones
 
 
 def create_app(settings: ServiceSettings, backend: Backend, generation: GenerationConfig | None = None,
@@ -211,13 +245,19 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
                   description="Measured land-use facts and grounded answers about Landsat/Sentinel-2 layers.")
     app.state.engine = engine
 
+    app.router.route_class = OffLoopRoute  # request JSON parsed in a worker thread
+
     @app.middleware("http")
     async def authorise(request: Request, call_next):
-        if settings.token and request.url.path.startswith("/v1/"):
+        if settings.token:  # every path: the API, its schema and /docs
             given = request.headers.get("authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {settings.token}".encode()):
                 return error_response(401, "unauthorised", "a valid 'Authorization: Bearer <token>' is required")
         return await call_next(request)
+
+    # outermost last: the Host is checked first, then the body's size, then the token
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HostCheck, allowed=settings.allowed_hosts)
 
     @app.exception_handler(ServiceError)
     async def on_service_error(request: Request, exc: ServiceError) -> JSONResponse:
@@ -229,8 +269,8 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
 
     @app.exception_handler(Exception)
     async def on_bug(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("%s %s failed", request.method, request.url.path)
-        return error_response(500, "internal_error", f"{type(exc).__name__}: {exc}")
+        incident = _incident(f"{request.method} {request.url.path}")
+        return _internal(incident)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -250,27 +290,35 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
               responses={400: ERRORS, 401: ERRORS, 403: ERRORS, 404: ERRORS, 413: ERRORS, 422: ERRORS,
                          429: ERRORS})
     async def ask_endpoint(body: AskBody) -> Response:
-        request = _ask_request(body, settings)
+        request, zones = _ask_request(body, settings)
         cancel = threading.Event()
         return await _respond(lambda: ask(request, engine.backend, engine.sessions, engine.generation, engine.cache,
                                           cancel, history_tokens=settings.history_tokens),
-                              request, cancel, body.stream)
+                              request, zones, cancel, body.stream)
 
     @app.post("/v1/analyse", summary="measure layers over an extent without the model: facts and findings",
               responses={400: ERRORS, 401: ERRORS, 403: ERRORS, 404: ERRORS, 413: ERRORS, 422: ERRORS,
                          429: ERRORS})
     async def analyse_endpoint(body: AnalyseBody) -> Response:
-        request = _ask_request(body, settings)
+        request, zones = _ask_request(body, settings)
         if body.mmu_ha is not None:
             request.analysis = AnalysisConfig(mmu_ha=body.mmu_ha)
         request.class_maps = body.class_maps
-        return await _respond(lambda: measure(request, engine.cache, body.max_findings), request, threading.Event(),
-                              body.stream)
+        return await _respond(lambda: measure(request, engine.cache, body.max_findings), request, zones,
+                              threading.Event(), body.stream)
 
-    async def _respond(produce: Callable[[], Iterator[AskEvent]], request: AskRequest, cancel: threading.Event,
-                       stream: bool) -> Response:
-        """Admit, run ``produce`` in the worker, and reply with its events streamed (SSE) or collected as one JSON."""
+    async def _respond(produce: Callable[[], Iterator[AskEvent]], request: AskRequest, zones: str | None,
+                       cancel: threading.Event, stream: bool) -> Response:
+        """Admit, run ``produce`` in the worker, and reply with its events streamed (SSE) or collected as one JSON.
+
+        Temporary files (the zones) are written only once admitted, and always removed when the work ends.
+        """
         engine.admit()
+        try:
+            request.zones = ZoneSpec(_write_zones(zones)) if zones is not None else None
+        except OSError:
+            engine.release()
+            raise
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[AskEvent | None] = asyncio.Queue()
 
@@ -289,6 +337,8 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
             engine.worker.submit(job)
         except RuntimeError:  # the worker is shutting down
             engine.release()
+            if request.zones is not None:
+                request.zones.path.unlink(missing_ok=True)
             raise ServiceError(503, "shutting_down", "the service is stopping") from None
 
         async def drain() -> AsyncIterator[AskEvent]:
@@ -311,6 +361,8 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
         fatal = [e for e in collected if e.kind == "error" and "status" in e.data]
         if fatal and not any(e.kind == "done" for e in collected):
             data = fatal[0].data
+            if data.get("code") == "internal_error":
+                return _internal(str(data["id"]))
             return error_response(int(data["status"]), str(data["code"]), str(data["message"]))
         return json_response(collect(iter(collected)))
 

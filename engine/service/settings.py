@@ -30,6 +30,8 @@ class ServiceSettings:
     retry_after_s: int = 10
     max_zone_features: int = 5000
     max_zone_bytes: int = 20 * 2**20
+    max_body_bytes: int = 16 * 2**20  # a request body over this is refused (413) while it is read
+    allowed_hosts: tuple[str, ...] = ()  # Host header names served besides loopback ones (DNS rebinding guard)
     history_tokens: int = 2048
     recent_asks: int = 20  # asks kept for the health report's latency and speed
 
@@ -38,6 +40,8 @@ class ServiceSettings:
             raise ValueError(f"port {self.port} must be in 0..65535")
         if self.queue_size < 1:
             raise ValueError("queue_size must be >= 1")
+        if self.max_body_bytes < 1024:
+            raise ValueError("the body limit must be at least 1 KB")
         object.__setattr__(self, "roots", tuple(Path(r).expanduser().resolve() for r in self.roots))
         if not is_loopback(self.host):
             if not self.token:
