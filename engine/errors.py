@@ -77,6 +77,12 @@ class InvalidExtentError(EngineError, ValueError):
     code = "invalid_extent"
 
 
+class PathNotAllowedError(EngineError, PermissionError):
+    """A layer would read a file outside the folders the service may read."""
+
+    code = "path_not_allowed"
+
+
 class InvalidResolutionError(EngineError, ValueError):
     """A rendering resolution that cannot be served (finer than the layer allows)."""
 

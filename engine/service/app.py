@@ -31,6 +31,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import __version__, errors
@@ -41,7 +42,9 @@ from engine.answer.audit import audit, check_facts
 from engine.ask import AskEvent, AskRequest, Sessions, ask, collect, measure
 from engine.model.backends import Backend
 from engine.model.config import GenerationConfig
+from engine.scene.confine import check_confined, check_paths
 from engine.scene.describe import describe
+from engine.scene.layer import open_layer
 from engine.service.guards import BodyLimit, HostCheck, OffLoopRoute
 from engine.service.schemas import AnalyseBody, AskBody, AuditBody, ErrorResponse, InspectBody, LayerBody
 from engine.service.settings import ServiceSettings
@@ -52,6 +55,7 @@ log = logging.getLogger(__name__)
 #: engine error -> HTTP status (the one place where this mapping lives)
 STATUS: dict[type[errors.EngineError], int] = {
     errors.LayerNotFoundError: 404,
+    errors.PathNotAllowedError: 403,
     **{cls: 422 for cls in (errors.NotARasterError, errors.CorruptRasterError, errors.MissingCRSError,
                             errors.ExtentOutsideError, errors.NoValidPixelsError, errors.BandRolesUnknownError,
                             errors.MissingBandError, errors.MetadataError, errors.InvalidExtentError,
@@ -213,9 +217,17 @@ def _layer_spec(layer: LayerBody, settings: ServiceSettings) -> LayerSpec:
     if not plain:  # a device or a pipe: reading it could block forever
         raise ServiceError(422, errors.NotARasterError.code, f"{layer.path} is not a file or a folder")
     try:
-        return LayerSpec(path=path, date=layer.date, sensor=layer.sensor, band_map=layer.band_map or {})
+        spec = LayerSpec(path=path, date=layer.date, sensor=layer.sensor, band_map=layer.band_map or {})
     except (ValueError, KeyError) as exc:
         raise ServiceError(422, "invalid_layer", f"{layer.path}: {exc}") from None
+    if settings.roots:  # every file the layer reads, not only the one named: MTL/SAFE references, VRT sources
+        check_paths([str(path)], settings.allows, path.name)  # a VRT's sources before GDAL opens it
+        try:
+            product = open_layer(spec)
+        except errors.EngineError:  # it cannot be read as it is (inspect says why); nothing more will be opened
+            return spec
+        check_confined(product, settings.allows)
+    return spec
 
 
 def _ask_request(body: AskBody | AnalyseBody, settings: ServiceSettings) -> tuple[AskRequest, str | None]:
@@ -290,7 +302,7 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
               responses={400: ERRORS, 401: ERRORS, 403: ERRORS, 404: ERRORS, 413: ERRORS, 422: ERRORS,
                          429: ERRORS})
     async def ask_endpoint(body: AskBody) -> Response:
-        request, zones = _ask_request(body, settings)
+        request, zones = await run_in_threadpool(_ask_request, body, settings)  # opens layers: off the loop
         cancel = threading.Event()
         return await _respond(lambda: ask(request, engine.backend, engine.sessions, engine.generation, engine.cache,
                                           cancel, history_tokens=settings.history_tokens),
@@ -300,7 +312,7 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
               responses={400: ERRORS, 401: ERRORS, 403: ERRORS, 404: ERRORS, 413: ERRORS, 422: ERRORS,
                          429: ERRORS})
     async def analyse_endpoint(body: AnalyseBody) -> Response:
-        request, zones = _ask_request(body, settings)
+        request, zones = await run_in_threadpool(_ask_request, body, settings)
         if body.mmu_ha is not None:
             request.analysis = AnalysisConfig(mmu_ha=body.mmu_ha)
         request.class_maps = body.class_maps
