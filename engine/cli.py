@@ -204,7 +204,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     args.unit_given = args.unit is not None
     args.unit = args.unit or "ha"
     config = AnalysisConfig(thresholds=Thresholds.parse_overrides(args.thresholds or ""), mmu_ha=args.mmu_ha,
-                            budget_mb=args.budget_mb)
+                            budget_mb=args.budget_mb, max_memory_mb=args.max_memory_mb)
     extent = None
     if args.bbox is not None:
         crs = args.bbox_crs
@@ -549,6 +549,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assume-crs", default=None, metavar="CRS", help="CRS for rasters that have none")
     p.add_argument("--budget-mb", type=_positive_int, default=256, metavar="MB",
                    help="memory budget for reading (default 256)")
+    p.add_argument("--max-memory-mb", type=_positive_int, default=8192, metavar="MB",
+                   help="most memory for the class maps and change labels (default 8192); a larger extent is "
+                        "refused before anything is read")
     p.add_argument("--no-cache", action="store_true",
                    help="recompute everything (by default class maps and results are cached in "
                         "$LANDUSE_CACHE_DIR or ~/.cache/county-landuse, capped at $LANDUSE_CACHE_MB, default 2048)")

@@ -83,6 +83,12 @@ class PathNotAllowedError(EngineError, PermissionError):
     code = "path_not_allowed"
 
 
+class ExtentTooLargeError(EngineError, ValueError):
+    """The extent is too large to read at full resolution or to measure in memory."""
+
+    code = "extent_too_large"
+
+
 class InvalidResolutionError(EngineError, ValueError):
     """A rendering resolution that cannot be served (finer than the layer allows)."""
 

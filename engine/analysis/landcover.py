@@ -50,14 +50,19 @@ def classify_window(product: Product, window: Window, thresholds: Thresholds, gr
     sample = grid_reader.read_sample(window, roles)
     resolved, how = adapt(thresholds, sample.bands, sample.valid)
     classes = np.empty((int(window.height), int(window.width)), np.uint8)
-    row0 = int(window.row_off)
+    row0, col0 = int(window.row_off), int(window.col_off)
     used = tuple(r for r in KERNEL_ROLES if r in product.bands)
     calibrations = {r: product.bands[r].calibration for r in used}
     sums = IndexSums()
     for strip, raw, valid in grid_reader.iter_raw(window, used, budget_mb, progress):
-        r = int(strip.row_off) - row0
+        r, c = int(strip.row_off) - row0, int(strip.col_off) - col0
+        h, w = int(strip.height), int(strip.width)
+        whole_rows = w == int(window.width)  # then the rows are contiguous: classified in place
+        out = classes[r:r + h].reshape(-1) if whole_rows else np.empty(h * w, np.uint8)
         classify_flat({role: band.reshape(-1) for role, band in raw.items()}, valid.reshape(-1), resolved,
-                      classes[r:r + int(strip.height)].reshape(-1), calibrations, sums)
+                      out, calibrations, sums)
+        if not whole_rows:  # a piece of a strip too wide for the reading budget
+            classes[r:r + h, c:c + w] = out.reshape(h, w)
     method = f"baseline spectral rules (NDVI, {'MNDWI' if BandRole.SWIR1 in roles else 'NDWI'}, red-blue); {how}"
     log.info("%s classified: %s", product.name, method)
     return ClassMap(classes=classes, window=window, thresholds=resolved, method=method,

@@ -32,6 +32,7 @@ from engine.errors import DateOrderWarning, ExtentOutsideError, MetadataError, N
 from engine.memory import release_free_heap
 from engine.scene.extent import window_for
 from engine.scene.layer import open_layer
+from engine.scene.limits import DEFAULT_ANALYSIS_MB, check_analysis_memory, check_full_read
 from engine.scene.product import Grid, Product
 from engine.scene.reader import DEFAULT_BUDGET_MB, SceneReader
 from engine.types import Extent, LayerSpec
@@ -48,7 +49,8 @@ class AnalysisConfig:
 
     thresholds: Thresholds = field(default_factory=Thresholds)
     mmu_ha: float = 0.5
-    budget_mb: int = DEFAULT_BUDGET_MB
+    budget_mb: int = DEFAULT_BUDGET_MB  # reading
+    max_memory_mb: int = DEFAULT_ANALYSIS_MB  # the class maps, codes and labels
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.mmu_ha) or self.mmu_ha < 0:
@@ -132,6 +134,8 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
     products, notes = _sorted_products(specs)
     grid = products[0].grid
     window = window_for(grid, extent)
+    check_full_read(window, "measuring this extent")  # before anything is read or allocated
+    check_analysis_memory(window, len(products) + (reference is not None), config.max_memory_mb)
     zone_set = read_zones(zones.path, grid, zones.name_field, zones.kind, zones.crs) if zones else None
     if cache is None:
         return _measure(products, notes, grid, window, config, progress, zone_set, None, reference, keep_class_maps)

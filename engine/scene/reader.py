@@ -265,22 +265,37 @@ class SceneReader:
         """Rows per strip so that two strips in flight (raw, validity, floats) fit ``budget_mb``.
 
         Strips are whole rows of the file's blocks, so no block is decoded twice;
-        when one block row alone exceeds the budget, one block row it is.
+        when one block row alone exceeds the budget, one block row it is (and
+        ``strip_cols`` cuts it into pieces across).
         """
-        bytes_per_pixel = 2 * (n_roles * (4 + (4 if calibrated else 0)) + 1)  # two strips: prefetch
-        rows = max(1, int(budget_mb * 2**20 / (bytes_per_pixel * int(window.width))))
+        rows = max(1, int(self._budget_px(n_roles, budget_mb, calibrated) / int(window.width)))
         block_h = self._block_shape()[0]
         return max(block_h, rows - rows % block_h)
+
+    def strip_cols(self, window: Window, rows: int, n_roles: int, budget_mb: int, calibrated: bool = False) -> int:
+        """Columns per piece of a strip of ``rows`` rows: the whole width unless that exceeds ``budget_mb``."""
+        cols = int(self._budget_px(n_roles, budget_mb, calibrated) / max(1, rows))
+        if cols >= int(window.width):
+            return int(window.width)
+        block_w = self._block_shape()[1]
+        return max(block_w, cols - cols % block_w)
+
+    @staticmethod
+    def _budget_px(n_roles: int, budget_mb: int, calibrated: bool) -> float:
+        bytes_per_pixel = 2 * (n_roles * (4 + (4 if calibrated else 0)) + 1)  # two strips: prefetch
+        return budget_mb * 2**20 / bytes_per_pixel
 
     def iter_raw(self, window: Window, roles: tuple[BandRole, ...], budget_mb: int = DEFAULT_BUDGET_MB,
                  progress: ProgressFn | None = None, calibrated: bool = False) -> Iterator[RawStrip]:
         """(strip, raw DNs by role, validity) covering ``window``, read one strip ahead."""
         self.require(roles, "this read")
-        strips = _strips(window, self.strip_rows(window, len(roles), budget_mb, calibrated))
+        rows = self.strip_rows(window, len(roles), budget_mb, calibrated)
+        strips = _pieces(window, rows, self.strip_cols(window, rows, len(roles), budget_mb, calibrated))
         row0, total = int(window.row_off), int(window.height)
+        col_end = int(window.col_off + window.width)
         for strip, (raw, valid) in zip(strips, _prefetched(strips, lambda w: self.read_raw(w, roles)), strict=True):
             yield strip, raw, valid
-            if progress is not None:
+            if progress is not None and int(strip.col_off + strip.width) == col_end:  # a strip's last piece
                 progress(int(strip.row_off + strip.height) - row0, total)
 
     def iter_chunks(self, window: Window, roles: tuple[BandRole, ...], calibrated: tuple[BandRole, ...],
@@ -349,6 +364,16 @@ def _strips(window: Window, rows: int) -> list[Window]:
     row0, row_end = int(window.row_off), int(window.row_off + window.height)
     edges = [row0, *range((row0 // rows + 1) * rows, row_end, rows), row_end]
     return [Window(window.col_off, a, window.width, b - a) for a, b in itertools.pairwise(edges)]
+
+
+def _pieces(window: Window, rows: int, cols: int) -> list[Window]:
+    """Strips of ``rows`` (block-aligned), each cut into pieces of ``cols`` columns when narrower than the window."""
+    if cols >= int(window.width):
+        return _strips(window, rows)
+    col0, col_end = int(window.col_off), int(window.col_off + window.width)
+    edges = [col0, *range((col0 // cols + 1) * cols, col_end, cols), col_end]
+    return [Window(a, strip.row_off, b - a, strip.height) for strip in _strips(window, rows)
+            for a, b in itertools.pairwise(edges)]
 
 
 def _prefetched(items: list[Window], read: Callable[[Window], _T]) -> Iterator[_T]:

@@ -26,6 +26,7 @@ from rasterio.windows import transform as window_transform
 from engine.errors import InvalidResolutionError, NoValidPixelsError
 from engine.scene import overviews
 from engine.scene.extent import window_for
+from engine.scene.limits import check_full_read
 from engine.scene.product import Grid, Product
 from engine.scene.reader import Block, SceneReader, missing_band_error
 from engine.types import BandRole, Extent
@@ -192,6 +193,9 @@ def display_product(product: Product, window: Window, progress: overviews.BuildP
     swapped: dict[str, str] = {}
     for path in {b.path for b in product.bands.values()}:
         if overviews.needs_overviews(path):
+            # building overviews reads the whole file: refused when that alone would take hours
+            check_full_read(Window(0, 0, product.grid.width, product.grid.height),
+                            f"building display overviews of {product.name} (an extent this zoomed out needs them)")
             swapped[path] = overviews.cached_overview_path(path, progress)
     if not swapped:
         return product

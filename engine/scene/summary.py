@@ -14,6 +14,7 @@ import numpy as np
 from engine.errors import NoValidPixelsError
 from engine.scene import indices
 from engine.scene.extent import window_for
+from engine.scene.limits import check_full_read
 from engine.scene.product import Product
 from engine.scene.reader import CHUNK, DEFAULT_BUDGET_MB, ProgressFn, SceneReader
 from engine.types import Calibration, Extent
@@ -99,6 +100,7 @@ def summarise(product: Product, extent: Extent | None = None,
               budget_mb: int = DEFAULT_BUDGET_MB, progress: ProgressFn | None = None) -> SceneSummary:
     """Read ``extent`` of ``product`` at full resolution and summarise it."""
     window = window_for(product.grid, extent)
+    check_full_read(window, f"summarising {product.name}")
     roles = product.roles
     computable = indices.available(roles)
     band_stats = {r: RunningStats() for r in roles}

@@ -60,7 +60,7 @@ STATUS: dict[type[errors.EngineError], int] = {
                             errors.ExtentOutsideError, errors.NoValidPixelsError, errors.BandRolesUnknownError,
                             errors.MissingBandError, errors.MetadataError, errors.InvalidExtentError,
                             errors.NoOverlapError, errors.ZonesError, errors.ReferenceLayerError,
-                            errors.InvalidResolutionError,
+                            errors.InvalidResolutionError, errors.ExtentTooLargeError,
                             errors.FactsError)},
 }
 ERRORS = {"model": ErrorResponse}
