@@ -18,6 +18,7 @@ import pytest
 import schemathesis
 from conftest import L7, L8, write_tif
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from engine.service.settings import ServiceSettings
 
@@ -262,6 +263,7 @@ def test_fuzzing_from_the_openapi_schema_never_gets_a_5xx(engine: Engine) -> Non
             response = case.call(headers=AUTH, timeout=60)
             statuses.append(response.status_code)
             assert response.status_code < 500, f"{case.method} {case.path}: {response.status_code} {response.text}"
+            case.validate_response(response, checks=[response_schema_conformance, content_type_conformance])
 
         call()
     assert len(statuses) >= 30 and any(400 <= s < 500 for s in statuses)
