@@ -47,6 +47,7 @@ class AskRun(QObject):
     def __init__(self, api, params, endpoint="ask", extra=None):
         super().__init__()
         self.params = params
+        self.endpoint = endpoint
         self.result = AskResult(ok=False)
         body = params.analyse_body() if endpoint == "analyse" else params.body()
         self.call = api.stream(f"/v1/{endpoint}", {**body, **(extra or {})})

@@ -59,6 +59,7 @@ class AskDock(QDockWidget):
         self.turn = None  # the conversation turn it answers
         self.session_id = uuid.uuid4().hex
         self.offered_start = False
+        self.last_endpoint = None  # "ask" or "analyse": where the last question went
         self.facts = self.findings = None  # of the turn shown
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -215,7 +216,8 @@ class AskDock(QDockWidget):
 
     # -- asking ------------------------------------------------------------------------------------
     def ask(self):
-        self._run("ask")
+        # an engine without a model can only answer from the measurements: ask it to measure (/v1/analyse)
+        self._run("analyse" if self.engine.health.get("backend") == "none" else "ask")
 
     def measure(self):
         """Measurement without the model (``/v1/analyse``); a question in the box is answered from the facts."""
@@ -237,6 +239,7 @@ class AskDock(QDockWidget):
         self.progress.setValue(0)
         self.progress.show()
         self.task = AskRun(self.api(), params, endpoint)
+        self.last_endpoint = endpoint
         self.task.streamed.connect(self._on_event)
         self.task.progressed.connect(self._on_progress)
         self.task.done.connect(self._on_done)

@@ -69,12 +69,14 @@ def test_ask_about_the_visible_layer_streams_an_answer_and_facts(dock, iface, tm
     dock.examples.setCurrentIndex(1)
     dock.examples.activated.emit(1)
     assert dock.question.toPlainText() == "本季度耕地面积变化情况？"
+    wait_until(lambda: dock.engine.connected, 10)  # the engine's health (backend none) has arrived
     QTest.mouseClick(dock.ask_button, Qt.MouseButton.LeftButton)
     assert not dock.ask_button.isEnabled() and dock.question.toPlainText() == ""
     longest_stall_ms = wait_until(lambda: dock.ask_button.isEnabled())
     assert dock.status.text().startswith("完成"), dock.status.text()
     turn, verdict = _last(dock)
     assert turn.question == "本季度耕地面积变化情况？" and "亩" in turn.answer and turn.state == "done"
+    assert dock.last_endpoint == "analyse"  # an engine without a model: the question needs no explanation
     assert verdict.startswith("✔")
     classes = dock.facts_view.classes
     assert classes.rowCount() == 5 and "2001-07-30" in classes.horizontalHeaderItem(1).text()
@@ -310,6 +312,7 @@ def test_the_user_story_with_the_tiny_model(qgis_app, plugins_dir, iface, monkey
         assert dock.status.text().startswith("完成"), dock.status.text()
         turn, verdict = _last(dock)
         assert len(tokens) > 1 and turn.answer  # streamed, token by token
+        assert dock.last_endpoint == "ask"  # a model to explain the facts
         assert dock.facts_view.classes.rowCount() == 5 and verdict
         done = turn.events["done"]
         assert done["backend"]["precision"] == "nf4" and len(done["images"]) == 4
