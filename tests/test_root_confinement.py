@@ -110,4 +110,35 @@ def test_a_safe_pointing_out_of_the_root_is_refused(confined: Engine, folders: t
 
 @pytest.mark.parametrize("path", ["/vsicurl/http://example.com/a.tif", "/vsizip//etc/x.zip/a.tif"])
 def test_gdal_virtual_paths_are_refused(confined: Engine, path: str) -> None:
-    assert _analyse(confined, path).status_code in (403, 404)
+    assert _analyse(confined, path).status_code == 403
+
+
+def test_a_disguised_vrt_is_recognised_by_its_content(confined: Engine, folders: tuple[Path, Path]) -> None:
+    """A VRT named .tif, its source relative in a spelling GDAL accepts (relativetovrt="01")."""
+    root, outside = folders
+    disguised = root / "innocent_2024-05-01.tif"
+    relative = Path("..") / outside.name / "secret_2024-05-01.tif"
+    disguised.write_text(_vrt(relative).replace('relativeToVRT="0"', 'relativetovrt="01"'))
+    reply = _analyse(confined, disguised)
+    assert reply.status_code == 403 and reply.json()["error"]["code"] == "path_not_allowed", reply.text
+
+
+def test_a_vrt_with_a_network_source_is_refused(confined: Engine, folders: tuple[Path, Path]) -> None:
+    root, _ = folders
+    remote = root / "remote_2024-05-01.vrt"
+    remote.write_text(_vrt(Path("/vsicurl/http://example.com/a.tif")))
+    assert _analyse(confined, remote).status_code == 403
+
+
+def test_an_mtl_band_that_is_a_fifo_is_refused_without_blocking(confined: Engine, folders: tuple[Path, Path],
+                                                                tmp_path: Path) -> None:
+    import os
+
+    root, _ = folders
+    product = root / ("fifo_" + L7.name)
+    shutil.copytree(L7, product)
+    band = next(product.glob("*_B4.TIF"))
+    band.unlink()
+    os.mkfifo(band)  # opening it would block a worker for ever
+    reply = _analyse(confined, product)
+    assert reply.status_code == 403 and "regular file" in reply.json()["error"]["message"], reply.text

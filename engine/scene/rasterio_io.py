@@ -46,6 +46,8 @@ def open_raster(path: str | Path) -> Iterator[rasterio.io.DatasetReader]:
             f"{text} is a folder that is not a recognised Landsat or Sentinel-2 product; "
             "point at its MTL.txt / MTD_MSI*.xml or at a raster file"
         )
+    if is_local and not Path(text).is_file():  # a FIFO or a device: opening it could block for ever
+        raise NotARasterError(f"{text} is not a regular file")
     try:
         src = rasterio.open(text)
     except RasterioIOError as exc:

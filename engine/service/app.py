@@ -42,7 +42,7 @@ from engine.answer.audit import audit, check_facts
 from engine.ask import AskEvent, AskRequest, Sessions, ask, collect, measure
 from engine.model.backends import Backend
 from engine.model.config import GenerationConfig
-from engine.scene.confine import check_confined, check_paths
+from engine.scene.confine import check_confined, check_request
 from engine.scene.describe import describe
 from engine.scene.layer import open_layer
 from engine.service.guards import BodyLimit, HostCheck, OffLoopRoute
@@ -221,7 +221,7 @@ def _layer_spec(layer: LayerBody, settings: ServiceSettings) -> LayerSpec:
     except (ValueError, KeyError) as exc:
         raise ServiceError(422, "invalid_layer", f"{layer.path}: {exc}") from None
     if settings.roots:  # every file the layer reads, not only the one named: MTL/SAFE references, VRT sources
-        check_paths([str(path)], settings.allows, path.name)  # a VRT's sources before GDAL opens it
+        check_request(path, settings.allows)  # the path, its metadata's references, VRT sources: before GDAL
         try:
             product = open_layer(spec)
         except errors.EngineError:  # it cannot be read as it is (inspect says why); nothing more will be opened
