@@ -161,3 +161,17 @@ def test_two_layers_of_one_date_are_warned(tmp_path: Path) -> None:
     facts = analyse([LayerSpec(path=a.layers[0]), LayerSpec(path=b.layers[0])]).facts
     assert any("share the date 2024-05-01" in n for n in facts.notes)
     assert "日期相同" in answer("新增建设用地多少亩？", facts).text
+
+
+def test_a_trend_never_starts_or_ends_on_an_unmeasurable_date(tmp_path: Path) -> None:
+    import dataclasses
+
+    from engine.answer.audit import Verdict, audit
+
+    scene = write_scene(SyntheticSpec(width=128, height=128, seed=6, dates=("2022-05-01", "2023-05-01", "2024-05-01")),
+                        tmp_path)
+    facts = analyse([LayerSpec(path=p) for p in scene.layers]).facts
+    facts.per_date[0] = dataclasses.replace(facts.per_date[0], measurable=False, valid_fraction=0.03)
+    reply = answer("土地利用结构变化趋势？", facts)
+    assert "2023-05-01至2024-05-01土地利用结构" in reply.text and "2022-05-01至2024-05-01土地利用结构" not in reply.text
+    assert audit(reply.text, facts.to_dict(), "土地利用结构变化趋势？").verdict is Verdict.ALL_MEASURED

@@ -207,3 +207,24 @@ def test_a_date_too_cloudy_to_measure_supports_no_figure() -> None:
     assert not audit("2024年建设用地1250亩。", data).ok  # that date's areas are not figures to quote
     assert not audit("新增建设用地0亩。", data).ok  # nor is a zero change that was never measured
     assert audit("2023年建设用地750亩。", data).ok
+
+
+def test_the_engines_own_counts_are_supported() -> None:
+    """Patches of every transition to a class added up, as the new built-up answer states them."""
+    from engine.answer.analytics import answer
+
+    facts = make_facts()
+    facts.transitions.append(TransitionFact("water", "built_up", 10 * M2_PER_MU, D1, D2, 2))
+    reply = answer("新增建设用地多少亩？", facts)
+    assert "共9个图斑" in reply.text  # 7 from cropland and grassland, 2 from water
+    assert audit(reply.text, facts.to_dict()).verdict is Verdict.ALL_MEASURED
+    assert not audit("新增建设用地共10个图斑", facts.to_dict()).ok
+
+
+def test_facts_from_elsewhere_never_break_the_audit() -> None:
+    broken = json.loads(json.dumps(FACTS))
+    broken["transitions"][0]["area_m2"] = "x"
+    broken["classes"][D1]["water"]["area_m2"] = None
+    broken["zones"] = ["not a zone", {"violations": [None, 3]}]
+    result = audit("新增建设用地500亩", broken)
+    assert [n.text for n in result.numbers] == ["500亩"]  # read and checked, whatever the facts hold

@@ -135,6 +135,19 @@ def test_zones_with_a_nan_coordinate_are_4xx(guarded: Engine) -> None:
     assert reply.status_code in (400, 422), reply.text
 
 
+def test_zones_nested_deeper_than_geojson_are_4xx(guarded: Engine) -> None:
+    nested: list = []
+    inner = nested
+    for _ in range(900):
+        inner.append([])
+        inner = inner[0]
+    zones = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+             "geometry": {"type": "Polygon", "coordinates": nested}}]}
+    reply = httpx.post(guarded.url + "/v1/ask", json={"question": "q", "layers": LAYERS, "zones": zones},
+                       headers=AUTH, timeout=60)
+    assert reply.status_code == 422 and reply.json()["error"]["code"] == "bad_zones", reply.text
+
+
 class _Buggy:
     """A backend with a bug: its failure must reach the client as an id, never as exception text."""
 

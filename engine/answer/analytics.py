@@ -204,7 +204,8 @@ class _Writer:
                       "measurable date.")
 
     def trend(self) -> str:
-        first, last = self.f.per_date[0], self.f.per_date[-1]
+        measurable = [d for d in self.f.per_date if d.measurable]  # an unmeasurable date is never an endpoint
+        first, last = measurable[0], measurable[-1]
         parts, changes = [], []
         for cls in MEASURED:
             a, b = first.classes[cls.key], last.classes[cls.key]
@@ -215,10 +216,11 @@ class _Writer:
                                 f"{_label(cls.key, False)} {self.area(a.area_m2)}{arrow}{self.area(b.area_m2)} "
                                 f"({a.fraction * 100:.1f}%{arrow}{b.fraction * 100:.1f}%)"))
         up, down = max(changes), min(changes)
-        text = self.t(f"{self.period()}土地利用结构（有效范围内）：" + "；".join(parts) +
+        span = self.period(first.date, last.date)
+        text = self.t(f"{span}土地利用结构（有效范围内）：" + "；".join(parts) +
                       f"。占比上升最多的是{_label(up[1], True)}（{up[0]:+.1f}个百分点），"
                       f"下降最多的是{_label(down[1], True)}（{down[0]:+.1f}个百分点）。",
-                      f"Land-use structure {self.period()} (valid extent): " + "; ".join(parts) +
+                      f"Land-use structure {span} (valid extent): " + "; ".join(parts) +
                       f". The largest rise in share is {_label(up[1], False)} ({up[0]:+.1f} points), the largest "
                       f"fall {_label(down[1], False)} ({down[0]:+.1f} points).")
         return text + self.intervals()

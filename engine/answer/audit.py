@@ -195,18 +195,31 @@ def _derived(facts: Mapping[str, object], skip_dates: set[str]) -> list[Measured
                  and all(d.get("measurable") is not False for d in ends))
     gains: dict[str, float] = {c.key: 0.0 for c in MEASURED} if two_dates else {}
     losses: dict[str, float] = dict(gains)
+    gain_patches: dict[str, float] = dict(gains)
+    loss_patches: dict[str, float] = dict(gains)
     for t in _list(facts.get("transitions")):
-        if isinstance(t, Mapping) and isinstance(t.get("area_m2"), int | float):
-            gains[str(t.get("to"))] = gains.get(str(t.get("to")), 0.0) + float(t["area_m2"])
-            losses[str(t.get("from"))] = losses.get(str(t.get("from")), 0.0) + float(t["area_m2"])
+        if not isinstance(t, Mapping) or (area := _number(t.get("area_m2"))) is None:
+            continue
+        patches = _number(t.get("patches"))
+        to, frm = str(t.get("to")), str(t.get("from"))
+        gains[to], losses[frm] = gains.get(to, 0.0) + area, losses.get(frm, 0.0) + area
+        gain_patches[to] = gain_patches.get(to, 0.0) + (patches or 0.0)
+        loss_patches[frm] = loss_patches.get(frm, 0.0) + (patches or 0.0)
     out += [Measured(v, "area_m2", f"gain of {k} (sum of transitions to it)", frozenset({k})) for k, v in gains.items()]
     out += [Measured(v, "area_m2", f"loss of {k} (sum of transitions from it)", frozenset({k}))
             for k, v in losses.items()]
+    out += [Measured(v, "count", f"patches that became {k}", frozenset({k})) for k, v in gain_patches.items()]
+    out += [Measured(v, "count", f"patches that were {k}", frozenset({k})) for k, v in loss_patches.items()]
     violations = [v for z in _list(facts.get("zones")) if isinstance(z, Mapping)
                   for v in _list(z.get("violations")) if isinstance(v, Mapping)]
     if violations:
         tags = frozenset({ZONE, *(str(v.get(k)) for v in violations for k in ("class_from", "class_to"))})
         out.append(Measured(float(len(violations)), "count", "zones: suspected violations", tags))
+        for to in {str(v.get("class_to")) for v in violations}:  # e.g. the built-up ones an answer lists
+            n = sum(1 for v in violations if str(v.get("class_to")) == to)
+            out.append(Measured(float(n), "count", f"zones: suspected violations to {to}", tags))
+        hard = [v for v in violations if v.get("class_to") in ("built_up", "bare")]
+        out.append(Measured(float(len(hard)), "count", "zones: new built-up or bare land (sites)", tags))
     classes = facts.get("classes")
     dates = [d for d in facts.get("dates") or [] if isinstance(d, str) and d not in skip_dates]
     if isinstance(classes, Mapping) and len(dates) > 1:
@@ -217,7 +230,9 @@ def _derived(facts: Mapping[str, object], skip_dates: set[str]) -> list[Measured
             if not (isinstance(before, Mapping) and isinstance(after, Mapping)):
                 continue
             tags = frozenset({key})
-            a, b = float(before.get("area_m2", 0.0)), float(after.get("area_m2", 0.0))
+            a, b = _number(before.get("area_m2")), _number(after.get("area_m2"))
+            if a is None or b is None:
+                continue
             out.append(Measured(abs(b - a), "area_m2", f"classes.{key} change {dates[0]}->{dates[-1]}", tags))
             if a > 0:
                 change = (b - a) / a * 100
@@ -239,6 +254,13 @@ def _depth(node: object, level: int = 0) -> int:
     if isinstance(node, list | tuple):
         return max((_depth(v, level + 1) for v in node), default=level + 1)
     return level
+
+
+def _number(value: object) -> float | None:
+    """A finite number from the facts, or None for anything else (facts from elsewhere may hold anything)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def _list(value: object) -> list[object]:

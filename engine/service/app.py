@@ -174,7 +174,7 @@ def _zones_text(zones: dict[str, object], settings: ServiceSettings) -> str:
     if zones.get("type") != "FeatureCollection" or not isinstance(zones.get("features"), list):
         raise ServiceError(422, "bad_zones", "zones must be a GeoJSON FeatureCollection")
     if not _finite(zones["features"]):
-        raise ServiceError(422, "bad_zones", "a zone has a coordinate that is not a finite number")
+        raise ServiceError(422, "bad_zones", "a zone has a coordinate that is not a finite number, or nests too deep")
     if len(zones["features"]) > settings.max_zone_features:
         raise ServiceError(413, "too_many_zones",
                            f"{len(zones['features'])} zone features; the limit is {settings.max_zone_features}")
@@ -184,13 +184,19 @@ def _zones_text(zones: dict[str, object], settings: ServiceSettings) -> str:
     return text
 
 
-def _finite(node: object) -> bool:
-    if isinstance(node, float):
-        return math.isfinite(node)
-    if isinstance(node, dict):
-        return all(_finite(v) for v in node.values())
-    if isinstance(node, list):
-        return all(_finite(v) for v in node)
+def _finite(node: object, max_depth: int = 64) -> bool:
+    """Every number in ``node`` is finite, and it nests no deeper than ``max_depth`` (GeoJSON needs 6)."""
+    stack = [(node, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            return False
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, dict):
+            stack += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, depth + 1) for v in item]
     return True
 
 
