@@ -32,7 +32,7 @@ from engine.answer.analytics import answer as analytics_answer
 from engine.answer.analytics import language_of, unit_of
 from engine.answer.audit import audit
 from engine.answer.grounding import boxes_to_features
-from engine.errors import EngineError
+from engine.errors import CancelledError, EngineError
 from engine.model.backends import Backend, BackendKind, png_data_url
 from engine.model.config import GenerationConfig
 from engine.prompt.builder import ImageFrame, PromptImage, Turn, approx_tokens, build_prompt
@@ -147,7 +147,7 @@ def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
     unit = request.unit or unit_of(request.question, None, language)
 
     yield AskEvent("progress", {"stage": "analyse", "done": 0, "total": 1})
-    result = yield from analyse_live(request, cache)
+    result = yield from analyse_live(request, cache, cancel)
     timings["analyse_s"] = time.perf_counter() - started
     facts = result.facts.to_dict()
     yield AskEvent("facts", facts)
@@ -217,12 +217,18 @@ def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
     })
 
 
-def analyse_live(request: AskRequest, cache: AnalysisCache | None) -> Generator[AskEvent, None, Analysis]:
-    """Analyse in a thread, yielding its progress events as they happen; returns the analysis (or raises its error)."""
+def analyse_live(request: AskRequest, cache: AnalysisCache | None,
+                 cancel: threading.Event | None = None) -> Generator[AskEvent, None, Analysis]:
+    """Analyse in a thread, yielding its progress events as they happen; returns the analysis (or raises its error).
+
+    Setting ``cancel`` stops the analysis at its next strip (``CancelledError``).
+    """
     events: queue.Queue[AskEvent | None] = queue.Queue()
     outcome: dict[str, object] = {}
 
     def on_progress(stage: str, done: int, total: int) -> None:
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("the request was cancelled; the analysis stopped")
         events.put(AskEvent("progress", {"stage": stage, "done": done, "total": total}))
 
     def work() -> None:
@@ -244,12 +250,12 @@ def analyse_live(request: AskRequest, cache: AnalysisCache | None) -> Generator[
     return outcome["result"]  # type: ignore[return-value]
 
 
-def measure(request: AskRequest, cache: AnalysisCache | None = None,
-            max_findings: int = DEFAULT_CAP) -> Iterator[AskEvent]:
+def measure(request: AskRequest, cache: AnalysisCache | None = None, max_findings: int = DEFAULT_CAP,
+            cancel: threading.Event | None = None) -> Iterator[AskEvent]:
     """Measurement without a model: progress, facts, findings, and for a question the analytics answer and audit."""
     started = time.perf_counter()
     yield AskEvent("progress", {"stage": "analyse", "done": 0, "total": 1})
-    result = yield from analyse_live(request, cache)
+    result = yield from analyse_live(request, cache, cancel)
     facts = result.facts.to_dict()
     yield AskEvent("facts", facts)
     yield AskEvent("findings", result.findings(max_findings))

@@ -29,7 +29,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from engine.errors import CacheWarning
 
@@ -79,7 +79,7 @@ class EntryStore:
         self.folder = folder
 
     def lock(self, key: str) -> FileLock:
-        """The cross-process lock of ``key`` (re-entrant within a process)."""
+        """The cross-process lock of ``key``: a new lock object each time, so never nest the same key."""
         self.folder.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.folder / f"{key}.lock"), timeout=LOCK_TIMEOUT_S)
 
@@ -168,7 +168,13 @@ class EntryStore:
         for _, size, files in entries:
             if total <= max_bytes:
                 break
-            for file in files:
-                file.unlink(missing_ok=True)
+            key = files[-1].name.removesuffix(".manifest.json")
+            lock = FileLock(str(self.folder / f"{key}.lock"), timeout=0)
+            try:
+                with lock:  # an entry being written or read by another process is left for a later sweep
+                    for file in files:
+                        file.unlink(missing_ok=True)
+            except Timeout:
+                continue
             total -= size
             log.info("cache: evicted %s", files[-1].name)

@@ -161,6 +161,12 @@ class FactsError(EngineError, ValueError):
     code = "bad_facts"
 
 
+class CancelledError(EngineError):
+    """The client went away or cancelled: the work stopped."""
+
+    code = "cancelled"
+
+
 class EngineWarning(UserWarning):
     """Base class of recoverable problems (reported, not fatal)."""
 

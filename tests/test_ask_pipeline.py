@@ -236,3 +236,16 @@ def test_measure_writes_each_dates_land_cover_map(tmp_path: Path, monkeypatch: p
             measured = out["facts"]["classes"][date][cls.key]["area_m2"]
             assert (codes == cls).sum() * pixel_m2 == pytest.approx(measured, rel=0.005)  # the map the facts count
     assert not list((tmp_path / "classmaps").glob(".*.tmp"))  # written whole, renamed into place
+
+
+def test_cancel_stops_the_analysis_at_its_next_step() -> None:
+    from engine.errors import CancelledError
+
+    cancel = threading.Event()
+    seen = []
+    with pytest.raises(CancelledError):
+        for event in measure(AskRequest("", LAYERS, analysis=demo_analysis()), cancel=cancel):
+            seen.append(event.kind)
+            if event.kind == "progress" and event.data["stage"].startswith("date 1/2"):
+                cancel.set()  # the client went away
+    assert "facts" not in seen

@@ -228,3 +228,24 @@ def test_facts_from_elsewhere_never_break_the_audit() -> None:
     broken["zones"] = ["not a zone", {"violations": [None, 3]}]
     result = audit("新增建设用地500亩", broken)
     assert [n.text for n in result.numbers] == ["500亩"]  # read and checked, whatever the facts hold
+
+
+@pytest.mark.parametrize("answer, ok", [
+    ("建设用地增加了333,333平方米。", True),
+    ("建设用地减少了333,333平方米。", False),  # it grew: the figure is right, the direction is not
+    ("耕地和草地净减少400亩。", True),
+    ("耕地和草地净增加400亩。", False),
+    ("Built-up land grew by 66.7%.", True),
+    ("Built-up land fell by 66.7%.", False),
+    ("耕地和草地占比下降8.9个百分点。", True),
+    ("耕地和草地占比上升8.9个百分点。", False),
+])
+def test_the_direction_a_figure_is_said_to_go_is_checked(answer: str, ok: bool) -> None:
+    assert audit(answer, FACTS).ok is ok
+
+
+def test_an_echo_the_answer_affirms_is_checked() -> None:
+    question = "新增建设用地是否超过60公顷？"
+    assert not audit("新增建设用地超过60公顷。", FACTS, question).ok  # 33.33 ha was measured
+    denied = audit("新增建设用地没有超过60公顷，为33.33公顷。", FACTS, question)
+    assert denied.ok and denied.numbers[0].source == "repeats the question" and denied.checked == 1

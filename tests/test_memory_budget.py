@@ -100,3 +100,20 @@ def test_a_wide_raster_is_read_in_pieces_and_classified_the_same(tmp_path: Path)
         whole = classify_window(product, window, thresholds, reader, budget_mb=512)
     assert np.array_equal(pieces.classes, whole.classes)
     assert pieces.index_means == pytest.approx(whole.index_means, rel=1e-5)
+
+
+def test_a_file_stored_as_one_huge_block_is_refused_not_read_whole(tmp_path: Path) -> None:
+    """GDAL decodes a block whole, so a single-strip file cannot be read in pieces: it is refused with the fix."""
+    path = tmp_path / "one_strip_2024-05-01.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=4000, height=4000, count=5, dtype="uint16", crs="EPSG:32648",
+                       transform=Affine(10, 0, 500000, 0, -10, 4000000), compress="deflate",
+                       blockysize=4000) as dst:  # one strip of 4000 rows: the whole image is one block
+        dst.descriptions = ("blue", "green", "red", "nir", "swir1")
+        dst.write(np.full((5, 4000, 4000), 1200, np.uint16))
+    product = open_layer(LayerSpec(path=path))
+    from engine.errors import ExtentTooLargeError
+
+    with SceneReader(product) as reader, pytest.raises(ExtentTooLargeError, match="TILED=YES"):
+        classify_window(product, Window(0, 0, 4000, 4000), Thresholds(water_mndwi=0.0), reader, budget_mb=4)
+    with SceneReader(product) as reader:  # with the budget it needs, it is read
+        classify_window(product, Window(0, 0, 4000, 4000), Thresholds(water_mndwi=0.0), reader, budget_mb=1024)

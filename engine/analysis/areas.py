@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 LATTICE = 17  # sample points per side for non-geographic grids (the area scale is smooth)
 BLOCK_PX = 16  # side of the pixel block whose footprint is measured at each sample
+MASK_BLOCK_ROWS = 256  # rows of a mask summed at once by ``PixelAreas.of_mask``
 SEPARABLE_TOLERANCE = 1e-4  # relative misfit of the row x column model that is logged
 
 
@@ -54,8 +55,16 @@ class PixelAreas:
         return np.outer(self.rows_m2[rows], self.cols[cols])
 
     def of_mask(self, mask: np.ndarray, rows: slice = slice(None), cols: slice = slice(None)) -> float:
-        """Area of the True pixels of ``mask``, which covers ``rows`` x ``cols`` of the window."""
-        return float(mask.astype(np.float64) @ self.cols[cols] @ self.rows_m2[rows])
+        """Area of the True pixels of ``mask``, which covers ``rows`` x ``cols`` of the window.
+
+        Summed a block of rows at a time, so no float copy of the whole mask is made.
+        """
+        col_f, row_m2 = self.cols[cols], self.rows_m2[rows]
+        total = 0.0
+        for r0 in range(0, mask.shape[0], MASK_BLOCK_ROWS):
+            block = mask[r0:r0 + MASK_BLOCK_ROWS]
+            total += float((block @ col_f) @ row_m2[r0:r0 + block.shape[0]])
+        return total
 
     def sub(self, rows: slice, cols: slice) -> PixelAreas:
         return PixelAreas(self.rows_m2[rows], self.cols[cols], self.method)

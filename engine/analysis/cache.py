@@ -120,7 +120,6 @@ class AnalysisCache:
 
         self.store.write(key, {"classes": (".tif", write_tif),
                                "meta": (".json", lambda path: path.write_text(json.dumps(meta)))})
-        self.evict()
 
     # -- whole results -------------------------------------------------------------------------
     def load_result(self, key: str) -> dict[str, dict[str, object]] | None:
@@ -140,10 +139,12 @@ class AnalysisCache:
     def save_result(self, key: str, parts: dict[str, dict[str, object]]) -> None:
         """Store the parts as one entry (facts without findings never commit)."""
         self.store.write(key, {name: (".json", _json_writer(data)) for name, data in parts.items()})
-        self.evict()
 
     def evict(self) -> None:
-        """Remove stale temporary files, then the least recently used entries while over the cap."""
+        """Remove stale temporary files, then the least recently used entries while over the cap.
+
+        Call it with no entry lock held: an entry locked by anyone, this process included, is kept.
+        """
         self.store.sweep(self.max_bytes)
 
 

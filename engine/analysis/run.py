@@ -154,7 +154,8 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
         result = _measure(products, notes, grid, window, config, progress, zone_set, cache, reference,
                           keep_class_maps)
         cache.save_result(key, {"facts": result.facts.to_raw(), "findings": result.findings(CACHED_FINDINGS)})
-        return result
+    cache.evict()  # with no lock held, so the entries just written can be weighed like the others
+    return result
 
 
 def _stored_facts(cache: AnalysisCache, key: str, stored: dict[str, dict[str, object]]) -> Facts | None:

@@ -46,6 +46,11 @@ _MENTIONS: tuple[tuple[str, str], ...] = (
     (r"林地|森林|树林|(?i:forests?|woodland|trees?)", "forest"),
 )
 _MENTION = re.compile("|".join(f"(?P<m{i}>{p})" for i, (p, _) in enumerate(_MENTIONS)))
+_DIRECTION = re.compile(  # the words that say which way a change went (the last one before a figure counts)
+    r"(?P<up>增加|增长|新增|上升|扩大|提高|增多|净增|(?i:increas\w*|grew|grow\w*|rose|rise\w*|gain\w*|expand\w*|up\b))"
+    r"|(?P<down>减少|下降|流失|缩小|降低|净减|萎缩|(?i:decreas\w*|fell|fall\w*|lost|los[se]\w*|declin\w*|"
+    r"shr[iau]nk\w*|down\b))")
+_NEGATION = re.compile(r"没有|没|未|不|无|(?i:\bnot\b|\bno\b|\bnever\b|n't)")
 _BOXES = re.compile(r"\"bbox_2d\"\s*:\s*\[[^\]]*\]|\"image\"\s*:\s*\d+")  # grounding JSON: no figures
 _CLAUSE_END = re.compile(r"[。；;！!？?\n]|[，,、](?!\d)|\.(?=\s|$)")
 # GB/T 21010 first-level classes in a survey reference, as the engine's classes
@@ -67,6 +72,15 @@ class Measured:
     kind: str  # area_m2 | percent | pp | count | length_m | value
     source: str  # where in the facts it comes from
     tags: frozenset[str] = frozenset()  # the classes (and "zone") it is about; empty: about the whole extent
+    direction: int = 0  # +1 a gain or rise, -1 a loss or fall (its absolute value included), 0 neither
+    moves: tuple[str, str] | None = None  # a transition (from, to): a gain for "to", a loss for "from"
+
+    def direction_for(self, named: frozenset[str]) -> int:
+        """The direction as the clause sees it: a transition is a gain of the class it names as its end."""
+        if self.moves is None or not named:
+            return self.direction
+        start, end = self.moves[0] in named, self.moves[1] in named
+        return 1 if end and not start else -1 if start and not end else self.direction
 
 
 @dataclass
@@ -144,12 +158,15 @@ def audit(answer: str, facts: Mapping[str, object], question: str = "") -> Audit
     result = Audit()
     text = _BOXES.sub(lambda m: " " * len(m.group(0)), answer or "")  # same length: offsets stay valid
     for q in read_quantities(text):
-        if (q.unit, round(q.value, 9)) in asked:
+        before = _clause_before(text, q.start)
+        if (q.unit, round(q.value, 9)) in asked and _NEGATION.search(before):  # "没有超过2000亩": an echo, denied
             result.numbers.append(AuditedNumber(q.text, q.value, q.unit, True, "repeats the question",
                                                 q.approximate, checked=False))
             continue
         named = _mentions_before(text, q.start)
-        candidates = [m for m in measured if not named or m.tags & named]
+        direction = _direction(before)
+        candidates = [m for m in measured if (not named or m.tags & named)
+                      and m.direction_for(named) * direction >= 0]
         source = _match(q, candidates)
         result.numbers.append(AuditedNumber(q.text, q.value, q.unit, source is not None, source, q.approximate))
     return result
@@ -160,18 +177,20 @@ def measured_values(facts: Mapping[str, object]) -> list[Measured]:
     skip_dates = {str(d.get("date")) for d in _list(facts.get("per_date"))
                   if isinstance(d, Mapping) and d.get("measurable") is False}
     out: list[Measured] = []
-    for path, key, value, tags in _leaves(facts, "", frozenset()):
+    for path, key, value, tags, moves in _leaves(facts, "", frozenset(), None):
         if path.startswith("classes.") and path.split(".")[1] in skip_dates:
             continue  # a date too cloudy to measure: its areas are not figures to quote
         if key.endswith("_m2"):
-            out.append(Measured(value, "area_m2", path, tags))
-            out.append(Measured(abs(value), "area_m2", path + " (absolute)", tags))
+            sign = _sign(value) if path.startswith(("net_change", "intervals")) else 0
+            out.append(Measured(value, "area_m2", path, tags, sign, moves))
+            out.append(Measured(abs(value), "area_m2", path + " (absolute)", tags, sign, moves))
         elif key.startswith("area_") or key in ("centroid_px",):
             continue  # the same area in another unit: matched through m²
         elif "fraction" in key:
             out.append(Measured(value * 100, "percent", path, tags))
         elif key == "share_change_points":
-            out += [Measured(value, "pp", path, tags), Measured(abs(value), "pp", path + " (absolute)", tags)]
+            out += [Measured(value, "pp", path, tags, _sign(value)),
+                    Measured(abs(value), "pp", path + " (absolute)", tags, _sign(value))]
         elif key in ("patches", "findings_count", "count", "left_out") or key.endswith("_count"):
             out.append(Measured(value, "count", path, tags))
         elif path.startswith("pixel_size"):
@@ -205,8 +224,9 @@ def _derived(facts: Mapping[str, object], skip_dates: set[str]) -> list[Measured
         gains[to], losses[frm] = gains.get(to, 0.0) + area, losses.get(frm, 0.0) + area
         gain_patches[to] = gain_patches.get(to, 0.0) + (patches or 0.0)
         loss_patches[frm] = loss_patches.get(frm, 0.0) + (patches or 0.0)
-    out += [Measured(v, "area_m2", f"gain of {k} (sum of transitions to it)", frozenset({k})) for k, v in gains.items()]
-    out += [Measured(v, "area_m2", f"loss of {k} (sum of transitions from it)", frozenset({k}))
+    out += [Measured(v, "area_m2", f"gain of {k} (sum of transitions to it)", frozenset({k}), 1)
+            for k, v in gains.items()]
+    out += [Measured(v, "area_m2", f"loss of {k} (sum of transitions from it)", frozenset({k}), -1)
             for k, v in losses.items()]
     out += [Measured(v, "count", f"patches that became {k}", frozenset({k})) for k, v in gain_patches.items()]
     out += [Measured(v, "count", f"patches that were {k}", frozenset({k})) for k, v in loss_patches.items()]
@@ -233,15 +253,20 @@ def _derived(facts: Mapping[str, object], skip_dates: set[str]) -> list[Measured
             a, b = _number(before.get("area_m2")), _number(after.get("area_m2"))
             if a is None or b is None:
                 continue
-            out.append(Measured(abs(b - a), "area_m2", f"classes.{key} change {dates[0]}->{dates[-1]}", tags))
+            out.append(Measured(abs(b - a), "area_m2", f"classes.{key} change {dates[0]}->{dates[-1]}", tags,
+                                _sign(b - a)))
             if a > 0:
                 change = (b - a) / a * 100
-                out.append(Measured(change, "percent", f"classes.{key} change {dates[0]}->{dates[-1]} (%)", tags))
-                out.append(Measured(abs(change), "percent", f"classes.{key} change (%, absolute)", tags))
-            fa, fb = before.get("fraction"), after.get("fraction")
-            if isinstance(fa, int | float) and isinstance(fb, int | float):
-                out.append(Measured((fb - fa) * 100, "pp", f"classes.{key} share change (points)", tags))
-                out.append(Measured(abs(fb - fa) * 100, "pp", f"classes.{key} share change (points, absolute)", tags))
+                out.append(Measured(change, "percent", f"classes.{key} change {dates[0]}->{dates[-1]} (%)", tags,
+                                    _sign(change)))
+                out.append(Measured(abs(change), "percent", f"classes.{key} change (%, absolute)", tags,
+                                    _sign(change)))
+            fa, fb = _number(before.get("fraction")), _number(after.get("fraction"))
+            if fa is not None and fb is not None:
+                points = (fb - fa) * 100
+                out.append(Measured(points, "pp", f"classes.{key} share change (points)", tags, _sign(points)))
+                out.append(Measured(abs(points), "pp", f"classes.{key} share change (points, absolute)", tags,
+                                    _sign(points)))
     return out
 
 
@@ -267,16 +292,20 @@ def _list(value: object) -> list[object]:
     return value if isinstance(value, list) else []
 
 
-def _leaves(node: object, path: str, tags: frozenset[str]) -> Iterator[tuple[str, str, float, frozenset[str]]]:
+def _leaves(node: object, path: str, tags: frozenset[str],
+            moves: tuple[str, str] | None) -> Iterator[tuple[str, str, float, frozenset[str], tuple[str, str] | None]]:
     if isinstance(node, Mapping):
         tags = tags | _tags_of(node, path)
+        keys = ("from", "to") if "from" in node else ("class_from", "class_to")
+        ends = [_class_key(str(node.get(k))) for k in keys]
+        moves = (ends[0], ends[1]) if None not in ends else moves
         for k, v in node.items():
-            yield from _leaves(v, f"{path}.{k}" if path else str(k), tags)
+            yield from _leaves(v, f"{path}.{k}" if path else str(k), tags, moves)
     elif isinstance(node, list | tuple):
         for i, v in enumerate(node):
-            yield from _leaves(v, f"{path}[{i}]", tags)
+            yield from _leaves(v, f"{path}[{i}]", tags, moves)
     elif isinstance(node, int | float) and not isinstance(node, bool) and math.isfinite(node):
-        yield path, path.rsplit(".", 1)[-1].split("[")[0], float(node), tags
+        yield path, path.rsplit(".", 1)[-1].split("[")[0], float(node), tags, moves
 
 
 def _tags_of(node: Mapping[str, object], path: str) -> frozenset[str]:
@@ -302,11 +331,28 @@ def _class_key(name: str) -> str | None:
         return None
 
 
-def _mentions_before(text: str, position: int) -> frozenset[str]:
-    """Classes and zones named in the clause before ``position``."""
+def _clause_before(text: str, position: int) -> str:
     start = 0
     for m in _CLAUSE_END.finditer(text, 0, position):
         start = m.end()
+    return text[start:position]
+
+
+def _direction(clause: str) -> int:
+    """+1 when the last direction word of the clause says a rise, -1 a fall, 0 when it has none."""
+    found = list(_DIRECTION.finditer(clause))
+    if not found:
+        return 0
+    return 1 if found[-1].lastgroup == "up" else -1
+
+
+def _sign(value: float) -> int:
+    return (value > 0) - (value < 0)
+
+
+def _mentions_before(text: str, position: int) -> frozenset[str]:
+    """Classes and zones named in the clause before ``position``."""
+    start = position - len(_clause_before(text, position))
     named = set()
     for m in _MENTION.finditer(text, start, position):
         named.add(_MENTIONS[int(next(k for k, v in m.groupdict().items() if v)[1:])][1])

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -24,7 +25,7 @@ from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from engine.errors import CorruptRasterError, MissingBandError
+from engine.errors import CorruptRasterError, ExtentTooLargeError, MissingBandError
 from engine.scene.decimate import block_mean, resize_to
 from engine.scene.masks import decode_mask, valid_pixels
 from engine.scene.product import BandSource, Grid, MaskSource, Product
@@ -34,6 +35,7 @@ from engine.types import BandRole, Calibration
 log = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_MB = 256
+SINGLE_BLOCK_SLACK = 4  # a file block may exceed the reading budget this many times before it is refused
 CHUNK = 1 << 16  # pixels per cache-resident chunk; 2**16 * 65535 < 2**32, so 16-bit sums fit 32 bits
 ProgressFn = Callable[[int, int], None]
 _T = TypeVar("_T")
@@ -268,8 +270,15 @@ class SceneReader:
         when one block row alone exceeds the budget, one block row it is (and
         ``strip_cols`` cuts it into pieces across).
         """
-        rows = max(1, int(self._budget_px(n_roles, budget_mb, calibrated) / int(window.width)))
-        block_h = self._block_shape()[0]
+        budget_px = self._budget_px(n_roles, budget_mb, calibrated)
+        rows = max(1, int(budget_px / int(window.width)))
+        block_h, block_w = self._block_shape()
+        if block_h * block_w > SINGLE_BLOCK_SLACK * budget_px:  # GDAL decodes a block whole: no piece is smaller
+            name = Path(self.product.bands[next(iter(self.product.bands))].path).name
+            raise ExtentTooLargeError(
+                f"{name} is stored in blocks of {block_w:,} × {block_h:,} px, each more than --budget-mb "
+                f"{budget_mb} MB allows to read; rewrite it tiled (gdal_translate -co TILED=YES in.tif out.tif) "
+                "or give a larger --budget-mb")
         return max(block_h, rows - rows % block_h)
 
     def strip_cols(self, window: Window, rows: int, n_roles: int, budget_mb: int, calibrated: bool = False) -> int:

@@ -322,8 +322,9 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
         if body.mmu_ha is not None:
             request.analysis = AnalysisConfig(mmu_ha=body.mmu_ha)
         request.class_maps = body.class_maps
-        return await _respond(lambda: measure(request, engine.cache, body.max_findings), request, zones,
-                              threading.Event(), body.stream)
+        cancel = threading.Event()
+        return await _respond(lambda: measure(request, engine.cache, body.max_findings, cancel), request, zones,
+                              cancel, body.stream)
 
     async def _respond(produce: Callable[[], Iterator[AskEvent]], request: AskRequest, zones: str | None,
                        cancel: threading.Event, stream: bool) -> Response:

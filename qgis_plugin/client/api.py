@@ -62,6 +62,9 @@ class _Call(QObject):
         if not status and reply.error() != QNetworkReply.NetworkError.NoError:
             return EngineUnreachableError(tr("No engine is running at {}").format(self.url),
                                           details=reply.errorString())
+        if status == 200 and reply.error() != QNetworkReply.NetworkError.NoError:  # cut off mid-answer
+            return EngineUnreachableError(tr("The engine stopped answering at {}").format(self.url),
+                                          details=reply.errorString())
         return error_for_status(status, body)
 
     def _finished(self):

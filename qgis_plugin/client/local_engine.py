@@ -15,6 +15,13 @@ def tr(text):
     return QCoreApplication.translate("LandUseMonitor", text)
 
 
+def is_loopback(host):
+    """Whether ``host`` names this computer (a local engine can only be started there)."""
+    if host in ("localhost", "::1") or host.startswith("127."):
+        return True
+    return False
+
+
 def find_python():
     """The engine environment's Python: the setting, then ``$LANDUSE_ENGINE_PYTHON``; '' when neither is a file."""
     from ..common import settings
@@ -47,7 +54,10 @@ class LocalEngine(QObject):
             return tr("No engine found: run scripts/setup.sh --qgis, or choose the engine's Python in the settings")
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or 8765
+        if not is_loopback(host):
+            return tr("The engine URL {} is not on this computer: start the engine there").format(url)
         with socket.socket() as s:
+            s.settimeout(0.5)  # loopback answers at once; never hold QGIS
             if s.connect_ex((host, port)) == 0:
                 return tr("Port {} is already in use").format(port)
         self.process = QProcess(self)

@@ -547,5 +547,17 @@
         <source>The engine is not running</source>
         <translation>分析引擎没有运行</translation>
     </message>
+    <message>
+        <source>The engine URL {} is not on this computer: start the engine there</source>
+        <translation>分析引擎地址 {} 不在本机：请在那台电脑上启动引擎</translation>
+    </message>
+    <message>
+        <source>The engine ended the answer early</source>
+        <translation>分析引擎提前结束了回答</translation>
+    </message>
+    <message>
+        <source>The engine stopped answering at {}</source>
+        <translation>分析引擎（{}）中途停止了响应</translation>
+    </message>
 </context>
 </TS>

@@ -16,6 +16,7 @@ from ..common.errors import LayerError, tr
 from ..common.layers import extent_for, layer_params, zones_geojson
 from ..common.params import AskParams
 from ..common.vocab import STAGE_PROGRESS
+from ..tasks.ask_run import ended_early
 
 
 def params_for(question, layer, baseline, rect, rect_crs, zones):
@@ -64,7 +65,7 @@ def run(endpoint, params, feedback):
     if outcome.get("cancelled") or feedback.isCanceled():
         call.abort()
         raise QgsProcessingException(tr("Cancelled"))
-    error = outcome.get("error")
+    error = outcome.get("error") or ended_early(events)
     if error is not None:
         hint = tr(error.hint) if error.hint else ""
         raise QgsProcessingException(" ".join(p for p in (str(error), hint, error.details) if p))

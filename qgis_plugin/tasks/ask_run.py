@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
+from ..common.errors import EngineReturnedError, tr
 from ..common.vocab import STAGE_PROGRESS
 
 
@@ -37,6 +38,15 @@ def reading_share(stage, data):
         i, n = int(m.group(1)), max(1, int(m.group(2)))
         return ((i - 1) + within) / n
     return 1.0 if stage == "change" and within >= 1 else 0.0
+
+
+def ended_early(events):
+    """The failure of a stream that ended without its ``done`` event (the engine's ``error`` event, if it sent one)."""
+    if "done" in events:
+        return None
+    sent = events.get("error") or {}
+    return EngineReturnedError(sent.get("message") or tr("The engine ended the answer early"),
+                               details=sent.get("code", ""))
 
 
 class AskRun(QObject):
@@ -80,6 +90,7 @@ class AskRun(QObject):
 
     def _on_ended(self, error):
         self.call = None
+        error = error or ended_early(self.result.events)
         if error is not None:
             self.result.error, self.result.hint = str(error), error.hint
             self.result.details, self.result.kind = getattr(error, "details", ""), type(error).__name__

@@ -9,6 +9,7 @@ buttons sit below them, so everything is reachable in a 460 px dock.
 """
 
 import uuid
+from urllib.parse import urlsplit
 
 from qgis.core import Qgis, QgsMapLayerProxyModel
 from qgis.gui import QgsMapLayerComboBox
@@ -27,6 +28,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..client.api import EngineApi
+from ..client.local_engine import is_loopback
 from ..common import settings
 from ..common.errors import LayerError
 from ..common.layers import extent_for, zones_geojson
@@ -187,7 +189,8 @@ class AskDock(QDockWidget):
         if self.task is None:
             self.status.setText(tr("Not connected: the engine is not running at {}").format(settings.get("engine_url"))
                                 if unreachable else str(error))
-        if unreachable and not self.offered_start and self.start_engine is not None:
+        local = is_loopback(urlsplit(settings.get("engine_url")).hostname or "127.0.0.1")
+        if unreachable and local and not self.offered_start and self.start_engine is not None:
             self.offered_start = True  # once per dock: the status line keeps saying it
             dock_outputs.offer_start(self, tr("The engine is not running"), getattr(error, "details", ""))
 
@@ -299,7 +302,7 @@ class AskDock(QDockWidget):
             text = f"{result.error}  {tr(result.hint) if result.hint else ''}".strip()
             if result.kind == "EngineUnreachableError":
                 self.engine.mark_unreachable(None)
-                if self.start_engine is not None:
+                if self.start_engine is not None and is_loopback(urlsplit(settings.get("engine_url")).hostname or ""):
                     dock_outputs.offer_start(self, text, result.details)
             else:
                 self._warn(text, details=result.details)

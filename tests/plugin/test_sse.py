@@ -27,3 +27,13 @@ def test_events_survive_any_chunking(cut):
         events += parser.feed(stream[i:i + cut])
     assert [k for k, _ in events] == ["token", "token", "token", "done"]
     assert "".join(d["text"] for k, d in events if k == "token") == "新增耕地12.5 公顷。"
+
+
+def test_a_stream_without_its_done_event_is_a_failure(plugins_dir):
+    from county_landuse_monitor.common.errors import EngineReturnedError
+    from county_landuse_monitor.tasks.ask_run import ended_early
+
+    assert ended_early({"facts": {}, "done": {}}) is None
+    sent = ended_early({"facts": {}, "error": {"code": "no_overlap", "message": "the layers do not overlap"}})
+    assert isinstance(sent, EngineReturnedError) and str(sent) == "the layers do not overlap"
+    assert isinstance(ended_early({"facts": {}}), EngineReturnedError)  # cut off without a word
