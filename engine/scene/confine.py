@@ -102,8 +102,8 @@ def check_paths(paths: Iterable[str], allows: Callable[[Path], bool], what: str)
 
 def check_request(path: Path, allows: Callable[[Path], bool]) -> None:
     """Before anything is opened: the path, what its metadata names, and VRT sources."""
-    existing = [p for p in metadata_references(path) if os.path.lexists(p)]
-    check_paths([str(path), *existing], allows, path.name)
+    # every reference, existing or not: a missing file outside the roots is refused alike (no existence oracle)
+    check_paths([str(path), *metadata_references(path)], allows, path.name)
 
 
 def check_confined(product: Product, allows: Callable[[Path], bool]) -> None:
