@@ -164,3 +164,28 @@ def test_no_eval_in_the_training_package() -> None:
     for path in (Path(__file__).resolve().parents[1] / "training").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "eval(" not in text.replace("literal_eval(", "").replace(".eval(", ""), path
+
+
+@pytest.mark.parametrize("predicted, reference, question, kind, score", [
+    ("urban", "rural", "Is it a rural or an urban area?", "rural_urban", 0.0),  # a wrong class earns nothing
+    ("It is a rural area", "rural", "Is it a rural or an urban area?", "rural_urban", 1.0),  # verbose but right
+    ("这里是乡村", "乡村", "这里是城镇还是乡村？", "rural_urban", 1.0),
+    ("rural", "乡村", "这里是城镇还是乡村？", "rural_urban", 1.0),  # the same answer in the other language
+    ("城镇", "乡村", "这里是城镇还是乡村？", "rural_urban", 0.0),
+    ("一千二百多亩", "1200亩", "新增耕地面积是多少亩？", "area", 1.0),
+    ("1 200 亩", "1200亩", "新增耕地面积是多少亩？", "area", 1.0),
+    ("12", "12公顷", "新增耕地多少公顷？", "area", 1.0),  # a bare number is in the unit the question names
+    ("12", "12 km2", "What is the area in km2?", "area", 1.0),
+    ("没有", "0", "图中有多少个新增建设用地图斑？", "count", 1.0),  # "none" is a count of 0
+    ("none", "0", "How many new built-up patches are there?", "count", 1.0),
+    ("没有", "3", "图中有多少个新增建设用地图斑？", "count", 0.0),
+])
+def test_reward_gaps_are_closed(predicted: str, reference: str, question: str, kind: str, score: float) -> None:
+    assert score_answer(predicted, reference, question, QuestionType.parse(kind)) == pytest.approx(score)
+
+
+def test_format_reward_reads_the_rows_question_type() -> None:
+    """A presence row wants a yes or no, whatever the question's words suggest."""
+    assert format_reward(["大约三百亩"], question=["说说这里的情况"], question_type=["presence"]) == [0.5]
+    assert format_reward(["是"], question=["说说这里的情况"], question_type=["presence"]) == [1.0]
+    assert format_reward(["很多"], question=["Describe it"], question_type=["count"]) == [0.5]

@@ -81,6 +81,24 @@ def yes_no(text: str) -> bool | None:
     return None
 
 
+# -- classes: closed answers, read from a sentence in either language ------------------------------------
+_CLASS_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("urban", re.compile(r"城镇|城市|urban", re.IGNORECASE)),
+    ("rural", re.compile(r"乡村|农村|rural", re.IGNORECASE)),
+    ("water", re.compile(r"水体|水域|\bwater\b", re.IGNORECASE)),
+    ("built_up", re.compile(r"建设用地|built[- ]?up", re.IGNORECASE)),
+    ("bare", re.compile(r"裸地|\bbare\b", re.IGNORECASE)),
+    ("cropland_grassland", re.compile(r"耕地|草地|cropland|grassland", re.IGNORECASE)),
+    ("forest", re.compile(r"林地|森林|forest", re.IGNORECASE)),
+)
+
+
+def answer_class(text: str) -> str | None:
+    """The one closed-set class a text names ("It is a rural area" -> rural; 这里是乡村 -> rural), else None."""
+    found = {name for name, pattern in _CLASS_WORDS if pattern.search(text or "")}
+    return found.pop() if len(found) == 1 else None
+
+
 # -- numbers: the engine's one quantity reader --------------------------------------------------------
 def quantities(text: str) -> list[Quantity]:
     """Every figure in ``text`` with its unit (``engine.answer.quantities``): "1.2万亩", "5 km", "三百平方米"."""

@@ -10,10 +10,12 @@ nothing; ``tests/test_rewards.py`` keeps that from coming back.
 Scoring by question type (``training.answers`` reads the answers):
 
 - yes/no: exact after normalisation (是/有/yes, 否/没有/no);
-- count: exact, or the RSVQA bin when the reference is a bin ("between 11 and 100");
-- numeric: units normalised (m/km/米/公里, m²/km²/公顷/亩...), then the seed's
+- count: exact, or the RSVQA bin when the reference is a bin ("between 11 and 100"); 没有/none is 0;
+- numeric: units normalised (m/km/米/公里, m²/km²/公顷/亩...; a bare number is in the unit the
+  question names), then the seed's
   tolerance: relative error ≤ 2 % → 1.0, ≤ 5 % → 0.8, else exp(−5·err);
-- class: exact after normalisation, else the open-answer score;
+- class: the one class the answer names (rural/urban or a land-cover class, in a sentence, in either
+  language) against the reference's: 1 or 0, never partial credit;
 - open: 0.6 × fuzzy similarity + 0.4 × BLEU.
 """
 
@@ -27,20 +29,25 @@ import math
 import re
 from collections.abc import Callable, Sequence
 
-from engine.answer.quantities import Dimension
+from engine.answer.quantities import Dimension, area_unit_named
+from engine.units import AreaUnit
 from training.answers import (
     QuestionType,
+    answer_class,
     area_bin,
     count_bin,
     first_quantity,
     is_area_bin,
     is_bin_label,
     quantities,
-    question_type,
     yes_no,
+)
+from training.answers import (
+    question_type as type_of_question,
 )
 
 RewardFunc = Callable[..., list[float]]
+_AREA_M2 = {u.value: u.m2 for u in AreaUnit}
 Completion = str | Sequence[dict]  # plain text, or a conversation: [{"role": "assistant", "content": ...}]
 
 MAX_ANSWER_CHARS = 400  # a longer completion is not a concise answer (format_reward)
@@ -84,7 +91,7 @@ def score_answer(predicted: str, reference: str, question: str = "", kind: Quest
     >>> score_answer("12公顷", "180亩", "新增耕地面积是多少？"), score_answer("5 km", "5000 m", "How long is it?")
     (1.0, 1.0)
     """
-    kind = kind or question_type(question)
+    kind = kind or type_of_question(question)
     if not predicted.strip():
         return 0.0
     if kind is QuestionType.YES_NO:
@@ -104,13 +111,24 @@ def score_answer(predicted: str, reference: str, question: str = "", kind: Quest
             got = first_quantity(predicted, ref.dimension)
             if got is None or (got.dimension not in (ref.dimension, None, Dimension.COUNT)):
                 return 0.0
-            return numeric_score(got.base_value, ref.base_value)
-    if kind is QuestionType.CLASS and _normalise(predicted) == _normalise(reference):
-        return 1.0
+            value = got.base_value
+            if got.dimension is None and ref.dimension is Dimension.AREA:  # a bare number: the question's unit
+                named = area_unit_named(question) or (ref.unit if ref.unit in _AREA_M2 else None)
+                value = got.value * _AREA_M2.get(named or "m2", 1.0)
+            return numeric_score(value, ref.base_value)
+    if kind is QuestionType.CLASS:
+        want, have = answer_class(reference), answer_class(predicted)
+        if want is not None:  # a closed set (rural or urban, a land-cover class): right or wrong, no partial credit
+            return float(have == want)
+        if _normalise(predicted) == _normalise(reference):
+            return 1.0
     return open_score(predicted, reference)
 
 
 def _count_score(predicted: str, reference: str) -> float:
+    ref = first_quantity(reference)
+    if ref is not None and ref.base_value == 0 and first_quantity(predicted) is None and yes_no(predicted) is False:
+        return 1.0  # "没有", "none": a count of zero in words
     if is_bin_label(reference):
         got = first_quantity(predicted)
         if got is not None:
@@ -177,20 +195,22 @@ def accuracy_reward(completions: Sequence[Completion], question: Sequence[str], 
 
 
 def format_reward(completions: Sequence[Completion], question: Sequence[str] | None = None,
-                  **kwargs: object) -> list[float]:
+                  question_type: Sequence[str | None] | None = None, **kwargs: object) -> list[float]:
     """A concise answer of the question's form: a yes/no word, a number, or a short text (1.0, 0.5 or 0.0).
 
     >>> format_reward(["是", "It depends", ""], question=["是否有水体？"] * 3)
     [1.0, 0.5, 0.0]
     """
     questions = list(question) if question is not None else [""] * len(completions)
+    kinds = list(question_type) if question_type is not None else [None] * len(completions)
     scores = []
-    for completion, q in zip(completions, questions + [""] * (len(completions) - len(questions)), strict=False):
+    for completion, q, row_kind in zip(completions, questions + [""] * (len(completions) - len(questions)),
+                                       kinds + [None] * (len(completions) - len(kinds)), strict=False):
         text = completion_text(completion).strip()
         if not text or len(text) > MAX_ANSWER_CHARS or "<|" in text or _repeats(text):
             scores.append(0.0)
             continue
-        kind = question_type(str(q))
+        kind = QuestionType.parse(row_kind) or type_of_question(str(q))
         if kind is QuestionType.YES_NO:
             scores.append(1.0 if yes_no(text) is not None else 0.5)
         elif kind in (QuestionType.COUNT, QuestionType.NUMERIC):
