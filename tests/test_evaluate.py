@@ -80,7 +80,11 @@ def test_bad_requests_say_what_to_do(tmp_path: Path, capsys) -> None:
     missing = ["--data", str(tmp_path / "none.json"), "--out", str(tmp_path / "o")]
     assert cli.main(["--backend", "none", *missing]) == 2
     assert "cannot read" in capsys.readouterr().err
-    (tmp_path / "q.json").write_text("[]", encoding="utf-8")
+    from PIL import Image
+
+    Image.new("RGB", (28, 28)).save(tmp_path / "x.png")
+    (tmp_path / "q.json").write_text(json.dumps([{"id": "r1", "image": "x.png", "question": "是否有水体？",
+                                                  "answer": "是"}]), encoding="utf-8")
     assert cli.main(["--backend", "openai", "--model", "m", "--data", str(tmp_path / "q.json"),
                      "--out", str(tmp_path / "o")]) == 2
     assert "--openai-url" in capsys.readouterr().err
@@ -126,3 +130,16 @@ def test_rsvqa_published_layout_with_bins(tmp_path: Path, openai_stub) -> None:
     from training.rewards import score_answer
 
     assert score_answer("5000 m2", "between 101m2 and 1000m2", "What is the area covered by buildings?") == 0.0
+
+
+def test_an_empty_question_set_is_an_error_before_any_model_loads(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    empty = tmp_path / "test.json"
+    empty.write_text("[]")
+    done = subprocess.run([sys.executable, "-m", "training.evaluate", "--backend", "none", "--model", "none",
+                           "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--quiet"],
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "holds no questions" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out" / "report.md").exists()

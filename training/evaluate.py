@@ -104,6 +104,19 @@ def _write(path: Path, model: str, items: list[dict], summary: dict | None) -> N
     tmp.replace(path)
 
 
+def _question_set(args: argparse.Namespace) -> tuple[list[dict], Path]:
+    """The rows to answer (RSVQA layout or ours); an empty or unreadable set is an error, before any model loads."""
+    from training import data
+    from training.evaluation.rsvqa_files import is_rsvqa, read_rsvqa
+
+    file = args.data / "test.json" if args.data.is_dir() else args.data
+    rows = (read_rsvqa(file, args.image_folder) if is_rsvqa(file) else data.read_rows(file))[:args.limit or None]
+    if not rows:
+        raise ValueError(f"{file} holds no questions to evaluate (is it the split you meant? the builder writes "
+                         "train.json, val.json and test.json)")
+    return rows, file
+
+
 def main(argv: list[str] | None = None) -> int:
     from training import data
     from training.errors import TrainingError
@@ -120,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("give --data (a question set) and/or --mmdu (dialogues)")
         if args.mmdu and not (args.judge_local or (args.judge_url and args.judge_model)):
             raise ValueError("--mmdu needs a judge: --judge-url and --judge-model, or --judge-local MODEL_DIR")
+        rows, file = _question_set(args) if args.data else ([], None)  # before any model loads
         answerer = _answerer(args)
         if args.mmdu:
             conversations = data.load_rows(args.mmdu, args.image_folder)[:args.limit or None]
@@ -141,14 +155,6 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data:
         (args.out / "report.md").write_text("# Evaluation report\n\n" + "\n".join(sections), encoding="utf-8")
         return 0
-    from training.evaluation.rsvqa_files import is_rsvqa, read_rsvqa
-
-    file = args.data / "test.json" if args.data.is_dir() else args.data
-    try:
-        rows = (read_rsvqa(file, args.image_folder) if is_rsvqa(file) else data.read_rows(file))[:args.limit or None]
-    except TrainingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     summary = evaluate(rows, file.parent, answerer, args.out, progress=not args.quiet)
     summaries = {answerer.name: summary}
     if args.compare:
