@@ -224,3 +224,43 @@ def test_a_killed_run_resumes_from_its_newest_checkpoint(toy: dict[str, Path], t
     assert sft.main([*args[:4], "--output_dir", str(fresh), *args[6:], "--learning_rate", "5e-2"]) == 0
     restarted = json.loads((fresh / "checkpoint-4" / "trainer_state.json").read_text())["log_history"]
     assert next(h["loss"] for h in restarted if h.get("step") == 2) != losses[2]
+
+
+def _tiny_family(family: str):
+    """A tiny model of ``family`` on the meta device (structure only): its Linear layers' names."""
+    import torch
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2VLConfig
+    from transformers import Qwen2VLForConditionalGeneration
+
+    text = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2,
+            "num_key_value_heads": 1, "vocab_size": 1000, "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]}}
+    if family == "qwen2_vl":
+        vision = {"depth": 2, "embed_dim": 32, "hidden_size": 64, "num_heads": 2, "mlp_ratio": 2}
+        config, cls = Qwen2VLConfig(vision_config=vision, text_config=text), Qwen2VLForConditionalGeneration
+    else:
+        vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+                  "fullatt_block_indexes": [1]}
+        config, cls = Qwen2_5_VLConfig(vision_config=vision, text_config=text), Qwen2_5_VLForConditionalGeneration
+    with torch.device("meta"):
+        model = cls(config)
+    return [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
+
+
+@pytest.mark.parametrize("family", ["qwen2_vl", "qwen2_5_vl"])
+def test_lora_covers_every_part_the_recipe_names_in_each_family(family: str) -> None:
+    """Every Linear of the vision blocks (attention and MLP: fc1/fc2 on Qwen2-VL), the merger and the language
+    layers is a target of its part's pattern, and of no other."""
+    import re
+
+    from training.modeling import PART_PATTERNS, Part
+
+    names = _tiny_family(family)
+    expected = {
+        Part.VISION: [n for n in names if ".visual.blocks." in n],
+        Part.MERGER: [n for n in names if ".visual.merger." in n],
+        Part.LANGUAGE: [n for n in names if ".layers." in n and ".visual." not in n],
+    }
+    assert any(n.endswith(("mlp.fc1", "mlp.fc2", "mlp.gate_proj")) for n in expected[Part.VISION])
+    for part, pattern in PART_PATTERNS.items():
+        matched = [n for n in names if re.fullmatch(pattern, n)]
+        assert matched == expected[part], (family, part, sorted(set(expected[part]) ^ set(matched)))

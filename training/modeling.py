@@ -31,7 +31,8 @@ class Part(enum.StrEnum):
 
 # module paths, anchored to each part (transformers 5 names; older releases lack the leading "model.")
 PART_PATTERNS: dict[Part, str] = {
-    Part.VISION: r"(?:model\.)?visual\.blocks\.\d+\.(?:attn\.(?:qkv|proj)|mlp\.(?:gate|up|down)_proj)",
+    # the vision MLP is gate/up/down_proj on Qwen2.5-VL and fc1/fc2 on Qwen2-VL
+    Part.VISION: r"(?:model\.)?visual\.blocks\.\d+\.(?:attn\.(?:qkv|proj)|mlp\.(?:(?:gate|up|down)_proj|fc1|fc2))",
     Part.MERGER: r"(?:model\.)?visual\.merger\.mlp\.(?:0|2)",
     Part.LANGUAGE: r"(?:model\.)?(?:language_model\.)?(?:model\.)?layers\.\d+\."
                    r"(?:self_attn\.(?:q|k|v|o)_proj|mlp\.(?:gate|up|down)_proj)",
