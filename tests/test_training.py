@@ -229,8 +229,12 @@ def test_a_killed_run_resumes_from_its_newest_checkpoint(toy: dict[str, Path], t
 def _tiny_family(family: str):
     """A tiny model of ``family`` on the meta device (structure only): its Linear layers' names."""
     import torch
-    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2VLConfig
-    from transformers import Qwen2VLForConditionalGeneration
+    from transformers import (
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2VLConfig,
+        Qwen2VLForConditionalGeneration,
+    )
 
     text = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2,
             "num_key_value_heads": 1, "vocab_size": 1000, "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]}}
