@@ -268,3 +268,33 @@ def test_lora_covers_every_part_the_recipe_names_in_each_family(family: str) -> 
     for part, pattern in PART_PATTERNS.items():
         matched = [n for n in names if re.fullmatch(pattern, n)]
         assert matched == expected[part], (family, part, sorted(set(expected[part]) ^ set(matched)))
+
+
+def test_records_and_adapters_work_from_any_folder(warmed: Path, aligned: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths in training records and adapter configs are absolute, so merge and stage 2 work from anywhere."""
+    from training import merge
+
+    for stage in (warmed, aligned):
+        record = json.loads((stage / "training_record.json").read_text())
+        for key in ("base_model", "start_adapter", "data_path"):
+            if record.get(key) and Path(record[key]).exists():
+                assert Path(record[key]).is_absolute(), (stage.name, key, record[key])
+        base = json.loads((stage / "adapter_config.json").read_text())["base_model_name_or_path"]
+        assert Path(base).is_absolute() and Path(base).exists()
+    monkeypatch.chdir(tmp_path)  # another working directory
+    assert merge.adapter_chain(aligned) == [warmed, aligned]
+
+
+def test_relative_paths_are_recorded_absolute_and_old_records_read_beside(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from training import merge
+    from training.run import absolute
+
+    (tmp_path / "outputs" / "stage1").mkdir(parents=True)
+    (tmp_path / "outputs" / "stage2").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert absolute("outputs/stage1") == str(tmp_path / "outputs" / "stage1")  # as a user types it
+    assert absolute("Qwen/Qwen2.5-VL-3B-Instruct") == "Qwen/Qwen2.5-VL-3B-Instruct"  # a hub id stays
+    monkeypatch.chdir(tmp_path / "outputs" / "stage2")  # elsewhere: a record written before, relative
+    assert merge.near("stage1", tmp_path / "outputs" / "stage2") == tmp_path / "outputs" / "stage1"

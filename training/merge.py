@@ -34,6 +34,16 @@ class MergeArguments:
             raise ValueError(f"--dtype {self.dtype}: merge in bfloat16 or float32 (float16 overflows)")
 
 
+def near(value: str, folder: Path) -> Path:
+    """A path from a record: absolute as it is; relative ones tried beside the record's folder, then as given
+    (records written before paths were made absolute)."""
+    path = Path(value)
+    if path.is_absolute() or path.exists():
+        return path
+    beside = folder.parent / path
+    return beside if beside.exists() else path
+
+
 def adapter_chain(last: Path) -> list[Path]:
     """The adapters from the first stage to ``last``, following each record's ``start_adapter``."""
     from training.errors import ModelError
@@ -47,7 +57,7 @@ def adapter_chain(last: Path) -> list[Path]:
         chain.append(current)
         record = current / "training_record.json"
         start = json.loads(record.read_text(encoding="utf-8")).get("start_adapter") if record.is_file() else None
-        current = Path(start) if start else None
+        current = near(start, current) if start else None
     return chain[::-1]
 
 

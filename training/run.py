@@ -92,9 +92,21 @@ def write_record(output_dir: str, stage: str, recipe: str | None, model_args: Mo
     """``training_record.json``: provenance the merge's model card reads (base, data, recipe, steps, metrics)."""
     history = trainer.state.log_history
     final = {k: v for h in history for k, v in h.items() if k in ("loss", "reward", "train_loss")}
-    record = {"stage": stage, "base_model": str(base), "start_adapter": str(start_adapter) if start_adapter else None,
-              "data_path": data_args.data_path, "recipe": recipe, "lora_parts": model_args.lora_parts,
+    record = {"stage": stage, "base_model": absolute(base),
+              "start_adapter": absolute(start_adapter) if start_adapter else None,
+              "data_path": absolute(data_args.data_path), "recipe": recipe, "lora_parts": model_args.lora_parts,
               "lora_r": model_args.lora_r, "lora_alpha": model_args.lora_alpha, "train_merger": model_args.train_merger,
               "learning_rate": training_args.learning_rate, "steps": trainer.state.global_step,
               "last_logged": final, "device": "cpu" if training_args.use_cpu else "cuda"}
     (Path(output_dir) / "training_record.json").write_text(json.dumps(record, indent=2, ensure_ascii=False))
+    config = Path(output_dir) / "adapter_config.json"  # peft writes the base as it was given: maybe relative
+    if config.is_file():
+        adapter = json.loads(config.read_text(encoding="utf-8"))
+        adapter["base_model_name_or_path"] = absolute(adapter.get("base_model_name_or_path") or base)
+        config.write_text(json.dumps(adapter, indent=2), encoding="utf-8")
+
+
+def absolute(value: str | Path) -> str:
+    """A local path made absolute, so the record works from any folder; a hub id (no such path) as it is."""
+    path = Path(str(value)).expanduser()
+    return str(path.resolve()) if path.exists() else str(value)
