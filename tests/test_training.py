@@ -298,3 +298,13 @@ def test_relative_paths_are_recorded_absolute_and_old_records_read_beside(tmp_pa
     assert absolute("Qwen/Qwen2.5-VL-3B-Instruct") == "Qwen/Qwen2.5-VL-3B-Instruct"  # a hub id stays
     monkeypatch.chdir(tmp_path / "outputs" / "stage2")  # elsewhere: a record written before, relative
     assert merge.near("stage1", tmp_path / "outputs" / "stage2") == tmp_path / "outputs" / "stage1"
+
+
+def test_the_sft_recipe_fits_its_largest_images() -> None:
+    """The recipe's max_length holds two images at its max_pixels (one visual token per 28x28) and some text."""
+    import yaml
+
+    recipe = yaml.safe_load((Path(__file__).resolve().parents[1] / "training" / "recipes" /
+                             "sft_lora_vision.yaml").read_text())
+    visual_tokens = recipe["max_pixels"] // (28 * 28)
+    assert recipe["max_length"] >= 2 * visual_tokens + 256
