@@ -13,7 +13,6 @@ the number left out is stated.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from shapely.geometry.polygon import orient
 from engine.analysis.areas import all_units
 from engine.analysis.change import Change, Patch
 from engine.analysis.geo import reproject
+from engine.cachefs import write_atomic
 from engine.scene.product import Grid
 
 DEFAULT_CAP = 500
@@ -89,9 +89,7 @@ def to_feature_collection(change: Change, grid: Grid, date_from: str, date_to: s
 
 
 def write_geojson(collection: dict[str, object], path: Path) -> Path:
-    """Write atomically (a temporary file renamed over the target)."""
+    """Write atomically (a uniquely named temporary file renamed over the target)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(collection, ensure_ascii=False))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(collection, ensure_ascii=False).encode("utf-8"))
     return path

@@ -8,13 +8,14 @@ geotransform, the composite and the stretch, so a pixel box maps back to the map
 
 from __future__ import annotations
 
+import io
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from PIL import Image
 
+from engine.cachefs import write_atomic
 from engine.scene.render import Composite, RenderPlan, Stretch, Tile
 
 
@@ -23,12 +24,6 @@ def _world_file(tile: Tile) -> str:
     # World files give the centre of the upper-left pixel.
     cx, cy = t @ (0.5, 0.5)
     return "\n".join(f"{v:.10f}" for v in (t.a, t.d, t.b, t.e, cx, cy)) + "\n"
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def tile_path(out: Path, plan: RenderPlan, tile: Tile) -> Path:
@@ -46,10 +41,10 @@ def save_tiles(out: Path, plan: RenderPlan, stretch: Stretch, tiles: Iterable[Ti
     records = []
     for tile in tiles:
         path = tile_path(out, plan, tile)
-        tmp = path.with_name(path.name + ".part")
-        Image.fromarray(tile.image, mode="RGB").save(tmp, format="PNG")
-        os.replace(tmp, path)
-        _atomic_write_bytes(path.with_suffix(".pgw"), _world_file(tile).encode())
+        png = io.BytesIO()
+        Image.fromarray(tile.image, mode="RGB").save(png, format="PNG")
+        write_atomic(path, png.getvalue())
+        write_atomic(path.with_suffix(".pgw"), _world_file(tile).encode())
         written.append(path)
         records.append({
             "file": path.name, "row": tile.spec.row, "col": tile.spec.col,
@@ -67,5 +62,5 @@ def save_tiles(out: Path, plan: RenderPlan, stretch: Stretch, tiles: Iterable[Ti
         "stretch": {role.value: list(limits) for role, limits in stretch.items()},
         "tiles": records,
     }
-    _atomic_write_bytes(out.with_suffix(".json"), json.dumps(sidecar, indent=2, ensure_ascii=False).encode())
+    write_atomic(out.with_suffix(".json"), json.dumps(sidecar, indent=2, ensure_ascii=False).encode())
     return written
