@@ -125,7 +125,8 @@ def test_rsvqa_published_layout_with_bins(tmp_path: Path, openai_stub) -> None:
     assert cli.main(["--backend", "openai", "--openai-url", url, "--model", "served", "--data", str(split),
                      "--out", str(out), "--quiet"]) == 0
     summary = json.loads((out / "results.json").read_text(encoding="utf-8"))["summary"]
-    assert summary["n"] == 3 and summary["overall_accuracy"] == 1.0  # the inactive question is skipped
+    assert summary["n"] == 3 and summary["soft_overall_accuracy"] == 1.0  # the inactive question is skipped
+    assert summary["overall_accuracy"] == pytest.approx(1 / 3)  # exact match: only "Yes." is the answer
     assert calls[0]["messages"][0]["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")
     from training.rewards import score_answer
 
@@ -143,3 +144,41 @@ def test_an_empty_question_set_is_an_error_before_any_model_loads(tmp_path: Path
                           cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "holds no questions" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out" / "report.md").exists()
+
+
+@pytest.mark.parametrize("prediction, reference, expected", [
+    ("yes", "yes", 1.0), ("Yes.", "yes", 1.0), ("是", "yes", 1.0), ("否。", "no", 1.0), ("乡村", "rural", 1.0),
+    ("1200 亩", "1200亩", 1.0), ("1,200亩", "1200亩", 1.0), ("urban", "rural", 0.0),
+    ("It is a rural area", "rural", 0.0), ("约1200亩", "1200亩", 0.0), ("1190亩", "1200亩", 0.0),
+    ("between 11 and 100", "between 11 and 100", 1.0), ("about 42", "between 11 and 100", 0.0), ("", "no", 0.0),
+])
+def test_exact_match_is_the_answer_itself(prediction: str, reference: str, expected: float) -> None:
+    from training.evaluation.majority import exact_match
+
+    assert exact_match(prediction, reference) == expected
+
+
+def test_stats_and_evaluate_report_one_majority_baseline(dataset: Path, tmp_path: Path) -> None:
+    stats = json.loads((dataset / "stats.json").read_text(encoding="utf-8"))["splits"]["test"]["types"]
+    rows = json.loads((dataset / "test.json").read_text(encoding="utf-8"))
+    summary = cli.evaluate(rows, dataset, FactsAnswerer(), tmp_path, progress=False)
+    assert set(stats) == set(summary["per_type"])
+    for kind, s in stats.items():
+        assert summary["per_type"][kind]["majority_accuracy"] == pytest.approx(s["majority_baseline_accuracy"]), kind
+        assert summary["per_type"][kind]["majority_answer"] == s["majority_answer"], kind
+
+
+def test_partial_credit_is_not_the_headline(tmp_path: Path) -> None:
+    from training.evaluation.rsvqa import summarise
+
+    items = [{"id": "a", "question": "这里是城镇还是乡村？", "question_type": "rural_urban", "language": "zh",
+              "answer": "乡村", "prediction": "这里是乡村", "score": 1.0, "images": []},
+             {"id": "b", "question": "Is this area urban or rural?", "question_type": "rural_urban",
+              "language": "en", "answer": "rural", "prediction": "urban", "score": 0.0, "images": []},
+             {"id": "c", "question": "Is this area urban or rural?", "question_type": "rural_urban",
+              "language": "en", "answer": "rural", "prediction": "rural", "score": 1.0, "images": []}]
+    summary = summarise(items)
+    assert summary["overall_accuracy"] == pytest.approx(1 / 3)
+    assert summary["soft_overall_accuracy"] == pytest.approx(2 / 3)
+    assert summary["baseline_overall_accuracy"] == 1.0  # 乡村 and rural are one answer
+    assert [f["id"] for f in summary["failures"]] == ["a", "b"]

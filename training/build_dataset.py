@@ -25,7 +25,6 @@ from pathlib import Path
 
 log = logging.getLogger("training.build_dataset")
 YES_NO = {"是", "否", "yes", "no"}
-SAME_ANSWER = {"是": "yes", "否": "no", "城镇": "urban", "乡村": "rural"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -156,17 +155,14 @@ def _balance_yes_no(rows: list[dict], rng: random.Random) -> list[dict]:
 
 
 def _stats(rows: list[dict]) -> dict[str, object]:
-    """Per question type: rows, answer distribution (top 10) and the majority-answer baseline accuracy."""
-    by_type: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-    for row in rows:  # answers counted across languages (是 and yes are one answer)
-        by_type[row["question_type"]][SAME_ANSWER.get(row["answer"], row["answer"])] += 1
-    out: dict[str, object] = {"rows": len(rows), "tiles": len({tuple(r["tile"]) for r in rows}), "types": {}}
-    for kind, counter in sorted(by_type.items()):
-        n = sum(counter.values())
-        answer, top = counter.most_common(1)[0]
-        out["types"][kind] = {"rows": n, "answers": dict(counter.most_common(10)),
-                              "majority_answer": answer, "majority_baseline_accuracy": top / n}
-    return out
+    """Per question type: rows, answer distribution (top 10) and the majority-answer baseline accuracy
+    (``training.evaluation.majority``, the same function ``training.evaluate`` reports)."""
+    from training.evaluation.majority import majority_baselines
+
+    types = {kind: {"rows": b["rows"], "answers": b["answers"], "majority_answer": b["majority_answer"],
+                    "majority_baseline_accuracy": b["majority_accuracy"]}
+             for kind, b in majority_baselines(rows).items()}
+    return {"rows": len(rows), "tiles": len({tuple(r["tile"]) for r in rows}), "types": types}
 
 
 def main(argv: list[str] | None = None) -> int:

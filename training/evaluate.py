@@ -162,9 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         summaries[other["model"]] = other["summary"]
     chart(summaries, args.out / "accuracy.png")
     (args.out / "report.md").write_text(report(summaries, "accuracy.png") + "\n".join(sections), encoding="utf-8")
-    print(f"OA {summary['overall_accuracy']:.1%} (majority baseline {summary['baseline_overall_accuracy']:.1%}), "
-          f"AA {summary['average_accuracy']:.1%} (baseline {summary['baseline_average_accuracy']:.1%}) "
-          f"over {summary['n']} questions; report in {args.out / 'report.md'}")
+    print(f"exact match: OA {summary['overall_accuracy']:.1%} (majority baseline "
+          f"{summary['baseline_overall_accuracy']:.1%}), AA {summary['average_accuracy']:.1%} (baseline "
+          f"{summary['baseline_average_accuracy']:.1%}); soft score: OA {summary['soft_overall_accuracy']:.1%}, "
+          f"AA {summary['soft_average_accuracy']:.1%}; over {summary['n']} questions; "
+          f"report in {args.out / 'report.md'}")
     return 0
 
 

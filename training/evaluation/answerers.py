@@ -37,10 +37,10 @@ def _classes_in(question: str) -> list[str]:
 
 
 def _unit_in(question: str) -> AreaUnit:
-    for unit in (AreaUnit.KM2, AreaUnit.HA, AreaUnit.MU, AreaUnit.M2):
-        if unit.label_zh in question or unit.label_en in question:
-            return unit
-    return AreaUnit.HA
+    """The unit the question asks in (the engine's quantity reader: "What" does not name hectares)."""
+    from engine.answer.quantities import area_unit_named
+
+    return AreaUnit(area_unit_named(question) or AreaUnit.HA)
 
 
 class FactsAnswerer:

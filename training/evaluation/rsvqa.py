@@ -1,9 +1,10 @@
 """RSVQA-style scoring: accuracy per question type, OA and AA, majority-answer baselines, yes/no confusion.
 
-Each answer is scored with the reward's rule (``training.rewards.score_answer``): exact for
-yes/no and classes, binned for counts when the reference is a bin, the seed's tolerance for
-numbers. Image-blind baselines are strong on RSVQA, so every accuracy has the majority-answer
-baseline (per type and language, on the same rows) beside it.
+The headline is exact match, as RSVQA papers report it (``training.evaluation.majority``). Beside it
+each answer has a soft score, the reward's rule (``training.rewards.score_answer``): graded credit
+for numbers within the seed's tolerance. Image-blind baselines are strong on RSVQA, so every
+accuracy has the majority-answer baseline (per type, languages counted together, on the same rows)
+beside it; the dataset builder's ``stats.json`` reports the same baselines.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import collections
 from pathlib import Path
 
 from training.answers import QuestionType, yes_no
+from training.evaluation.majority import exact_match, majority_baselines
 from training.rewards import score_answer
 
 FAILURE_SAMPLES = 12
@@ -23,19 +25,23 @@ def score(row: dict, prediction: str) -> float:
 
 
 def summarise(items: list[dict]) -> dict[str, object]:
-    """``items``: {"id", "question", "question_type", "language", "answer", "prediction", "score", "images"}."""
+    """``items``: {"id", "question", "question_type", "language", "answer", "prediction", "score", "images"}.
+
+    The headline OA and AA are exact match (``majority.exact_match``), as RSVQA papers report them,
+    beside the majority-answer baselines of ``majority.majority_baselines``. The reward's graded
+    ``score`` is reported next to them as ``soft_*``."""
+    for item in items:
+        item["exact"] = exact_match(str(item["prediction"]), str(item["answer"]))
+    baselines = majority_baselines(items)
     by_type: dict[str, list[dict]] = collections.defaultdict(list)
     for item in items:
         by_type[item.get("question_type") or "open"].append(item)
     per_type = {}
     for kind, rows in sorted(by_type.items()):
-        majority = {}
-        for language in {r.get("language", "") for r in rows}:
-            answers = collections.Counter(r["answer"] for r in rows if r.get("language", "") == language)
-            majority[language] = answers.most_common(1)[0][0]
-        baseline = [score(r, majority[r.get("language", "")]) for r in rows]
-        per_type[kind] = {"n": len(rows), "accuracy": sum(r["score"] for r in rows) / len(rows),
-                          "majority_answer": majority, "majority_accuracy": sum(baseline) / len(rows)}
+        per_type[kind] = {"n": len(rows), "accuracy": sum(r["exact"] for r in rows) / len(rows),
+                          "soft_accuracy": sum(r["score"] for r in rows) / len(rows),
+                          "majority_answer": baselines[kind]["majority_answer"],
+                          "majority_accuracy": baselines[kind]["majority_accuracy"]}
     n = len(items)
     confusion = {ref: {"yes": 0, "no": 0, "other": 0} for ref in ("yes", "no")}
     for item in items:
@@ -44,15 +50,20 @@ def summarise(items: list[dict]) -> dict[str, object]:
             continue
         got = yes_no(str(item["prediction"]))
         confusion["yes" if ref else "no"]["other" if got is None else "yes" if got else "no"] += 1
-    failures = [i for i in items if i["score"] < 1.0][:FAILURE_SAMPLES]
+    failures = [i for i in items if i["exact"] < 1.0][:FAILURE_SAMPLES]
+
+    def overall(key: str) -> float | None:
+        return sum(t[key] * t["n"] for t in per_type.values()) / n if n else None
+
+    def average(key: str) -> float | None:
+        return sum(t[key] for t in per_type.values()) / len(per_type) if per_type else None
+
     return {
-        "n": n,
-        "overall_accuracy": sum(i["score"] for i in items) / n if n else None,
-        "average_accuracy": sum(t["accuracy"] for t in per_type.values()) / len(per_type) if per_type else None,
-        "baseline_overall_accuracy": (sum(t["majority_accuracy"] * t["n"] for t in per_type.values()) / n
-                                      if n else None),
-        "baseline_average_accuracy": (sum(t["majority_accuracy"] for t in per_type.values()) / len(per_type)
-                                      if per_type else None),
+        "n": n, "scoring": "exact match (soft_*: the reward's graded score)",
+        "overall_accuracy": overall("accuracy"), "average_accuracy": average("accuracy"),
+        "soft_overall_accuracy": overall("soft_accuracy"), "soft_average_accuracy": average("soft_accuracy"),
+        "baseline_overall_accuracy": overall("majority_accuracy"),
+        "baseline_average_accuracy": average("majority_accuracy"),
         "per_type": per_type, "yes_no_confusion": confusion, "failures": failures,
     }
 
@@ -76,7 +87,7 @@ def chart(summaries: dict[str, dict], out: Path) -> Path:
     for i, (name, values) in enumerate(series.items()):
         ax.bar(x + i * width - 0.4 + width / 2, [100 * v for v in values], width, label=name)
     ax.set_xticks(x, kinds, rotation=20)
-    ax.set_ylabel("accuracy (%)")
+    ax.set_ylabel("exact-match accuracy (%)")
     ax.set_ylim(0, 105)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
@@ -91,13 +102,17 @@ def report(summaries: dict[str, dict], chart_name: str) -> str:
     lines = ["# Evaluation report", ""]
     for name, s in summaries.items():
         lines += [f"## {name}", "", f"{s['n']} questions.", "",
-                  "| | accuracy | majority-answer baseline |", "|---|---|---|",
-                  f"| overall (OA) | {_pct(s['overall_accuracy'])} | {_pct(s['baseline_overall_accuracy'])} |",
+                  "Accuracy is exact match, as RSVQA papers report it; the soft score (the reward's graded "
+                  "credit) is beside it.", "",
+                  "| | exact-match accuracy | majority-answer baseline | soft score |", "|---|---|---|---|",
+                  f"| overall (OA) | {_pct(s['overall_accuracy'])} | {_pct(s['baseline_overall_accuracy'])} | "
+                  f"{_pct(s.get('soft_overall_accuracy'))} |",
                   f"| average over types (AA) | {_pct(s['average_accuracy'])} | "
-                  f"{_pct(s['baseline_average_accuracy'])} |", "",
-                  "| type | n | accuracy | majority baseline |", "|---|---|---|---|"]
+                  f"{_pct(s['baseline_average_accuracy'])} | {_pct(s.get('soft_average_accuracy'))} |", "",
+                  "| type | n | exact-match accuracy | majority baseline | soft score |", "|---|---|---|---|---|"]
         for kind, t in s["per_type"].items():
-            lines.append(f"| {kind} | {t['n']} | {_pct(t['accuracy'])} | {_pct(t['majority_accuracy'])} |")
+            lines.append(f"| {kind} | {t['n']} | {_pct(t['accuracy'])} | {_pct(t['majority_accuracy'])} | "
+                         f"{_pct(t.get('soft_accuracy'))} |")
         c = s["yes_no_confusion"]
         lines += ["", "Yes/no (rows: reference, columns: answer):", "", "| | yes | no | other |", "|---|---|---|---|",
                   f"| yes | {c['yes']['yes']} | {c['yes']['no']} | {c['yes']['other']} |",
@@ -107,7 +122,7 @@ def report(summaries: dict[str, dict], chart_name: str) -> str:
             for f in s["failures"]:
                 images = " ".join(f"![]({p})" for p in f["images"])
                 lines.append(f"- `{f['id']}` {f['question']} — expected **{f['answer']}**, got "
-                             f"“{f['prediction'].strip()[:120]}” (score {f['score']:.2f}) {images}")
+                             f"“{f['prediction'].strip()[:120]}” (soft score {f['score']:.2f}) {images}")
             lines.append("")
     lines += [f"![per-type accuracy]({chart_name})", ""]
     return "\n".join(lines)
