@@ -19,7 +19,7 @@ from engine.analysis.zones import read_zones
 from engine.synthetic import SyntheticSpec, write_scene
 from engine.types import Extent, LayerSpec
 from training import data
-from training.build_dataset import build
+from training.build_dataset import answer_value, build
 from training.dataset.questions import NAMES
 from training.dataset.splits import assign
 from training.dataset.tiles import tile_facts
@@ -157,3 +157,61 @@ def test_yes_no_answers_are_balanced_and_stats_give_the_majority_baseline(datase
             answers = [r["answer"] for r in rows if r["question_type"] == kind]
             assert s["rows"] == len(answers)
             assert s["majority_baseline_accuracy"] == max(s["answers"].values()) / len(answers)
+
+
+def test_a_600_px_scene_at_10_m_has_val_and_test_rows(tmp_path: Path, caplog) -> None:
+    """With the defaults (256-px tiles, 4-tile blocks, 10 % each) such a scene used to give empty val and test."""
+    scene = write_scene(SyntheticSpec(width=600, height=600, pixel_size_m=10.0, patch_px=24, noise=0.01),
+                        tmp_path / "s")
+    out = tmp_path / "dataset"
+    with caplog.at_level("WARNING", logger="training.build_dataset"):
+        stats = build(scene.layers, out, progress=False)
+    for split in ("train", "val", "test"):
+        assert stats["splits"][split]["rows"] > 0, split
+        assert json.loads((out / f"{split}.json").read_text(encoding="utf-8")), split
+    assert stats["layout_adapted"] and stats["tile_size_px"] < 256
+    assert "are small" in caplog.text and f"{stats['tile_size_px']}-px tiles" in caplog.text
+
+
+def test_a_scene_below_the_minimum_is_refused_with_the_minimum(tmp_path: Path, capsys) -> None:
+    from training import build_dataset
+
+    scene = write_scene(SyntheticSpec(width=240, height=240, patch_px=24, noise=0.01), tmp_path / "s")
+    assert build_dataset.main(["--layer", str(scene.layers[0]), "--layer", str(scene.layers[1]),
+                               "--out", str(tmp_path / "d"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the layers (240x240 px) are too small") and "112-px tiles in 1-tile blocks" in err
+    assert not (tmp_path / "d" / "test.json").exists()
+
+
+def test_no_answer_dominates_a_question_type(dataset: Path) -> None:
+    train = _rows(dataset)["train"]
+    groups = collections.defaultdict(collections.Counter)
+    for row in train:
+        groups[(row["question_type"], row["language"])][answer_value(row["answer"])] += 1
+    many = {k: c for k, c in groups.items() if len(c) >= 3}
+    assert many  # area and change answers are numbers: the cap applies to them
+    for key, counter in many.items():
+        answer, top = counter.most_common(1)[0]
+        assert top <= 0.25 * sum(counter.values()) or top == 1, (key, answer, top, sum(counter.values()))
+
+
+@pytest.mark.parametrize("answers, kept", [
+    (["0亩"] * 30 + ["1亩", "2亩", "3亩"], {"0亩": 1, "1亩": 1, "2亩": 1, "3亩": 1}),
+    (["0亩"] * 6 + [f"{i}亩" for i in range(1, 19)], {"0亩": 6}),  # 6 of 24: at the cap, kept
+    (["是"] * 5 + ["否"] * 2, {"是": 2, "否": 2}),
+    (["是"] * 5, {}),  # one yes/no answer: left out
+    (["0 亩"] * 10 + ["0 公顷"] * 10 + ["1 亩", "2 亩", "3 亩"], {"1 亩": 1, "2 亩": 1, "3 亩": 1}),
+    (["乡村"] * 5 + ["城镇"], {"乡村": 5, "城镇": 1}),  # two answers that are not yes/no: kept
+])
+def test_balancing_table(answers: list[str], kept: dict[str, int]) -> None:
+    import random
+
+    from training.build_dataset import _balance
+
+    rows = [{"id": f"r{i:03d}", "question_type": "t", "language": "zh", "answer": a} for i, a in enumerate(answers)]
+    out = _balance(rows, random.Random(0))
+    counts = collections.Counter(r["answer"] for r in out)
+    assert {a: counts[a] for a in kept} == kept and (kept or not counts)
+    if len(answers) == 23:  # 0 亩 and 0 公顷 are one value, capped together
+        assert sum(answer_value(r["answer"]) == answer_value("0 亩") for r in out) == 1

@@ -25,6 +25,7 @@ from pathlib import Path
 
 log = logging.getLogger("training.build_dataset")
 YES_NO = {"是", "否", "yes", "no"}
+MAX_SHARE = 0.25  # the most one answer may make of a question type with three answers or more
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,11 +63,12 @@ def build(layers: list[Path], out: Path, tile_size: int = 256, min_valid: float 
     from engine.analysis.zones import read_zones
     from engine.types import LayerSpec
     from training.dataset.questions import questions
-    from training.dataset.splits import SPLITS, assign
+    from training.dataset.splits import MIN_TILE_PX, SPLITS, assign, first_full, smaller_tiles
     from training.dataset.tiles import tile_facts
 
     if tile_size < 28:
         raise ValueError("--tile-size must be at least 28 pixels (one visual token)")
+    asked = (tile_size, block)
     when = dt.date.fromisoformat(reference_date) if reference_date else None
     ref = ReferenceSpec(path=reference, date=when) if reference is not None else None
     config = AnalysisConfig(mmu_ha=mmu_ha)
@@ -74,15 +76,34 @@ def build(layers: list[Path], out: Path, tile_size: int = 256, min_valid: float 
     dates = result.facts.dates
     window = result.class_maps[0].window
     areas = pixel_areas(result.grid, window)
-    total = (int(window.height) // tile_size) * (int(window.width) // tile_size)
-    if total == 0:
-        raise ValueError(f"the layers ({int(window.width)}x{int(window.height)} px) are smaller than one tile")
     zone_set = read_zones(zones, result.grid) if zones is not None else None
     layers_of = [(d.date, d.layer, d.sensor) for d in result.facts.per_date]
-    tiles = list(tqdm(tile_facts(result.class_maps, layers_of, result.grid, window, areas, tile_size, min_valid,
-                                 config.mmu_ha * M2_PER_HA, zone_set),
-                      total=total, desc="measuring tiles", unit="tile", disable=not progress))
-    split_of = assign([(t.row, t.col) for t in tiles], block, val, test, seed)
+    width, height = int(window.width), int(window.height)
+    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1) or block < 1:
+        assign([], block, val, test, seed)  # raises the argument error
+    tried = []
+    for size in smaller_tiles(tile_size):  # small extents: smaller blocks, then smaller tiles, never empty splits
+        total = (height // size) * (width // size)
+        if total == 0:
+            tried.append(f"{size}-px tiles: none fits")
+            continue
+        tiles = list(tqdm(tile_facts(result.class_maps, layers_of, result.grid, window, areas, size, min_valid,
+                                     config.mmu_ha * M2_PER_HA, zone_set),
+                          total=total, desc=f"measuring {size}-px tiles", unit="tile", disable=not progress))
+        layout = first_full([(t.row, t.col) for t in tiles], block, val, test, seed)
+        if layout is not None:
+            break
+        tried.append(f"{size}-px tiles: {len(tiles)} usable")
+    else:
+        raise ValueError(
+            f"the layers ({width}x{height} px) are too small for train, val and test splits that do not touch: "
+            f"tried {'; '.join(tried)} (down to {MIN_TILE_PX}-px tiles in 1-tile blocks, the minimum). "
+            f"Use larger layers, a smaller --min-valid, or --val 0 / --test 0")
+    used_block, split_of = layout
+    if (size, used_block) != (tile_size, block):
+        log.warning("the layers (%dx%d px) are small: %d-px tiles in %d-tile blocks were used (asked: %d px, %d) "
+                    "so that no split is empty", width, height, size, used_block, tile_size, block)
+    tile_size = size
     images = out / "images"
     images.mkdir(parents=True, exist_ok=True)
     rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
@@ -103,9 +124,10 @@ def build(layers: list[Path], out: Path, tile_size: int = 256, min_valid: float 
                 "question": qa.question, "answer": qa.answer, "question_type": qa.question_type,
                 "language": qa.language, "facts": facts, "tile": [tile.row, tile.col]})
     stats: dict[str, object] = {"layers": [str(p) for p in layers], "dates": dates, "tile_size_px": tile_size,
-                                "tiles_measured": len(tiles), "tiles_kept": len(split_of), "splits": {}}
+                                "tiles_measured": len(tiles), "tiles_kept": len(split_of), "block_tiles": used_block,
+                                "layout_adapted": (tile_size, used_block) != (asked[0], asked[1]), "splits": {}}
     for split in SPLITS:
-        balanced = _balance_yes_no(rows[split], random.Random(seed))
+        balanced = _balance(rows[split], random.Random(seed))
         (out / f"{split}.json").write_text(json.dumps(balanced, ensure_ascii=False, indent=1), encoding="utf-8")
         stats["splits"][split] = _stats(balanced)
     (out / "stats.json").write_text(json.dumps(stats, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -134,22 +156,41 @@ def _render(tile, products, grid, window, folder: Path) -> list[str]:
     return names
 
 
-def _balance_yes_no(rows: list[dict], rng: random.Random) -> list[dict]:
-    """Per question type and language, as many yes as no answers (the majority is sampled down)."""
+def answer_value(answer: str) -> str:
+    """What an answer says, unit aside: "0 亩" and "0 公顷" are one value; other answers are themselves."""
+    from engine.answer.quantities import read_quantities
+
+    found = read_quantities(answer)
+    if len(found) == 1 and found[0].dimension is not None and found[0].text.strip() == answer.strip():
+        return f"{found[0].dimension}:{found[0].base_value:.6g}"
+    return answer
+
+
+def _balance(rows: list[dict], rng: random.Random) -> list[dict]:
+    """Per question type and language: as many yes as no answers, and no other value (such as 0 in any unit)
+    more than ``MAX_SHARE`` of the rows when the type has three answers or more (the excess is sampled down).
+    A yes/no type with one answer only is left out; other types with one or two answers are kept as they are."""
     groups: dict[tuple[str, str], dict[str, list[dict]]] = collections.defaultdict(
         lambda: collections.defaultdict(list))
-    keep = []
     for row in rows:
-        if row["answer"] in YES_NO:
-            groups[(row["question_type"], row["language"])][row["answer"]].append(row)
-        else:
-            keep.append(row)
+        groups[(row["question_type"], row["language"])][answer_value(row["answer"])].append(row)
+    keep = []
     for by_answer in groups.values():
-        if len(by_answer) < 2:
-            continue  # one answer only: nothing to balance it with, so the type is left out
-        n = min(len(v) for v in by_answer.values())
+        if set(by_answer) & YES_NO:
+            if len(by_answer) < 2:
+                continue  # one answer only: nothing to balance it with, so the type is left out
+            n = min(len(v) for v in by_answer.values())
+            for answer_rows in by_answer.values():
+                keep += rng.sample(answer_rows, n)
+            continue
+        if len(by_answer) >= 3:
+            top = max(by_answer, key=lambda a: (len(by_answer[a]), a))
+            others = sum(len(v) for a, v in by_answer.items() if a != top)
+            cap = max(1, int(MAX_SHARE * others / (1 - MAX_SHARE)))
+            if len(by_answer[top]) > cap:
+                by_answer[top] = rng.sample(by_answer[top], cap)
         for answer_rows in by_answer.values():
-            keep += rng.sample(answer_rows, n)
+            keep += answer_rows
     keep.sort(key=lambda r: r["id"])
     return keep
 

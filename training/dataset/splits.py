@@ -36,3 +36,26 @@ def assign(tiles: Iterable[tuple[int, int]], block: int, val: float, test: float
         if all(n is None or rank[n] <= rank[s] for n in neighbours):
             kept[(r, c)] = s
     return kept
+
+
+MIN_TILE_PX = 112  # 4 x 4 of the model's 28-px patches: the smallest tile the builder adapts down to
+
+
+def smaller_tiles(tile_size: int) -> list[int]:
+    """The tile sizes tried, from the one asked for down to ``MIN_TILE_PX`` (halving; multiples of 28 kept)."""
+    sizes, size = [tile_size], tile_size
+    while size // 2 >= MIN_TILE_PX:
+        size //= 2
+        sizes.append(size - size % 28 or size)
+    return sizes
+
+
+def first_full(tiles: list[tuple[int, int]], block: int, val: float, test: float,
+               seed: int) -> tuple[int, dict[tuple[int, int], str]] | None:
+    """The largest block size (``block`` down to 1) whose assignment leaves no asked-for split empty, with it."""
+    wanted = {"train"} | ({"val"} if val > 0 else set()) | ({"test"} if test > 0 else set())
+    for size in range(block, 0, -1):
+        split_of = assign(tiles, size, val, test, seed)
+        if wanted <= set(split_of.values()):
+            return size, split_of
+    return None
