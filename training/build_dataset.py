@@ -63,11 +63,12 @@ def build(layers: list[Path], out: Path, tile_size: int = 256, min_valid: float 
     from engine.analysis.zones import read_zones
     from engine.types import LayerSpec
     from training.dataset.questions import questions
-    from training.dataset.splits import MIN_TILE_PX, SPLITS, assign, first_full, smaller_tiles
+    from training.dataset.splits import MIN_TILE_PX, SPLITS, check_shares, first_full, smaller_tiles
     from training.dataset.tiles import tile_facts
 
     if tile_size < 28:
         raise ValueError("--tile-size must be at least 28 pixels (one visual token)")
+    check_shares(block, val, test)  # before the analysis
     asked = (tile_size, block)
     when = dt.date.fromisoformat(reference_date) if reference_date else None
     ref = ReferenceSpec(path=reference, date=when) if reference is not None else None
@@ -79,8 +80,6 @@ def build(layers: list[Path], out: Path, tile_size: int = 256, min_valid: float 
     zone_set = read_zones(zones, result.grid) if zones is not None else None
     layers_of = [(d.date, d.layer, d.sensor) for d in result.facts.per_date]
     width, height = int(window.width), int(window.height)
-    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1) or block < 1:
-        assign([], block, val, test, seed)  # raises the argument error
     tried = []
     for size in smaller_tiles(tile_size):  # small extents: smaller blocks, then smaller tiles, never empty splits
         total = (height // size) * (width // size)

@@ -14,13 +14,18 @@ from collections.abc import Iterable
 SPLITS = ("train", "val", "test")
 
 
-def assign(tiles: Iterable[tuple[int, int]], block: int, val: float, test: float,
-           seed: int) -> dict[tuple[int, int], str]:
-    """Split of each (row, col) tile kept; the tiles that give way on a border between splits are left out."""
+def check_shares(block: int, val: float, test: float) -> None:
+    """Raise ``ValueError`` unless the split arguments make sense."""
     if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
         raise ValueError("--val and --test are shares in [0, 1) that leave some training data")
     if block < 1:
         raise ValueError("--block must be at least 1 tile")
+
+
+def assign(tiles: Iterable[tuple[int, int]], block: int, val: float, test: float,
+           seed: int) -> dict[tuple[int, int], str]:
+    """Split of each (row, col) tile kept; the tiles that give way on a border between splits are left out."""
+    check_shares(block, val, test)
     tiles = list(tiles)
     blocks = sorted({(r // block, c // block) for r, c in tiles})
     rng = random.Random(seed)
