@@ -199,7 +199,8 @@ def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
         timings["tokens_per_s"] = n_tokens / generate_s
 
     findings = result.findings(max_findings)
-    model_features = boxes_to_features(text, [i.frame for i in images]) if fallback is None else []
+    model_features = (boxes_to_features(text, [i.frame for i in images], backend.box_scale())
+                      if fallback is None else [])
     findings = {**findings, "features": [*findings["features"], *model_features],
                 "properties": {**findings.get("properties", {}), "model_boxes": len(model_features)}}
     yield AskEvent("findings", findings)

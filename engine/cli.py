@@ -463,7 +463,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_make_tiny_model(args: argparse.Namespace) -> int:
     from engine.model.tiny import build_tiny_model
 
-    path = build_tiny_model(args.output, seed=args.seed)
+    template = args.chat_template.read_text(encoding="utf-8") if args.chat_template else None
+    path = build_tiny_model(args.output, seed=args.seed, family=args.family, chat_template=template)
     print(path)
     return 0
 
@@ -622,12 +623,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="tracebacks instead of one-line errors")
     p.set_defaults(func=cmd_audit)
 
-    p = sub.add_parser("make-tiny-model", help="write a tiny random Qwen2.5-VL checkpoint (for tests and demos)",
-                       description="Write a tiny, randomly initialised Qwen2.5-VL (real transformers classes, "
-                                   "real processor) to a folder, loadable with from_pretrained. It explains "
-                                   "nothing; it exercises the code path offline.")
+    p = sub.add_parser("make-tiny-model", help="write a tiny random Qwen-VL checkpoint (for tests and demos)",
+                       description="Write a tiny, randomly initialised Qwen2.5-VL, Qwen2-VL or Qwen3-VL (real "
+                                   "transformers classes, real processor) to a folder, loadable with "
+                                   "from_pretrained. It explains nothing; it exercises the code path offline.")
     p.add_argument("output", type=Path, metavar="DIR")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--family", choices=["qwen2_5_vl", "qwen2_vl", "qwen3_vl"], default="qwen2_5_vl",
+                   help="architecture (default qwen2_5_vl)")
+    p.add_argument("--chat-template", type=Path, metavar="FILE.jinja",
+                   help="a chat template to use instead of the family's own (as an edited checkpoint has)")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     p.set_defaults(func=cmd_make_tiny_model)
     return parser

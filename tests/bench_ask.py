@@ -55,6 +55,9 @@ class _InstantModel:
     def image_pixels(self) -> None:
         return None
 
+    def box_scale(self) -> None:
+        return None
+
     def count_tokens(self, text: str) -> int:
         return len(text)
 

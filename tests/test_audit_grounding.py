@@ -92,3 +92,17 @@ def test_box_without_image_number_refers_to_the_last_image_and_is_clipped() -> N
     xs, _ = to_utm.transform(*zip(*feature["geometry"]["coordinates"][0], strict=True))
     assert max(xs) == pytest.approx(1100, abs=0.01)  # clipped to the image's right edge
     assert boxes_to_features('{"bbox_2d": [500, 500, 600, 600]}', [first]) == []  # wholly outside
+
+
+def test_qwen3_vl_boxes_are_per_mille_of_the_image() -> None:
+    """Qwen3-VL gives boxes in 0-1000 of the image's width and height: [100, 200, 300, 500] of a 280-px image."""
+    from engine.model.config import ModelFamily
+
+    frame = ImageFrame(280, 280, Affine(10, 0, 500000, 0, -10, 4000000), "EPSG:32648", "2024-05-01", "true_color")
+    text = '{"bbox_2d": [100, 200, 300, 500], "label": "built_up"}'
+    (feature,) = boxes_to_features(text, [frame], ModelFamily.QWEN3_VL.box_scale)
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
+    xs, ys = to_utm.transform(*zip(*feature["geometry"]["coordinates"][0], strict=True))
+    assert (min(xs), max(xs)) == (pytest.approx(500280, abs=0.01), pytest.approx(500840, abs=0.01))
+    assert (min(ys), max(ys)) == (pytest.approx(4000000 - 1400, abs=0.01), pytest.approx(4000000 - 560, abs=0.01))
+    assert ModelFamily.QWEN2_5_VL.box_scale is None and ModelFamily.QWEN2_VL.box_scale is None

@@ -241,6 +241,13 @@ def _tiny_family(family: str):
     if family == "qwen2_vl":
         vision = {"depth": 2, "embed_dim": 32, "hidden_size": 64, "num_heads": 2, "mlp_ratio": 2}
         config, cls = Qwen2VLConfig(vision_config=vision, text_config=text), Qwen2VLForConditionalGeneration
+    elif family == "qwen3_vl":  # linear_fc1/fc2 everywhere, and deepstack mergers beside the merger
+        from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
+
+        vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+                  "deepstack_visual_indexes": [1], "num_position_embeddings": 64}
+        text = {**text, "head_dim": 32, "rope_scaling": {"rope_type": "default", "mrope_section": [2, 3, 3]}}
+        config, cls = Qwen3VLConfig(vision_config=vision, text_config=text), Qwen3VLForConditionalGeneration
     else:
         vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
                   "fullatt_block_indexes": [1]}
@@ -250,7 +257,7 @@ def _tiny_family(family: str):
     return [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
 
 
-@pytest.mark.parametrize("family", ["qwen2_vl", "qwen2_5_vl"])
+@pytest.mark.parametrize("family", ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"])
 def test_lora_covers_every_part_the_recipe_names_in_each_family(family: str) -> None:
     """Every Linear of the vision blocks (attention and MLP: fc1/fc2 on Qwen2-VL), the merger and the language
     layers is a target of its part's pattern, and of no other."""
@@ -261,10 +268,11 @@ def test_lora_covers_every_part_the_recipe_names_in_each_family(family: str) -> 
     names = _tiny_family(family)
     expected = {
         Part.VISION: [n for n in names if ".visual.blocks." in n],
-        Part.MERGER: [n for n in names if ".visual.merger." in n],
+        Part.MERGER: [n for n in names if ".visual.merger." in n or ".visual.deepstack_merger_list." in n],
         Part.LANGUAGE: [n for n in names if ".layers." in n and ".visual." not in n],
     }
-    assert any(n.endswith(("mlp.fc1", "mlp.fc2", "mlp.gate_proj")) for n in expected[Part.VISION])
+    assert any(n.endswith(("mlp.fc1", "mlp.linear_fc1", "mlp.gate_proj")) for n in expected[Part.VISION])
+    assert all(expected.values())
     for part, pattern in PART_PATTERNS.items():
         matched = [n for n in names if re.fullmatch(pattern, n)]
         assert matched == expected[part], (family, part, sorted(set(expected[part]) ^ set(matched)))

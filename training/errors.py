@@ -23,3 +23,7 @@ class DataFileError(TrainingError, OSError):
 
 class ModelError(TrainingError):
     """The model or adapter to train cannot be loaded (missing, wrong kind, unsupported architecture)."""
+
+
+class TemplateError(TrainingError):
+    """The model's chat template cannot be trained on (no assistant turns to find, or not prefix-preserving)."""

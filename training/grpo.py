@@ -37,8 +37,9 @@ def build(model_args, data_args, run_args, training_args):
         raise TrainingError(str(exc)) from None
     # -- Dataset (checked before the model is loaded) ----------------------------------------------
     rows = data.load_rows(data_args.data_path, data_args.image_folder, data_args.skip_bad_rows)
+    source, processor = modeling.prepare_processor(model_args, data_args)
     # -- Model ------------------------------------------------------------------------------------
-    source, model, processor, peft_config = modeling.prepare(model_args, data_args)
+    model, peft_config = modeling.prepare_model(source, model_args)
     train = data.grpo_dataset(rows, Path(training_args.output_dir) / "rendered", processor.tokenizer,
                               data_args.max_question_tokens)
     # -- Training ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class Part(enum.StrEnum):
-    """The parts of a Qwen2.5-VL that LoRA can adapt."""
+    """The parts of a Qwen-VL (2, 2.5 or 3) that LoRA can adapt."""
 
     VISION = "vision"  # the vision transformer's blocks
     MERGER = "merger"  # the patch merger projecting vision features into the language model
@@ -31,13 +31,16 @@ class Part(enum.StrEnum):
 
 # module paths, anchored to each part (transformers 5 names; older releases lack the leading "model.")
 PART_PATTERNS: dict[Part, str] = {
-    # the vision MLP is gate/up/down_proj on Qwen2.5-VL and fc1/fc2 on Qwen2-VL
-    Part.VISION: r"(?:model\.)?visual\.blocks\.\d+\.(?:attn\.(?:qkv|proj)|mlp\.(?:(?:gate|up|down)_proj|fc1|fc2))",
-    Part.MERGER: r"(?:model\.)?visual\.merger\.mlp\.(?:0|2)",
+    # the vision MLP is gate/up/down_proj on Qwen2.5-VL, fc1/fc2 on Qwen2-VL, linear_fc1/fc2 on Qwen3-VL
+    Part.VISION: r"(?:model\.)?visual\.blocks\.\d+\.(?:attn\.(?:qkv|proj)|"
+                 r"mlp\.(?:(?:gate|up|down)_proj|fc1|fc2|linear_fc1|linear_fc2))",
+    # Qwen2/2.5-VL: merger.mlp.0/2; Qwen3-VL: merger.linear_fc1/fc2 and the deepstack mergers beside it
+    Part.MERGER: r"(?:model\.)?visual\.(?:merger\.mlp\.(?:0|2)|(?:merger|deepstack_merger_list\.\d+)\.linear_fc[12])",
     Part.LANGUAGE: r"(?:model\.)?(?:language_model\.)?(?:model\.)?layers\.\d+\."
                    r"(?:self_attn\.(?:q|k|v|o)_proj|mlp\.(?:gate|up|down)_proj)",
 }
-MERGER_MODULE = "visual.merger"
+# the modules a trained merger saves whole: the merger, and on Qwen3-VL each deepstack merger beside it
+MERGER_MODULES = r"(?:model\.)?visual\.(?:merger|deepstack_merger_list\.\d+)"
 
 
 def parse_parts(text: str) -> tuple[Part, ...]:
@@ -58,16 +61,17 @@ def target_regex(parts: tuple[Part, ...]) -> str:
     return r"^(?:" + "|".join(PART_PATTERNS[p] for p in parts) + r")$"
 
 
-def lora_config(parts: tuple[Part, ...], r: int, alpha: int, dropout: float, train_merger: bool = False):
+def lora_config(parts: tuple[Part, ...], r: int, alpha: int, dropout: float, merger_modules: list[str] | None = None):
+    """LoRA on ``parts``; ``merger_modules`` (``find_modules(model, MERGER_MODULES)``) trained whole, if given."""
     from peft import LoraConfig
 
     return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_regex(parts),
-                      modules_to_save=[MERGER_MODULE] if train_merger else None, task_type="CAUSAL_LM")
+                      modules_to_save=merger_modules or None, task_type="CAUSAL_LM")
 
 
 def part_of(name: str) -> str:
     """Which part a parameter belongs to, for the trainable-parameter summary."""
-    if ".merger." in name or name.endswith(".merger"):
+    if ".merger." in name or name.endswith(".merger") or ".deepstack_merger_list." in name:
         return "merger"
     if "visual." in name:
         return "vision"
@@ -166,7 +170,7 @@ def load_model(source: Source, dtype: str = "auto", load_in_4bit: bool = False, 
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=kwargs["dtype"], llm_int8_skip_modules=["visual", "lm_head"])
     model = cls.from_pretrained(source.base, **kwargs)
-    processor = transformers.AutoProcessor.from_pretrained(source.adapter or source.base)
+    processor = load_processor(source)
     if source.adapter is not None:
         from peft import PeftModel
 
@@ -177,14 +181,30 @@ def load_model(source: Source, dtype: str = "auto", load_in_4bit: bool = False, 
     return model, processor
 
 
-def prepare(model_args, data_args):
-    """What both stages start from: the source, its model and processor (image bounds set), and the LoRA config."""
+def load_processor(source: Source):
+    """The processor (tokenizer, chat template, image processor): an adapter's own if it saved one, else the base's."""
+    import transformers
+
+    try:
+        return transformers.AutoProcessor.from_pretrained(source.adapter or source.base)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load the processor of {source.adapter or source.base}: {exc}") from None
+
+
+def prepare_processor(model_args, data_args):
+    """What both stages check before any weights load: the source, and its processor with the image bounds set."""
     source = resolve(model_args.model_id, model_args.adapter)
-    model, processor = load_model(source, model_args.dtype, model_args.load_in_4bit)
+    processor = load_processor(source)
     set_image_pixels(processor, data_args.min_pixels, data_args.max_pixels)
-    peft = lora_config(model_args.parts, model_args.lora_r, model_args.lora_alpha, model_args.lora_dropout,
-                       model_args.train_merger)
-    return source, model, processor, peft
+    return source, processor
+
+
+def prepare_model(source: Source, model_args):
+    """The model to train and its LoRA config (the merger, and Qwen3-VL's deepstack mergers, saved whole if asked)."""
+    model, _ = load_model(source, model_args.dtype, model_args.load_in_4bit)
+    merger = find_modules(model, MERGER_MODULES) if model_args.train_merger else None
+    peft = lora_config(model_args.parts, model_args.lora_r, model_args.lora_alpha, model_args.lora_dropout, merger)
+    return model, peft
 
 
 def set_image_pixels(processor, min_pixels: int | None, max_pixels: int | None) -> None:

@@ -2,7 +2,8 @@
 
 Qwen2.5-VL points at regions with ``{"bbox_2d": [x1, y1, x2, y2], "label": ...}``
 in absolute pixels of the image it was given (already at ``smart_resize``
-size here, so the model's pixels are the rendered tile's pixels). Each box's
+size here, so the model's pixels are the rendered tile's pixels); Qwen3-VL gives
+them per mille of the image's width and height (``box_scale`` 1000). Each box's
 corners go through that tile's geotransform to the grid CRS, then to EPSG:4326
 as an RFC 7946 polygon (edges densified, counter-clockwise). These findings
 carry ``source`` = ``"model"``: they are where the model looked, not measurements.
@@ -75,14 +76,21 @@ def box_to_feature(box: Box, frame: ImageFrame, image_number: int) -> dict[str, 
                            "centroid_lon": centroid.x, "centroid_lat": centroid.y}}
 
 
-def boxes_to_features(text: str, frames: list[ImageFrame]) -> list[dict[str, object]]:
-    """Features for every box in ``text``; a box without an image number refers to the last image."""
+def boxes_to_features(text: str, frames: list[ImageFrame], box_scale: int | None = None) -> list[dict[str, object]]:
+    """Features for every box in ``text``; a box without an image number refers to the last image.
+
+    ``box_scale``: the model's boxes are relative to it (Qwen3-VL: 1000), not in the image's pixels.
+    """
     features = []
     for box in parse_boxes(text):
         number = box.image if box.image is not None and 1 <= box.image <= len(frames) else len(frames)
         if not frames:
             break
-        feature = box_to_feature(box, frames[number - 1], number)
+        frame = frames[number - 1]
+        if box_scale:
+            sx, sy = frame.width / box_scale, frame.height / box_scale
+            box = Box(box.x1 * sx, box.y1 * sy, box.x2 * sx, box.y2 * sy, box.label, box.image)
+        feature = box_to_feature(box, frame, number)
         if feature is not None:
             features.append(feature)
     return features

@@ -55,6 +55,9 @@ class Backend(Protocol):
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` as the model counts them (for the history budget)."""
 
+    def box_scale(self) -> int | None:
+        """What the model's grounding boxes are relative to (None: the image's pixels; Qwen3-VL: 1000)."""
+
 
 class NoneBackend:
     """No model: the ask pipeline answers from the measurements alone (``engine.answer.analytics``)."""
@@ -69,6 +72,9 @@ class NoneBackend:
 
     def prepare(self) -> None:
         pass
+
+    def box_scale(self) -> None:
+        return None
 
     def image_pixels(self) -> None:
         return None  # no model sees images
@@ -129,6 +135,9 @@ class OpenAIBackend:
 
     def image_pixels(self) -> None:
         return None  # the server's processor is not visible from here: the engine's defaults apply
+
+    def box_scale(self) -> None:
+        return None  # nor is its family: boxes are read as the image's pixels, as Qwen2/2.5-VL give them
 
     def count_tokens(self, text: str) -> int:
         return approx_tokens(text)
@@ -199,6 +208,9 @@ class LocalBackend:
 
     def prepare(self) -> None:
         self.loaded()
+
+    def box_scale(self) -> int | None:
+        return self.loaded().family.box_scale
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` with the model's own tokenizer (for the history budget)."""

@@ -18,12 +18,19 @@ class ModelFamily(enum.StrEnum):
 
     QWEN2_5_VL = "qwen2_5_vl"
     QWEN2_VL = "qwen2_vl"
+    QWEN3_VL = "qwen3_vl"
 
     @property
     def class_name(self) -> str:
         """The transformers class that loads it."""
         return {ModelFamily.QWEN2_5_VL: "Qwen2_5_VLForConditionalGeneration",
-                ModelFamily.QWEN2_VL: "Qwen2VLForConditionalGeneration"}[self]
+                ModelFamily.QWEN2_VL: "Qwen2VLForConditionalGeneration",
+                ModelFamily.QWEN3_VL: "Qwen3VLForConditionalGeneration"}[self]
+
+    @property
+    def box_scale(self) -> int | None:
+        """What grounding boxes are relative to: None for the image's pixels (Qwen2/2.5-VL), 1000 for Qwen3-VL."""
+        return 1000 if self is ModelFamily.QWEN3_VL else None
 
 
 class Precision(enum.StrEnum):

@@ -1,6 +1,6 @@
-"""A tiny, randomly initialised Qwen2.5-VL for tests and offline demos.
+"""A tiny, randomly initialised Qwen-VL (2, 2.5 or 3) for tests and offline demos.
 
-It uses the real classes (``Qwen2_5_VLForConditionalGeneration`` and
+It uses the real classes (e.g. ``Qwen2_5_VLForConditionalGeneration`` and
 ``Qwen2_5_VLProcessor`` with Qwen's image and video processors), is written with
 ``save_pretrained`` and loads with ``from_pretrained`` exactly as the real 3B
 checkpoint does; only the sizes are small (a few hundred thousand parameters).
@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from engine.errors import ModelBuildError
+from engine.model.config import ModelFamily
 
 log = logging.getLogger(__name__)
 
@@ -68,62 +69,94 @@ def _train_tokenizer():  # -> transformers.PreTrainedTokenizerFast
 
 
 def qwen25_vl_chat_template() -> str:
-    """Qwen2.5-VL's chat template, as shipped with TRL (identical to the model's own)."""
+    """Qwen2.5-VL's chat template, as shipped with TRL (identical to the model's own, and to Qwen2-VL's)."""
     return resources.files("trl").joinpath("chat_templates/qwen2_5_vl.jinja").read_text()
 
 
-def build_tiny_model(output: str | Path, seed: int = 0) -> Path:
-    """Write a tiny random Qwen2.5-VL (model + processor) to ``output`` and return it."""
-    import torch
-    from transformers import (
-        Qwen2_5_VLConfig,
-        Qwen2_5_VLForConditionalGeneration,
-        Qwen2_5_VLProcessor,
-        Qwen2VLImageProcessor,
-        Qwen2VLVideoProcessor,
-    )
+def qwen3_vl_chat_template() -> str:
+    """Qwen3-VL's chat template, as shipped with TRL (identical to the model's own)."""
+    return resources.files("trl").joinpath("chat_templates/qwen3_vl.jinja").read_text()
 
-    output = Path(output)
+
+def _config(family: ModelFamily, ids: dict[str, int], vocab_size: int):
+    """A tiny config of ``family``: two decoder layers of width 64, two vision blocks of width 32."""
+    import transformers
+
+    text = {"vocab_size": vocab_size, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 4096,
+            "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 3, 3]},
+            "bos_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"],
+            "pad_token_id": ids["<|endoftext|>"]}
+    tokens = {"image_token_id": ids["<|image_pad|>"], "video_token_id": ids["<|video_pad|>"],
+              "vision_start_token_id": ids["<|vision_start|>"], "vision_end_token_id": ids["<|vision_end|>"]}
+    if family is ModelFamily.QWEN2_VL:
+        vision = {"depth": 2, "embed_dim": 32, "hidden_size": 64, "num_heads": 2, "mlp_ratio": 2,
+                  "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2}
+        return transformers.Qwen2VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=True,
+                                          **tokens)
+    if family is ModelFamily.QWEN3_VL:
+        text = {**text, "head_dim": 16, "rope_parameters": {**text["rope_parameters"], "mrope_interleaved": True}}
+        vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+                  "deepstack_visual_indexes": [1], "num_position_embeddings": 64, "patch_size": 16,
+                  "spatial_merge_size": 2, "temporal_patch_size": 2}
+        return transformers.Qwen3VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=True,
+                                          **tokens)
+    vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "out_hidden_size": 64,
+              "fullatt_block_indexes": [1], "window_size": 112, "patch_size": 14, "spatial_merge_size": 2,
+              "temporal_patch_size": 2}
+    return transformers.Qwen2_5_VLConfig(text_config={**text, "max_window_layers": 2}, vision_config=vision,
+                                         tie_word_embeddings=True, **tokens)
+
+
+def _processor(family: ModelFamily, tokenizer, chat_template: str | None):
+    """The family's real processor around the tiny tokenizer; Qwen3-VL sees 32-px (16 x 2) tokens."""
+    import transformers
+
+    if family is ModelFamily.QWEN3_VL:
+        side = 32
+        image = transformers.Qwen2VLImageProcessor(min_pixels=4 * side * side, max_pixels=64 * side * side,
+                                                   patch_size=16, merge_size=2)
+        video = transformers.Qwen3VLVideoProcessor()
+        cls, template = transformers.Qwen3VLProcessor, chat_template or qwen3_vl_chat_template()
+    else:
+        image = transformers.Qwen2VLImageProcessor(min_pixels=TINY_MIN_PIXELS, max_pixels=TINY_MAX_PIXELS)
+        video = transformers.Qwen2VLVideoProcessor()
+        cls = transformers.Qwen2VLProcessor if family is ModelFamily.QWEN2_VL else transformers.Qwen2_5_VLProcessor
+        template = chat_template or qwen25_vl_chat_template()
+    return cls(image_processor=image, tokenizer=tokenizer, video_processor=video, chat_template=template)
+
+
+def build_tiny_model(output: str | Path, seed: int = 0, family: ModelFamily | str = ModelFamily.QWEN2_5_VL,
+                     chat_template: str | None = None) -> Path:
+    """Write a tiny random model of ``family`` (model + processor) to ``output`` and return it.
+
+    ``chat_template`` replaces the family's own (as an edited or re-saved checkpoint would).
+    """
+    import torch
+    import transformers
+
+    output, family = Path(output), ModelFamily(family)
     try:
         tokenizer = _train_tokenizer()
         ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL_TOKENS}
-        config = Qwen2_5_VLConfig(
-            text_config={
-                "vocab_size": len(tokenizer), "hidden_size": 64, "intermediate_size": 128,
-                "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-                "max_position_embeddings": 4096, "max_window_layers": 2,
-                "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 3, 3]},
-                "bos_token_id": ids["<|endoftext|>"], "eos_token_id": ids["<|im_end|>"],
-                "pad_token_id": ids["<|endoftext|>"],
-            },
-            vision_config={
-                "depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2,
-                "out_hidden_size": 64, "fullatt_block_indexes": [1], "window_size": 112,
-                "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2,
-            },
-            image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-            vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
-            tie_word_embeddings=True,
-        )
+        config = _config(family, ids, len(tokenizer))
         torch.manual_seed(seed)
-        model = Qwen2_5_VLForConditionalGeneration(config).eval()
+        model = getattr(transformers, family.class_name)(config).eval()
         with torch.no_grad():
             model.get_input_embeddings().weight.normal_(0.0, TINY_EMBEDDING_STD)
         model.generation_config.eos_token_id = ids["<|im_end|>"]
         model.generation_config.pad_token_id = ids["<|endoftext|>"]
-        image_processor = Qwen2VLImageProcessor(min_pixels=TINY_MIN_PIXELS, max_pixels=TINY_MAX_PIXELS)
-        video_processor = Qwen2VLVideoProcessor()
-        processor = Qwen2_5_VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
-                                        video_processor=video_processor, chat_template=qwen25_vl_chat_template())
+        processor = _processor(family, tokenizer, chat_template)
         output.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(output)
         processor.save_pretrained(output)
         n_params = sum(p.numel() for p in model.parameters())
         (output / "TINY_MODEL.json").write_text(json.dumps({
-            "what": "tiny randomly initialised Qwen2.5-VL for tests and offline demos; it knows nothing",
-            "parameters": n_params, "seed": seed,
+            "what": f"tiny randomly initialised {family.value} for tests and offline demos; it knows nothing",
+            "parameters": n_params, "seed": seed, "family": family.value,
+            "chat_template": "edited" if chat_template else "the family's own",
         }, indent=2))
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise ModelBuildError(f"could not build the tiny model in {output}: {exc}") from exc
-    log.info("tiny Qwen2.5-VL (%d parameters) written to %s", n_params, output)
+    log.info("tiny %s (%d parameters) written to %s", family.value, n_params, output)
     return output
