@@ -166,3 +166,33 @@ def test_every_training_failure_is_one_error_line(models: dict[str, Path], toy: 
     assert sft.main([*args, "--lora_r", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "error: --lora_r and --lora_alpha must be at least 1", err
+
+
+def test_rows_longer_than_max_length_are_named_before_the_model_loads(tiny_model_dir: Path, tmp_path: Path, capsys,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 1008 x 1008 image at the recipe's max_pixels is 1225 visual tokens: past TRL's default 1024, it used to
+    crash at the first batch ("Mismatch in image token count"). Now the row is named, with its length, first."""
+    from PIL import Image
+
+    from training import lengths
+
+    folder = tmp_path / "data"
+    rows = write_toy_dataset(folder, 3, seed=0, side_px=56)
+    Image.new("RGB", (1008, 1008), (30, 60, 200)).save(folder / "big.png")
+    records = json.loads(rows.read_text(encoding="utf-8"))
+    records[1]["image"], records[1]["id"] = "big.png", "big-one"
+    rows.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    processor = _processor(tiny_model_dir)
+    processor.image_processor.size = {"shortest_edge": 256 * 28 * 28, "longest_edge": 1280 * 28 * 28}
+    big = Image.open(folder / "big.png")
+    grid = processor.image_processor(images=[big], return_tensors="pt")["image_grid_thw"][0]
+    assert lengths.image_tokens(1008, 1008, processor.image_processor) == int(grid.prod()) // 4 == 35 * 35
+    loads = []
+    monkeypatch.setattr(modeling, "load_model", lambda *a, **k: loads.append(a) or (_ for _ in ()).throw(
+        AssertionError("the model was loaded")))
+    code = sft.main(["--model_id", str(tiny_model_dir), "--data_path", str(rows), "--output_dir", str(tmp_path / "o"),
+                     "--max_length", "1024", "--max_pixels", str(1280 * 28 * 28), *QUIET])
+    err = capsys.readouterr().err
+    assert code == 2 and not loads
+    assert "train.json:row 2 (big-one): 12" in err and "--max_length 1024" in err, err
+    assert "row 1 " not in err and "row 3 " not in err

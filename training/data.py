@@ -65,6 +65,7 @@ class Row:
     turns: tuple[Turn, ...]
     question_type: str | None = None
     facts: str | None = None  # JSON text of the measured facts (a column TRL hands to rewards)
+    where: str = ""  # "file:row N (id)", for messages about it
 
     @property
     def question(self) -> str:
@@ -118,7 +119,7 @@ def check_row(raw: object, index: int, source: str, image_folder: Path) -> Row |
     facts = raw.get("facts")
     return Row(id=str(raw.get("id", index)), images=paths, turns=tuple(turns),
                question_type=raw.get("question_type"),
-               facts=json.dumps(facts, ensure_ascii=False) if isinstance(facts, dict) else facts)
+               facts=json.dumps(facts, ensure_ascii=False) if isinstance(facts, dict) else facts, where=where)
 
 
 def load_rows(data_path: Path, image_folder: Path | None = None, skip_bad_rows: bool = False) -> list[Row]:

@@ -27,18 +27,18 @@ def build(model_args, data_args, run_args, training_args):
     """The configured TRL trainer, the model's source and its processor (raises ``TrainingError`` on bad input)."""
     from trl import SFTTrainer
 
-    from training import data, modeling, templates
+    from training import data, lengths, modeling, templates
 
-    # -- Dataset and chat template (checked before the model is loaded) ---------------------------
+    # -- Dataset, chat template and lengths (checked before the model is loaded) ------------------
     cache = Path(training_args.output_dir) / "rendered"
-    train = data.sft_dataset(data.load_rows(data_args.data_path, data_args.image_folder, data_args.skip_bad_rows),
-                             cache)
-    evaluation = None
-    if data_args.eval_data_path:
-        evaluation = data.sft_dataset(data.load_rows(data_args.eval_data_path, data_args.image_folder,
-                                                     data_args.skip_bad_rows), cache)
+    rows = data.load_rows(data_args.data_path, data_args.image_folder, data_args.skip_bad_rows)
+    held = (data.load_rows(data_args.eval_data_path, data_args.image_folder, data_args.skip_bad_rows)
+            if data_args.eval_data_path else None)
     source, processor = modeling.prepare_processor(model_args, data_args)
     masking = templates.plan(processor)
+    fits = [lengths.check_lengths(r, processor, training_args.max_length, cache, data_args.skip_bad_rows)
+            if r else None for r in (rows, held)]
+    train, evaluation = (data.sft_dataset(r, cache) if r else None for r in fits)
     # -- Model ------------------------------------------------------------------------------------
     model, peft_config = modeling.prepare_model(source, model_args)
     # -- Training ---------------------------------------------------------------------------------
