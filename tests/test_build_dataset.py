@@ -202,7 +202,9 @@ def test_no_answer_dominates_a_question_type(dataset: Path) -> None:
     (["是"] * 5 + ["否"] * 2, {"是": 2, "否": 2}),
     (["是"] * 5, {}),  # one yes/no answer: left out
     (["0 亩"] * 10 + ["0 公顷"] * 10 + ["1 亩", "2 亩", "3 亩"], {"1 亩": 1, "2 亩": 1, "3 亩": 1}),
-    (["乡村"] * 5 + ["城镇"], {"乡村": 5, "城镇": 1}),  # two answers that are not yes/no: kept
+    (["乡村"] * 5 + ["城镇"], {"乡村": 1, "城镇": 1}),  # two answers that are not yes/no: equalised too
+    (["1-5 处"] * 10 + ["0 处"] * 10 + ["6-20 处"], {"1-5 处": 1, "0 处": 1, "6-20 处": 1}),  # three: a third each
+    (["0亩"] * 5, {"0亩": 5}),  # one value that is not yes/no: kept, so that small splits are not emptied
 ])
 def test_balancing_table(answers: list[str], kept: dict[str, int]) -> None:
     import random

@@ -25,7 +25,7 @@ from pathlib import Path
 
 log = logging.getLogger("training.build_dataset")
 YES_NO = {"是", "否", "yes", "no"}
-MAX_SHARE = 0.25  # the most one answer may make of a question type with three answers or more
+MAX_SHARE = 0.25  # the most one answer may make of a question type with four answers or more
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -166,32 +166,35 @@ def answer_value(answer: str) -> str:
 
 
 def _balance(rows: list[dict], rng: random.Random) -> list[dict]:
-    """Per question type and language: as many yes as no answers, and no other value (such as 0 in any unit)
-    more than ``MAX_SHARE`` of the rows when the type has three answers or more (the excess is sampled down).
-    A yes/no type with one answer only is left out; other types with one or two answers are kept as they are."""
+    """Per question type and language, no answer value (0 in any unit is one value) makes more than
+    ``max(MAX_SHARE, 1 / values)`` of the rows: yes/no and other two-valued types are equalised, three values
+    get a third each, more are capped at a quarter (the excess is sampled down). A yes/no type with one answer
+    only is left out (nothing to balance it with); another type with one value is kept, so that small splits
+    are not emptied (``stats.json`` shows its majority baseline of 1)."""
     groups: dict[tuple[str, str], dict[str, list[dict]]] = collections.defaultdict(
         lambda: collections.defaultdict(list))
     for row in rows:
         groups[(row["question_type"], row["language"])][answer_value(row["answer"])].append(row)
     keep = []
     for by_answer in groups.values():
-        if set(by_answer) & YES_NO:
-            if len(by_answer) < 2:
-                continue  # one answer only: nothing to balance it with, so the type is left out
-            n = min(len(v) for v in by_answer.values())
-            for answer_rows in by_answer.values():
-                keep += rng.sample(answer_rows, n)
+        if len(by_answer) < 2:
+            if not set(by_answer) & YES_NO:
+                keep += next(iter(by_answer.values()))
             continue
-        if len(by_answer) >= 3:
-            top = max(by_answer, key=lambda a: (len(by_answer[a]), a))
-            others = sum(len(v) for a, v in by_answer.items() if a != top)
-            cap = max(1, int(MAX_SHARE * others / (1 - MAX_SHARE)))
-            if len(by_answer[top]) > cap:
-                by_answer[top] = rng.sample(by_answer[top], cap)
-        for answer_rows in by_answer.values():
-            keep += answer_rows
+        limit = _cap(sorted(len(v) for v in by_answer.values()), max(MAX_SHARE, 1 / len(by_answer)))
+        for value in sorted(by_answer):
+            answer_rows = by_answer[value]
+            keep += rng.sample(answer_rows, limit) if len(answer_rows) > limit else answer_rows
     keep.sort(key=lambda r: r["id"])
     return keep
+
+
+def _cap(counts: list[int], share: float) -> int:
+    """The largest per-value count L with L <= share * sum(min(c, L)): no value then passes ``share``."""
+    for limit in range(max(counts), 0, -1):
+        if limit <= share * sum(min(c, limit) for c in counts) + 1e-9:
+            return limit
+    return 1
 
 
 def _stats(rows: list[dict]) -> dict[str, object]:
