@@ -101,3 +101,69 @@ def test_one_training_step_of_the_full_size_architecture_in_4bit(stage: str, ful
     print(f"\nGPU training step ({stage}):", json.dumps(record))
     assert code == 0
     assert peak_gib < 24  # fits an RTX 4090, as the seed claims
+
+
+def _largest_image_rows(folder: Path) -> Path:
+    """Two rows, each a 1120 x 896 image: 1280·28² pixels, the recipes' upper bound (1280 visual tokens)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (1120, 896), (40, 160, 40)).save(folder / "largest.png")
+    rows = [{"id": f"r{i}", "image": "largest.png", "question": "水体占比是多少？", "answer": "40%",
+             "question_type": "percent"} for i in range(2)]
+    (folder / "rows.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    return folder / "rows.json"
+
+
+UPPER_BOUNDS = {
+    # the SFT recipe as it is (bf16 LoRA r 32 on language + vision, max_length 3072), DeepSpeed aside
+    "sft_bf16_largest_image": ("sft", ["--deepspeed", ""]),
+    # the GRPO recipe's generation at its top: 4 generations of 128 tokens each, for the largest image
+    "grpo_4x128_largest_image": ("grpo", ["--deepspeed", "", "--num_generations", "4", "--max_completion_length",
+                                          "128", "--per_device_train_batch_size", "4",
+                                          "--gradient_accumulation_steps", "1"]),
+    # the SFT recipe's DeepSpeed ZeRO-2 config, on one GPU (a separate process: DeepSpeed sets up distributed)
+    "sft_deepspeed_zero2": ("sft", []),
+}
+
+
+@pytest.mark.parametrize("case", list(UPPER_BOUNDS))
+def test_the_recipes_upper_bounds(case: str, full_size_checkpoint: Path, tmp_path: Path) -> None:
+    """Peak memory and step time at the recipes' largest settings, with the full-size architecture in bf16."""
+    import importlib.util
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    stage, extra = UPPER_BOUNDS[case]
+    if case == "sft_deepspeed_zero2" and importlib.util.find_spec("deepspeed") is None:
+        pytest.skip("DeepSpeed is not installed: scripts/setup.sh --deepspeed")
+    rows, out = _largest_image_rows(tmp_path / "data"), tmp_path / case
+    recipe = {"sft": "training/recipes/sft_lora_vision.yaml", "grpo": "training/recipes/grpo_rsvqa.yaml"}[stage]
+    args = ["--config", recipe, "--model_id", str(full_size_checkpoint), "--data_path", str(rows),
+            "--output_dir", str(out), "--max_steps", "2", "--report_to", "none", "--save_strategy", "no",
+            "--logging_steps", "1", "--gradient_accumulation_steps", "1", *extra]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": "0", "LOCAL_RANK": "0",
+           "WORLD_SIZE": "1"}
+    probe = ("import json, sys, torch; from training import {stage}; code = {stage}.main(sys.argv[1:]); "
+             "print('PEAK_GIB', torch.cuda.max_memory_allocated() / 2**30); sys.exit(code)").format(stage=stage)
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=1200)
+    seconds = time.perf_counter() - start
+    assert done.returncode == 0, done.stderr[-3000:]
+    peak = float(next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("PEAK_GIB")))
+    history = json.loads((out / "log_history.json").read_text())
+    summary = next(h for h in reversed(history) if "train_runtime" in h)
+    record = {"case": case, "peak_gpu_memory_gib": round(peak, 2), "train_runtime_s": summary["train_runtime"],
+              "seconds_per_step": round(summary["train_runtime"] / 2, 2), "seconds_incl_loading": round(seconds, 1),
+              "device": __import__("torch").cuda.get_device_name()}
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"gpu_upper_bound_{case}.json").write_text(json.dumps(record, indent=2))
+    print(f"\nGPU upper bound ({case}):", json.dumps(record))
+    assert peak < 80  # an A100 80 GB, the seed's largest card, holds every recipe at its largest setting

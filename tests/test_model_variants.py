@@ -119,3 +119,23 @@ def test_a_box_around_dark_water_in_the_image_lands_on_water_in_the_truth(tmp_pa
         window = rasterio.windows.from_bounds(xmin, ymin, xmax, ymax, src.transform).round_offsets().round_lengths()
         truth = src.read(1, window=window)
     assert (truth == CLASS_CODES["water"]).mean() > 0.8  # the box covers water on the ground
+
+
+def test_qwen3_vl_answers_through_the_same_code(tmp_path: Path) -> None:
+    """A Qwen3-VL checkpoint (32-px visual tokens, its own template) loads in 4-bit and answers an ask."""
+    from engine.ask import AskRequest, collect
+    from engine.ask import ask as run_ask
+    from engine.model.backends import LocalBackend
+    from engine.model.config import GenerationConfig
+    from engine.model.tiny import build_tiny_model
+    from test_ask_pipeline import LAYERS, demo_analysis
+
+    folder = build_tiny_model(tmp_path / "tiny-qwen3-vl", family="qwen3_vl")
+    config = ModelConfig(source=str(folder), precision="nf4", device="cpu")
+    lm = loading.load(config)
+    assert lm.family is ModelFamily.QWEN3_VL and type(lm.model).__name__ == "Qwen3VLForConditionalGeneration"
+    backend = LocalBackend(config)
+    assert backend.box_scale() == 1000
+    out = collect(run_ask(AskRequest("新增建设用地面积是多少？", LAYERS, analysis=demo_analysis()), backend,
+                          generation=GenerationConfig(max_new_tokens=4)))
+    assert not out["errors"] and out["timings"].get("first_token_s") is not None

@@ -81,7 +81,8 @@ def test_quantities_with_units(text: str, value: float, dimension: str | None) -
     ("约1.2万亩", "8000000 m2", "耕地面积是多少？", 1.0),
     ("是", "yes", "是否有水体？", 1.0), ("Yes", "是", "Is there water?", 1.0), ("否", "yes", "是否有水体？", 0.0),
     ("没有", "no", "Is there water?", 1.0),
-    ("3", "3", "How many buildings?", 1.0), ("三个", "3", "有几个图斑？", 1.0), ("4", "3", "How many buildings?", 0.0),
+    ("3", "3", "How many buildings?", 1.0), ("三个", "3", "有几个图斑？", 1.0),
+    ("4", "3", "How many buildings?", pytest.approx(math.exp(-5 / 3))),  # one off: graded, not 0
     ("about 42", "between 11 and 100", "How many buildings are there?", 1.0),
     ("7", "between 11 and 100", "How many buildings are there?", 0.0),
     ("rural", "rural", "Rural or urban?", 1.0), ("Urban.", "urban", "Rural or urban?", 1.0),
@@ -178,7 +179,7 @@ def test_no_eval_in_the_training_package() -> None:
     ("12", "12 km2", "What is the area in km2?", "area", 1.0),
     ("没有", "0", "图中有多少个新增建设用地图斑？", "count", 1.0),  # "none" is a count of 0
     ("none", "0", "How many new built-up patches are there?", "count", 1.0),
-    ("没有", "3", "图中有多少个新增建设用地图斑？", "count", 0.0),
+    ("没有", "3", "图中有多少个新增建设用地图斑？", "count", math.exp(-5)),  # 0 for 3: all but nothing
 ])
 def test_reward_gaps_are_closed(predicted: str, reference: str, question: str, kind: str, score: float) -> None:
     assert score_answer(predicted, reference, question, QuestionType.parse(kind)) == pytest.approx(score)
@@ -189,3 +190,31 @@ def test_format_reward_reads_the_rows_question_type() -> None:
     assert format_reward(["大约三百亩"], question=["说说这里的情况"], question_type=["presence"]) == [0.5]
     assert format_reward(["是"], question=["说说这里的情况"], question_type=["presence"]) == [1.0]
     assert format_reward(["很多"], question=["Describe it"], question_type=["count"]) == [0.5]
+
+
+@pytest.mark.parametrize("predicted, reference, question, kind, score", [
+    # a zero reference: closeness within an absolute tolerance (1 公顷, 1 point, 1 patch), not all-or-nothing
+    ("0 亩", "0 公顷", "新增建设用地多少公顷？", "area", 1.0),
+    ("15 亩", "0 公顷", "新增建设用地多少公顷？", "area", math.exp(-1)),  # 15 亩 = 1 公顷: one tolerance off
+    ("150 亩", "0 公顷", "新增建设用地多少公顷？", "area", math.exp(-10)),
+    ("1%", "0%", "水体占比是多少？", "percent", math.exp(-1)),
+    ("2", "0", "有几个新增建设用地图斑？", "count", math.exp(-2)),
+    ("5", "5", "有几个新增建设用地图斑？", "count", 1.0),
+    ("6", "5", "有几个新增建设用地图斑？", "count", math.exp(-1)),  # 20 % off
+])
+def test_numeric_answers_get_graded_credit(predicted: str, reference: str, question: str, kind: str,
+                                           score: float) -> None:
+    assert score_answer(predicted, reference, question, QuestionType.parse(kind)) == pytest.approx(score)
+
+
+def test_graded_credit_tells_a_groups_near_misses_apart() -> None:
+    """GRPO's advantage is zero when a group's rewards are equal. A warmed model's numbers are near the
+    reference but rarely on it: exact match scores the group all 0, graded credit ranks it."""
+    from training.rewards import exact_match_reward
+
+    kwargs = {"question": ["水体占比是多少？"] * 4, "answer": ["40%"] * 4, "question_type": ["percent"] * 4}
+    group = ["30%", "50%", "60%", "10%"]
+    assert exact_match_reward(group, **kwargs) == [0.0] * 4
+    graded = accuracy_reward(group, **kwargs)
+    assert len(set(graded)) == 3 and graded[0] == graded[1] > graded[2] > graded[3] > 0
+    assert exact_match_reward(["40 %", "四成"], **{k: v[:2] for k, v in kwargs.items()}) == [1.0, 0.0]

@@ -316,3 +316,23 @@ def test_the_sft_recipe_fits_its_largest_images() -> None:
                              "sft_lora_vision.yaml").read_text())
     visual_tokens = recipe["max_pixels"] // (28 * 28)
     assert recipe["max_length"] >= 2 * visual_tokens + 256
+
+
+def test_grpo_curves_show_each_reward_and_the_zero_std_fraction(aligned: Path) -> None:
+    from training.run import curve_keys
+
+    history = json.loads((aligned / "log_history.json").read_text())
+    assert curve_keys(history) == ["loss", "reward", "rewards/accuracy_reward/mean", "frac_reward_zero_std"]
+    record = json.loads((aligned / "training_record.json").read_text())
+    assert "frac_reward_zero_std" in record["last_logged"] and "rewards/accuracy_reward/mean" in record["last_logged"]
+
+
+def test_graded_credit_keeps_grpo_groups_apart_on_the_toy_share_task(tmp_path: Path) -> None:
+    """The same warm model, seed and data: rewarded by exact match, most groups score all-equal (no
+    advantage, nothing learnt); rewarded with graded credit for numbers, few do (tests/bench_grpo_signal.py)."""
+    from bench_grpo_signal import run
+
+    results = run(tmp_path, steps=9)
+    exact, graded = results["exact match"]["all"], results["graded (accuracy_reward)"]["all"]
+    print(f"zero-std fraction: exact {exact:.3f}, graded {graded:.3f}")
+    assert exact >= 0.3 and graded <= 0.5 * exact

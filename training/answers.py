@@ -34,7 +34,8 @@ class QuestionType(enum.StrEnum):
 
 _ALIASES = {"presence": QuestionType.YES_NO, "comp": QuestionType.YES_NO, "comparison": QuestionType.YES_NO,
             "yesno": QuestionType.YES_NO, "rural_urban": QuestionType.CLASS, "area": QuestionType.NUMERIC,
-            "change": QuestionType.NUMERIC, "number": QuestionType.COUNT, "violation": QuestionType.YES_NO,
+            "change": QuestionType.NUMERIC, "percent": QuestionType.NUMERIC,
+            "share": QuestionType.NUMERIC, "number": QuestionType.COUNT, "violation": QuestionType.YES_NO,
             "zone": QuestionType.YES_NO}
 
 _COUNT_EN = re.compile(r"\bhow\s+many\b|\bnumber\s+of\b|\bcount\s+(?:the|of)\b", re.IGNORECASE)

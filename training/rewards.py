@@ -10,10 +10,13 @@ nothing; ``tests/test_rewards.py`` keeps that from coming back.
 Scoring by question type (``training.answers`` reads the answers):
 
 - yes/no: exact after normalisation (是/有/yes, 否/没有/no);
-- count: exact, or the RSVQA bin when the reference is a bin ("between 11 and 100"); 没有/none is 0;
+- count: the RSVQA bin when the reference is a bin ("between 11 and 100"), else graded like a number;
+  没有/none is 0;
 - numeric: units normalised (m/km/米/公里, m²/km²/公顷/亩...; a bare number is in the unit the
-  question names), then the seed's
-  tolerance: relative error ≤ 2 % → 1.0, ≤ 5 % → 0.8, else exp(−5·err);
+  question names), then the seed's tolerance: relative error ≤ 2 % → 1.0, ≤ 5 % → 0.8, else
+  exp(−5·err); against a reference of 0, exp(−|value| / tolerance) with an absolute tolerance
+  (``ZERO_TOLERANCE``: 1 公顷, 1 point, 10 m, 1 patch). Graded credit keeps a group's near misses apart:
+  GRPO learns nothing from a group whose rewards are all equal (``frac_reward_zero_std``);
 - class: the one class the answer names (rural/urban or a land-cover class, in a sentence, in either
   language) against the reference's: 1 or 0, never partial credit;
 - open: 0.6 × fuzzy similarity + 0.4 × BLEU.
@@ -51,6 +54,9 @@ _AREA_M2 = {u.value: u.m2 for u in AreaUnit}
 Completion = str | Sequence[dict]  # plain text, or a conversation: [{"role": "assistant", "content": ...}]
 
 MAX_ANSWER_CHARS = 400  # a longer completion is not a concise answer (format_reward)
+# how far from a reference of 0 one step of closeness is, per dimension (in base units: m², %, m; counts)
+ZERO_TOLERANCE: dict[str | None, float] = {Dimension.AREA: 10_000.0, Dimension.PERCENT: 1.0, Dimension.LENGTH: 10.0,
+                                           Dimension.COUNT: 1.0, None: 1.0}
 
 
 def completion_text(completion: Completion) -> str:
@@ -67,8 +73,11 @@ def completion_text(completion: Completion) -> str:
     return "".join(parts)
 
 
-def numeric_score(predicted: float, reference: float) -> float:
+def numeric_score(predicted: float, reference: float, zero_tolerance: float | None = None) -> float:
     """The seed's tolerance: relative error ≤ 2 % → 1.0, ≤ 5 % → 0.8, otherwise exp(−5·err).
+
+    Against a reference of 0 (no relative error exists): exp(−|predicted| / zero_tolerance), or all or
+    nothing without a tolerance.
 
     >>> numeric_score(101, 100), numeric_score(104, 100), round(numeric_score(150, 100), 3)
     (1.0, 0.8, 0.082)
@@ -76,6 +85,8 @@ def numeric_score(predicted: float, reference: float) -> float:
     if not (math.isfinite(predicted) and math.isfinite(reference)):
         return 0.0
     if reference == 0:
+        if zero_tolerance:
+            return math.exp(-abs(predicted) / zero_tolerance)
         return 1.0 if predicted == 0 else 0.0
     error = abs(predicted - reference) / abs(reference)
     if error <= 0.02:
@@ -115,7 +126,7 @@ def score_answer(predicted: str, reference: str, question: str = "", kind: Quest
             if got.dimension is None and ref.dimension is Dimension.AREA:  # a bare number: the question's unit
                 named = area_unit_named(question) or (ref.unit if ref.unit in _AREA_M2 else None)
                 value = got.value * _AREA_M2.get(named or "m2", 1.0)
-            return numeric_score(value, ref.base_value)
+            return numeric_score(value, ref.base_value, ZERO_TOLERANCE.get(ref.dimension))
     if kind is QuestionType.CLASS:
         want, have = answer_class(reference), answer_class(predicted)
         if want is not None:  # a closed set (rural or urban, a land-cover class): right or wrong, no partial credit
@@ -127,9 +138,9 @@ def score_answer(predicted: str, reference: str, question: str = "", kind: Quest
 
 def _count_score(predicted: str, reference: str) -> float:
     ref = first_quantity(reference)
-    if ref is not None and ref.base_value == 0 and first_quantity(predicted) is None and yes_no(predicted) is False:
-        return 1.0  # "没有", "none": a count of zero in words
-    if is_bin_label(reference):
+    if ref is not None and first_quantity(predicted) is None and yes_no(predicted) is False:
+        return numeric_score(0.0, ref.base_value, ZERO_TOLERANCE[Dimension.COUNT])  # "没有", "none": zero in words
+    if is_bin_label(reference) and not (ref is not None and ref.base_value == 0):  # "0" reads as a count too
         got = first_quantity(predicted)
         if got is not None:
             return float(count_bin(got.base_value) == _normalise(reference))
@@ -137,7 +148,9 @@ def _count_score(predicted: str, reference: str) -> float:
     ref, got = first_quantity(reference), first_quantity(predicted)
     if ref is None or got is None:
         return open_score(predicted, reference)
-    return float(round(got.base_value) == round(ref.base_value))
+    if round(got.base_value) == round(ref.base_value):
+        return 1.0
+    return numeric_score(round(got.base_value), round(ref.base_value), ZERO_TOLERANCE[Dimension.COUNT])
 
 
 def open_score(predicted: str, reference: str) -> float:
@@ -191,6 +204,18 @@ def accuracy_reward(completions: Sequence[Completion], question: Sequence[str], 
                                              QuestionType.parse(kind))))
         except (ValueError, TypeError, OverflowError, ArithmeticError):  # odd model output scores 0, never raises
             scores.append(0.0)
+    return scores + [0.0] * (len(completions) - len(scores))
+
+
+def exact_match_reward(completions: Sequence[Completion], answer: Sequence[str], **kwargs: object) -> list[float]:
+    """1.0 for the reference answer itself (as ``training.evaluate`` scores accuracy), else 0.0: no graded credit.
+
+    >>> exact_match_reward(["40%", "30%"], answer=["40 %"] * 2)
+    [1.0, 0.0]
+    """
+    from training.evaluation.majority import exact_match
+
+    scores = [exact_match(completion_text(c), str(ref)) for c, ref in zip(completions, answer, strict=False)]
     return scores + [0.0] * (len(completions) - len(scores))
 
 

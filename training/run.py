@@ -94,6 +94,7 @@ def train(stage: str, build, model_args, data_args, run_args, training_args, rec
     processor.save_pretrained(training_args.output_dir)
     write_record(training_args.output_dir, stage, recipe, model_args, data_args, training_args, trainer,
                  source.base, source.adapter)
+    (Path(training_args.output_dir) / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1))
     curves = save_curves(trainer.state.log_history, Path(training_args.output_dir) / "curves.png")
     log.info("adapter saved to %s%s", training_args.output_dir, f"; curves in {curves}" if curves else "")
     return 0
@@ -104,23 +105,36 @@ def newest_checkpoint(output_dir: str) -> str | None:
     return str(checkpoints[-1]) if checkpoints else None
 
 
-def save_curves(log_history: list[dict], out: Path, keys: tuple[str, ...] = ("loss", "reward")) -> Path | None:
-    """A PNG of the logged curves (loss, and reward for GRPO) against the step."""
+def curve_keys(log_history: list[dict]) -> list[str]:
+    """What to plot: the loss, the total reward, each reward function's mean, and GRPO's zero-std fraction
+    (the share of groups whose rewards are all equal, so their advantage is zero and they teach nothing)."""
+    logged = {k for h in log_history for k in h}
+    per_reward = sorted(k for k in logged if k.startswith("rewards/") and k.endswith("/mean"))
+    return [k for k in ("loss", "reward", *per_reward, "frac_reward_zero_std") if k in logged]
+
+
+def save_curves(log_history: list[dict], out: Path, keys: list[str] | None = None) -> Path | None:
+    """A PNG of the logged curves (``curve_keys``) against the step."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    keys = curve_keys(log_history) if keys is None else keys
     series = {k: [(h["step"], h[k]) for h in log_history if k in h and "step" in h] for k in keys}
     series = {k: v for k, v in series.items() if v}
     if not series:
         return None
-    fig, axes = plt.subplots(1, len(series), figsize=(5 * len(series), 3.5), squeeze=False)
-    for ax, (key, points) in zip(axes[0], series.items(), strict=True):
+    columns = min(3, len(series))
+    rows = -(-len(series) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.5 * rows), squeeze=False)
+    for ax, (key, points) in zip(axes.flat, series.items(), strict=False):
         ax.plot([p[0] for p in points], [p[1] for p in points])
         ax.set_xlabel("step")
         ax.set_title(key)
         ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(series):]:
+        ax.set_visible(False)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
@@ -132,7 +146,9 @@ def write_record(output_dir: str, stage: str, recipe: str | None, model_args: Mo
                  training_args, trainer, base: Path, start_adapter: Path | None) -> None:
     """``training_record.json``: provenance the merge's model card reads (base, data, recipe, steps, metrics)."""
     history = trainer.state.log_history
-    final = {k: v for h in history for k, v in h.items() if k in ("loss", "reward", "train_loss")}
+    final = {k: v for h in history for k, v in h.items()
+             if k in ("loss", "reward", "train_loss", "frac_reward_zero_std") or
+             (k.startswith("rewards/") and k.endswith("/mean"))}
     record = {"stage": stage, "base_model": absolute(base),
               "start_adapter": absolute(start_adapter) if start_adapter else None,
               "data_path": absolute(data_args.data_path), "recipe": recipe, "lora_parts": model_args.lora_parts,
