@@ -150,8 +150,8 @@ def test_the_recipes_upper_bounds(case: str, full_size_checkpoint: Path, tmp_pat
         port = s.getsockname()[1]
     env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": "0", "LOCAL_RANK": "0",
            "WORLD_SIZE": "1"}
-    probe = ("import json, sys, torch; from training import {stage}; code = {stage}.main(sys.argv[1:]); "
-             "print('PEAK_GIB', torch.cuda.max_memory_allocated() / 2**30); sys.exit(code)").format(stage=stage)
+    probe = (f"import json, sys, torch; from training import {stage}; code = {stage}.main(sys.argv[1:]); "
+             "print('PEAK_GIB', torch.cuda.max_memory_allocated() / 2**30); sys.exit(code)")
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[1], timeout=1200)

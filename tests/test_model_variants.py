@@ -123,12 +123,13 @@ def test_a_box_around_dark_water_in_the_image_lands_on_water_in_the_truth(tmp_pa
 
 def test_qwen3_vl_answers_through_the_same_code(tmp_path: Path) -> None:
     """A Qwen3-VL checkpoint (32-px visual tokens, its own template) loads in 4-bit and answers an ask."""
+    from test_ask_pipeline import LAYERS, demo_analysis
+
     from engine.ask import AskRequest, collect
     from engine.ask import ask as run_ask
     from engine.model.backends import LocalBackend
     from engine.model.config import GenerationConfig
     from engine.model.tiny import build_tiny_model
-    from test_ask_pipeline import LAYERS, demo_analysis
 
     folder = build_tiny_model(tmp_path / "tiny-qwen3-vl", family="qwen3_vl")
     config = ModelConfig(source=str(folder), precision="nf4", device="cpu")
