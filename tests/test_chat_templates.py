@@ -196,3 +196,27 @@ def test_rows_longer_than_max_length_are_named_before_the_model_loads(tiny_model
     assert code == 2 and not loads
     assert "train.json:row 2 (big-one): 12" in err and "--max_length 1024" in err, err
     assert "row 1 " not in err and "row 3 " not in err
+
+
+@pytest.mark.parametrize("command", ["merge", "evaluate", "build_dataset"])
+def test_the_other_training_commands_fail_in_one_line_too(command: str, tmp_path: Path, capsys,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected failure deep inside (here a disk that fills up) is one error line, and --debug shows it."""
+    import importlib
+
+    module = importlib.import_module(f"training.{command}")
+    args = {"merge": ["--adapter", str(tmp_path), "--output_dir", str(tmp_path / "o")],
+            "evaluate": ["--data", str(tmp_path / "d.json"), "--out", str(tmp_path / "o")],
+            "build_dataset": ["--layer", str(tmp_path / "a.tif"), "--out", str(tmp_path / "o")]}[command]
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    target = {"merge": "adapter_chain", "evaluate": "_question_set", "build_dataset": "build"}[command]
+    monkeypatch.setattr(module, target, full)
+    assert module.main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "error: OSError: [Errno 28] No space left on device (run again with --debug for the traceback)"
+    assert not any("Traceback" in line for line in err)
+    with pytest.raises(OSError):
+        module.main([*args, "--debug"])

@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="minimum mapping unit of change patches, ha (default 0.5, as the engine's analyse)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true", help="show the traceback of a failure instead of one line")
     return p
 
 
@@ -209,17 +210,17 @@ def _stats(rows: list[dict]) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from engine.errors import EngineError
+    from training.failures import one_line_errors
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
-    try:
-        stats = build(args.layer, args.out, args.tile_size, args.min_valid, args.block, args.val, args.test,
-                      args.seed, args.reference, args.reference_date, progress=not args.quiet, zones=args.zones,
-                      mmu_ha=args.mmu_ha)
-    except (EngineError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return one_line_errors(lambda: _build(args), args.debug)
+
+
+def _build(args: argparse.Namespace) -> int:
+    stats = build(args.layer, args.out, args.tile_size, args.min_valid, args.block, args.val, args.test,
+                  args.seed, args.reference, args.reference_date, progress=not args.quiet, zones=args.zones,
+                  mmu_ha=args.mmu_ha)
     for split, s in stats["splits"].items():
         print(f"{split:<6}{s['rows']:>8} rows{s['tiles']:>7} tiles   " +
               "  ".join(f"{k} {v['rows']} (majority {v['majority_baseline_accuracy']:.0%})"

@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", type=Path, help="another run's results.json, charted beside this one")
     p.add_argument("--pixels", type=int, help="local models: image pixels (default: the processor's bounds)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--debug", action="store_true", help="show the traceback of a failure instead of one line")
     return p
 
 
@@ -118,28 +119,28 @@ def _question_set(args: argparse.Namespace) -> tuple[list[dict], Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training import data
-    from training.errors import TrainingError
-    from training.evaluation.rsvqa import chart, report
+    from training.failures import one_line_errors
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
+    return one_line_errors(lambda: _evaluate(args), args.debug)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from training import data
     from training.evaluation import dialogues
     from training.evaluation.answerers import LocalAnswerer
     from training.evaluation.judge import LocalJudge, OpenAIJudge
+    from training.evaluation.rsvqa import chart, report
 
-    try:
-        if not args.data and not args.mmdu:
-            raise ValueError("give --data (a question set) and/or --mmdu (dialogues)")
-        if args.mmdu and not (args.judge_local or (args.judge_url and args.judge_model)):
-            raise ValueError("--mmdu needs a judge: --judge-url and --judge-model, or --judge-local MODEL_DIR")
-        rows, file = _question_set(args) if args.data else ([], None)  # before any model loads
-        answerer = _answerer(args)
-        if args.mmdu:
-            conversations = data.load_rows(args.mmdu, args.image_folder)[:args.limit or None]
-    except (TrainingError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if not args.data and not args.mmdu:
+        raise ValueError("give --data (a question set) and/or --mmdu (dialogues)")
+    if args.mmdu and not (args.judge_local or (args.judge_url and args.judge_model)):
+        raise ValueError("--mmdu needs a judge: --judge-url and --judge-model, or --judge-local MODEL_DIR")
+    rows, file = _question_set(args) if args.data else ([], None)  # before any model loads
+    answerer = _answerer(args)
+    if args.mmdu:
+        conversations = data.load_rows(args.mmdu, args.image_folder)[:args.limit or None]
     sections = []
     if args.mmdu:
         if args.judge_local:

@@ -101,17 +101,18 @@ def model_card(base: Path, adapters: list[Path], dtype: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     from transformers import HfArgumentParser
 
-    from training.errors import TrainingError
+    from training.failures import one_line_errors, take_debug
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = take_debug(argv)
     parser = HfArgumentParser((MergeArguments,), prog="python -m training.merge", description=__doc__.split("\n")[0])
-    (args,) = parser.parse_args_into_dataclasses(args=argv)
-    try:
-        adapters = adapter_chain(Path(args.adapter))
-        model, processor, base = merge(adapters, args.model_id, args.dtype)
-    except TrainingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return one_line_errors(lambda: _merge(*parser.parse_args_into_dataclasses(args=argv)), debug)
+
+
+def _merge(args: MergeArguments) -> int:
+    adapters = adapter_chain(Path(args.adapter))
+    model, processor, base = merge(adapters, args.model_id, args.dtype)
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)

@@ -1,7 +1,7 @@
 """What both training stages share: parsing (recipe, command line, this machine), errors, curves, the record.
 
 Every failure of a stage ends as one ``error:`` line on stderr and exit status 2; a bare
-``--debug`` shows the traceback instead (transformers' own ``--debug OPTION`` keeps its meaning).
+``--debug`` shows the traceback instead (``training.failures``).
 """
 
 from __future__ import annotations
@@ -40,46 +40,12 @@ def parse(config_cls: type, argv: list[str] | None = None, stage: str = "sft", d
 
 def main(stage: str, config_cls: type, build, argv: list[str] | None = None) -> int:
     """Run a stage; every failure is one ``error:`` line and exit status 2 (``--debug``: the traceback)."""
+    from training.failures import one_line_errors, take_debug
+
     args = list(sys.argv[1:] if argv is None else argv)
     debug = take_debug(args)
-    try:
-        parsed = parse(config_cls, args, stage, sys.modules[build.__module__].__doc__)
-    except Exception as exc:  # an option's own check (__post_init__, a ValueError) says what to change
-        if debug:
-            raise
-        print(f"error: {exc if isinstance(exc, ValueError) else describe(exc)}", file=sys.stderr)
-        return 2
-    try:
-        return train(stage, build, *parsed)
-    except KeyboardInterrupt:
-        print("error: interrupted; --resume continues from the newest checkpoint", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        if debug:
-            raise
-        print(f"error: {describe(exc)}", file=sys.stderr)
-        return 2
-
-
-def take_debug(args: list[str]) -> bool:
-    """Remove our bare ``--debug`` from ``args``; transformers' ``--debug OPTION`` (a value follows) stays."""
-    from transformers.debug_utils import DebugOption
-
-    values = {o.value for o in DebugOption}
-    found = [i for i, a in enumerate(args) if a == "--debug" and (i + 1 == len(args) or args[i + 1] not in values)]
-    for i in reversed(found):
-        del args[i]
-    return bool(found)
-
-
-def describe(exc: BaseException) -> str:
-    """One line for a failure: ours as they are, anything else with its kind and where to see more."""
-    from training.errors import TrainingError
-
-    if isinstance(exc, TrainingError):
-        return str(exc)
-    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
-    return f"{type(exc).__name__}: {first} (run again with --debug for the traceback)"
+    return one_line_errors(lambda: train(stage, build, *parse(config_cls, args, stage,
+                                                              sys.modules[build.__module__].__doc__)), debug)
 
 
 def train(stage: str, build, model_args, data_args, run_args, training_args, recipe) -> int:
