@@ -18,6 +18,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from engine import __version__
+from engine.cli_measure import add_measure_options, measure_inputs, positive_int
 from engine.errors import EngineError
 from engine.types import BandRole, Extent, LayerSpec
 
@@ -37,13 +38,6 @@ def _band_map(text: str) -> dict[BandRole, int]:
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
     return mapping
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
-    return value
 
 
 def _add_layer_options(p: argparse.ArgumentParser) -> None:
@@ -85,7 +79,7 @@ def _add_backend_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--openai-url", default=None, metavar="URL",
                    help="OpenAI-compatible server, e.g. http://gpu-server:8000/v1 (default $LANDUSE_OPENAI_URL)")
     p.add_argument("--openai-model", default=None, metavar="NAME", help="model name on that server")
-    p.add_argument("--max-new-tokens", type=_positive_int, default=None, metavar="N", help="default 512")
+    p.add_argument("--max-new-tokens", type=positive_int, default=None, metavar="N", help="default 512")
     p.add_argument("--temperature", type=float, default=None, help="0 = greedy (default)")
 
 
@@ -196,43 +190,16 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_analyse(args: argparse.Namespace) -> int:
     from engine.analysis.areas import AreaUnit, format_area
+    from engine.analysis.cache import AnalysisCache
     from engine.analysis.classes import MEASURED
-    from engine.analysis.classify import Thresholds
-    from engine.analysis.run import AnalysisConfig, analyse
+    from engine.analysis.run import analyse
 
-    specs = [LayerSpec(path=p, sensor=args.sensor, assume_crs=args.assume_crs) for p in args.layer]
+    inputs = measure_inputs(args)
     args.unit_given = args.unit is not None
     args.unit = args.unit or "ha"
-    config = AnalysisConfig(thresholds=Thresholds.parse_overrides(args.thresholds or ""), mmu_ha=args.mmu_ha,
-                            budget_mb=args.budget_mb, max_memory_mb=args.max_memory_mb)
-    extent = None
-    if args.bbox is not None:
-        crs = args.bbox_crs
-        if crs is None:
-            from engine.scene.layer import open_layer
-
-            crs = open_layer(specs[0]).grid.crs.to_string()
-        extent = Extent(*args.bbox, crs=crs)
-    zones = None
-    if args.zones is not None:
-        from engine.analysis.run import ZoneSpec
-        from engine.analysis.zones import ZoneKind
-
-        zones = ZoneSpec(args.zones, args.zone_name_field, ZoneKind(args.zone_kind) if args.zone_kind else None,
-                         args.zones_crs)
-    reference = None
-    if args.reference is not None:
-        import datetime as dt
-
-        from engine.analysis.reference import ReferenceSpec
-
-        reference = ReferenceSpec(args.reference, dt.date.fromisoformat(args.reference_date)
-                                  if args.reference_date else None, args.reference_field, args.reference_map)
-    from engine.analysis.cache import AnalysisCache
-
     with _Bars(args.quiet) as bars:
-        result = analyse(specs, extent, config, bars.update, zones, None if args.no_cache else AnalysisCache(),
-                         reference)
+        result = analyse(inputs.specs, inputs.extent, inputs.config, bars.update, inputs.zones,
+                         None if args.no_cache else AnalysisCache(), inputs.reference, aoi=inputs.aoi)
     facts = result.facts
     if args.geojson is not None:
         from engine.analysis.findings import write_geojson
@@ -250,7 +217,9 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         reply = answer(args.question, facts, unit if args.unit_given else None)
         print(f"问 / Q: {args.question}\n答 / A: {reply.text}\n")
     print(f"extent       {facts.extent['xmin']:.1f} {facts.extent['ymin']:.1f} {facts.extent['xmax']:.1f} "
-          f"{facts.extent['ymax']:.1f} ({facts.crs}), {format_area(facts.area_m2, unit)}")
+          f"{facts.extent['ymax']:.1f} ({facts.crs})" +
+          (f", inside {facts.aoi['name']} ({facts.aoi['source']})" if facts.aoi else "") +
+          f", {format_area(facts.area_m2, unit)}")
     header = f"{'class / 地类':<22}" + "".join(f"{d.date:>18}" for d in facts.per_date)
     print(header)
     for cls in MEASURED:
@@ -483,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(full resolution, read block by block).")
     _add_layer_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--budget-mb", type=_positive_int, default=256, metavar="MB",
+    p.add_argument("--budget-mb", type=positive_int, default=256, metavar="MB",
                    help="memory budget for reading (default 256)")
     p.set_defaults(func=cmd_inspect)
 
@@ -497,9 +466,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolution", type=float, default=None, metavar="METRES",
                    help="ground metres per image pixel; extents too big for one image become tiles "
                         "(default: fit the whole extent into one image)")
-    p.add_argument("--min-pixels", type=_positive_int, default=256 * 28 * 28,
+    p.add_argument("--min-pixels", type=positive_int, default=256 * 28 * 28,
                    help="minimum image area (default 256*28*28)")
-    p.add_argument("--max-pixels", type=_positive_int, default=1280 * 28 * 28,
+    p.add_argument("--max-pixels", type=positive_int, default=1280 * 28 * 28,
                    help="maximum image area per tile (default 1280*28*28)")
     p.add_argument("--no-overviews", action="store_true",
                    help="do not build cached overviews for large files (slower display reads)")
@@ -519,43 +488,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="unit: mu (亩), ha (公顷), km2 (平方公里), m2 (default ha for the table; for --question the "
                         "unit named in the question, else 亩 in Chinese and ha in English); "
                         "--json always gives every unit")
-    p.add_argument("--mmu-ha", type=float, default=0.5, metavar="HA",
-                   help="minimum mapping unit for change patches, in hectares (default 0.5)")
-    p.add_argument("--thresholds", default=None, metavar="NAME=VALUE,...",
-                   help="override classifier thresholds, e.g. vegetation_ndvi=0.35,water_mndwi=0.1 "
-                        "(water_mndwi unset = Otsu per scene)")
-    p.add_argument("--zones", type=Path, default=None, metavar="ZONES",
-                   help="protection zones: GeoJSON or any OGR vector (shapefile, GeoPackage, ...) in any CRS")
-    p.add_argument("--zone-name-field", default=None, metavar="FIELD",
-                   help="attribute holding the zone name (default: name, NAME, 名称, zone ...)")
-    p.add_argument("--zone-kind", choices=["farmland", "ecological", "river", "other"], default=None,
-                   help="kind of every zone (default: from a 'kind' field or words in the zone name)")
-    p.add_argument("--zones-crs", default=None, metavar="CRS",
-                   help="CRS of a zones file that carries none (e.g. a shapefile without .prj)")
-    p.add_argument("--reference", type=Path, default=None, metavar="R",
-                   help="a reference land-use layer used as one more date: an ESA WorldCover raster or a vector "
-                        "with GB/T 21010 (三调) codes; its agreement with the nearest classified date is reported")
-    p.add_argument("--reference-date", default=None, metavar="YYYY-MM-DD",
-                   help="date of --reference (default: a date or year in its file name)")
-    p.add_argument("--reference-field", default=None, metavar="FIELD",
-                   help="code field of a vector reference (default: DLBM, code, class, ...)")
-    p.add_argument("--reference-map", type=Path, default=None, metavar="TABLE.json",
-                   help="JSON table replacing code mappings, e.g. "
-                        '{"gbt21010": {"0101": "cropland_grassland"}, "worldcover": {"90": "cropland_grassland"}}')
+    add_measure_options(p)
     p.add_argument("--geojson", type=Path, default=None, metavar="OUT",
                    help="write the change patches as an RFC 7946 GeoJSON FeatureCollection (EPSG:4326)")
-    p.add_argument("--max-findings", type=_positive_int, default=500, metavar="N",
+    p.add_argument("--max-findings", type=positive_int, default=500, metavar="N",
                    help="largest patches written to --geojson (default 500; the count left out is stated)")
-    p.add_argument("--sensor", default=None, help="override the sensor of every layer")
-    p.add_argument("--assume-crs", default=None, metavar="CRS", help="CRS for rasters that have none")
-    p.add_argument("--budget-mb", type=_positive_int, default=256, metavar="MB",
-                   help="memory budget for reading (default 256)")
-    p.add_argument("--max-memory-mb", type=_positive_int, default=8192, metavar="MB",
-                   help="most memory for the class maps and change labels (default 8192); a larger extent is "
-                        "refused before anything is read")
-    p.add_argument("--no-cache", action="store_true",
-                   help="recompute everything (by default class maps and results are cached in "
-                        "$LANDUSE_CACHE_DIR or ~/.cache/county-landuse, capped at $LANDUSE_CACHE_MB, default 2048)")
     p.add_argument("--json", action="store_true", help="print the facts record as JSON")
     _add_run_options(p)
     p.set_defaults(func=cmd_analyse)
@@ -600,11 +537,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read the token from the first line of FILE (not visible in ps)")
     p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                    help="a Host header name served besides loopback ones (repeat; guards against DNS rebinding)")
-    p.add_argument("--max-body-mb", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--max-body-mb", type=positive_int, default=None, metavar="N",
                    help="largest request body, MB (default 16); larger ones get 413 while they are read")
     p.add_argument("--root", action="append", type=Path, default=[], metavar="DIR",
                    help="a folder whose layers and zones may be read (repeat; required off loopback)")
-    p.add_argument("--queue-size", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--queue-size", type=positive_int, default=None, metavar="N",
                    help="asks admitted at once, running or waiting (default 8); beyond: 429 with Retry-After")
     _add_backend_options(p)
     _add_run_options(p)

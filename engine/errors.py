@@ -178,3 +178,9 @@ class CacheWarning(EngineWarning):
 
 class DateOrderWarning(EngineWarning):
     """Layers were given out of acquisition-date order and were sorted."""
+
+
+class AoiError(EngineError, ValueError):
+    """An area-of-interest file cannot be read or used (missing, no CRS, no such feature, no polygon)."""
+
+    code = "bad_aoi"

@@ -58,7 +58,7 @@ class Facts:
     crs: str
     pixel_size: tuple[float, float]
     extent: dict[str, float | str]  # analysed window bounds in the grid CRS
-    area_m2: float  # the analysed area (valid or not)
+    area_m2: float  # the analysed area (valid or not): the extent, or the AOI polygon's pixels inside it
     per_date: list[DateFacts]
     area_method: str = ""  # how pixel areas were computed (``areas.pixel_areas``)
     transitions: list[TransitionFact] = field(default_factory=list)
@@ -71,6 +71,7 @@ class Facts:
     reference: dict[str, object] | None = None  # reference layer and its agreement with the nearest date
     intervals: list[dict[str, object]] = field(default_factory=list)  # 3+ dates: change per consecutive pair
     notes: list[str] = field(default_factory=list)
+    aoi: dict[str, object] | None = None  # the polygon measurement was clipped to (``aoi.Aoi.record``)
 
     def to_dict(self) -> dict[str, object]:
         """The facts as JSON-ready data; keys as in the CLI contract (``dates``, ``classes``, ...)."""
@@ -79,6 +80,7 @@ class Facts:
             "crs": self.crs,
             "pixel_size": list(self.pixel_size),
             "extent": self.extent,
+            "aoi": self.aoi,
             **{f"analysed_{k}": v for k, v in all_units(self.area_m2).items()},
             "area_method": self.area_method,
             "classes": {d.date: {k: v.to_dict() for k, v in d.classes.items()} for d in self.per_date},

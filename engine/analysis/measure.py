@@ -27,11 +27,17 @@ from engine.scene.product import Grid
 MIN_VALID_FRACTION = 0.2  # a date with less valid area (cloud, shadow, nodata) is not measurable
 
 
-def date_facts(date: str, layer: str, sensor: str, cmap: ClassMap, areas: PixelAreas) -> DateFacts:
-    """Class areas of one date over the window (valid pixels only), and how they were classified."""
+def date_facts(date: str, layer: str, sensor: str, cmap: ClassMap, areas: PixelAreas,
+               outside_m2: float = 0.0) -> DateFacts:
+    """Class areas of one date over the window (valid pixels only), and how they were classified.
+
+    ``outside_m2``: the window's area outside the AOI polygon (its pixels are ``invalid`` in ``cmap``),
+    which is no part of the measured area.
+    """
     by_class = cmap.counts(areas)
+    by_class[LandCover.INVALID] = max(0.0, by_class[LandCover.INVALID] - outside_m2)
     valid_area = sum(by_class[c] for c in MEASURED)  # not total - invalid: exactly 0 when all is invalid
-    total_area = areas.total_m2
+    total_area = areas.total_m2 - outside_m2
     valid_fraction = valid_area / total_area if total_area else 0.0
     return DateFacts(
         date=date, layer=layer, sensor=sensor,
@@ -44,13 +50,14 @@ def date_facts(date: str, layer: str, sensor: str, cmap: ClassMap, areas: PixelA
 
 
 def new_facts(grid: Grid, window: Window, areas: PixelAreas, per_date: list[DateFacts], mmu_m2: float,
-              notes: list[str]) -> Facts:
-    """The facts record of a window before change and zones are added."""
+              notes: list[str], outside_m2: float = 0.0) -> Facts:
+    """The facts record of a window before change and zones are added (``outside_m2``: as ``date_facts``)."""
     left, bottom, right, top = window_bounds(window, grid.transform)
     facts = Facts(
         dates=[d.date for d in per_date], crs=grid.crs.to_string(), pixel_size=grid.pixel_size,
         extent={"xmin": left, "ymin": bottom, "xmax": right, "ymax": top, "crs": grid.crs.to_string()},
-        area_m2=areas.total_m2, area_method=areas.method, per_date=per_date, mmu_m2=mmu_m2, notes=notes)
+        area_m2=areas.total_m2 - outside_m2, area_method=areas.method, per_date=per_date, mmu_m2=mmu_m2,
+        notes=notes)
     facts.intervals = interval_series(per_date)
     unmeasurable = [d for d in per_date if not d.measurable]
     if unmeasurable:

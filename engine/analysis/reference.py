@@ -34,6 +34,7 @@ from rasterio.windows import transform as window_transform
 from engine.analysis.areas import PixelAreas, all_units
 from engine.analysis.classes import LandCover
 from engine.analysis.geo import reproject
+from engine.analysis.vectors import read_vector
 from engine.errors import ReferenceLayerError
 from engine.scene.product import Grid
 from engine.scene.rasterio_io import gdal_env, open_raster
@@ -145,25 +146,16 @@ def _raster(spec: ReferenceSpec, grid: Grid, window: Window, tables: dict[str, d
 
 def _vector(spec: ReferenceSpec, grid: Grid, window: Window,
             tables: dict[str, dict[str, str]]) -> tuple[np.ndarray, np.ndarray]:
-    import pyogrio.raw
-    from shapely import from_wkb
-
-    try:
-        meta, _, geometry, field_data = pyogrio.raw.read(spec.path)
-    except Exception as exc:  # pyogrio's DataSourceError and friends
-        raise ReferenceLayerError(f"cannot read the reference layer {spec.path}: {exc}") from None
-    names = list(meta["fields"])
+    source = read_vector(spec.path, None, ReferenceLayerError)
+    names = list(dict.fromkeys(k for props, _ in source.records for k in props))
     field = spec.code_field or next((f for f in CODE_FIELDS if f in names), None)
     if field is None:
         raise ReferenceLayerError(f"no land-use code field in {spec.path.name} (fields: {', '.join(names)}); "
-                              "name it with --reference-field")
-    if not meta.get("crs"):
-        raise ReferenceLayerError(f"{spec.path.name} has no CRS")
-    column = field_data[names.index(field)]
-    codes = [str(c).strip() for c in column]
+                                  "name it with --reference-field")
+    codes = [str(props.get(field)).strip() for props, _ in source.records]
     mapping = _lookup(sorted(set(codes)), tables["gbt21010"], "gbt21010")
-    to_grid = Transformer.from_crs(ProjCRS.from_user_input(meta["crs"]), grid.crs, always_xy=True)
-    geoms = [(reproject(from_wkb(g), to_grid), c) for g, c in zip(geometry, codes, strict=True) if g is not None]
+    to_grid = Transformer.from_crs(ProjCRS.from_user_input(source.crs), grid.crs, always_xy=True)
+    geoms = [(reproject(g, to_grid), c) for (_, g), c in zip(source.records, codes, strict=True)]
     shape = (int(window.height), int(window.width))
     transform = window_transform(window, grid.transform)
     classes = features.rasterize([(g, int(mapping[c])) for g, c in geoms], out_shape=shape, transform=transform,

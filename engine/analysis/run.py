@@ -14,21 +14,32 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from rasterio.windows import Window
 from rasterio.windows import bounds as window_bounds
+from shapely.geometry import box
 
+from engine.analysis.aoi import Aoi, AoiSpec, inside_mask, read_aoi
 from engine.analysis.areas import M2_PER_HA, PixelAreas, pixel_areas
 from engine.analysis.cache import AnalysisCache, file_identity, grid_identity, make_key, product_identity
 from engine.analysis.change import Change
-from engine.analysis.classes import MEASURED
+from engine.analysis.classes import MEASURED, LandCover
 from engine.analysis.classify import Thresholds
 from engine.analysis.facts import DateFacts, Facts
 from engine.analysis.findings import DEFAULT_CAP, to_feature_collection
 from engine.analysis.landcover import ClassMap, classify_window
 from engine.analysis.measure import add_change, changes_between, date_facts, new_facts
 from engine.analysis.reference import ReferenceSpec, agreement, read_reference, survey_areas
-from engine.analysis.zones import ZoneKind, ZoneSet, add_zone_change, measure_zones, read_zones, zone_lookup
-from engine.errors import DateOrderWarning, ExtentOutsideError, MetadataError, NoOverlapError
+from engine.analysis.zones import (
+    ZoneKind,
+    ZoneSet,
+    add_zone_change,
+    clip_zones,
+    measure_zones,
+    read_zones,
+    zone_lookup,
+)
+from engine.errors import AoiError, DateOrderWarning, ExtentOutsideError, MetadataError, NoOverlapError
 from engine.memory import release_free_heap
 from engine.scene.extent import window_for
 from engine.scene.layer import open_layer
@@ -119,8 +130,11 @@ def _sorted_products(specs: list[LayerSpec]) -> tuple[list[Product], list[str]]:
 def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: AnalysisConfig | None = None,
             progress: StageProgress | None = None, zones: ZoneSpec | None = None,
             cache: AnalysisCache | None = None, reference: ReferenceSpec | None = None,
-            keep_class_maps: bool = False) -> Analysis:
+            keep_class_maps: bool = False, aoi: AoiSpec | None = None) -> Analysis:
     """Measure land cover per date, change between the first and last date, and zones.
+
+    With ``aoi``, measurement is clipped to the AOI polygon (read over its bounding box; cut to
+    ``extent`` too when both are given).
 
     With ``cache``, a repeated call with the same files, extent and settings
     returns the stored facts and findings without reading a pixel, and class
@@ -133,17 +147,38 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
         raise ValueError("give at least one layer")
     products, notes = _sorted_products(specs)
     grid = products[0].grid
-    window = window_for(grid, extent)
+    area = read_aoi(aoi) if aoi is not None else None
+    clip = _aoi_geometry(area, extent, grid) if area is not None else None
+    try:
+        window = window_for(grid, Extent(*clip.bounds, crs=grid.crs.to_string()) if clip is not None else extent)
+    except ExtentOutsideError as exc:
+        if area is None:
+            raise
+        raise ExtentOutsideError(f"the area {area.name!r} ({area.source}) lies outside the layers: {exc}") from None
     check_full_read(window, "measuring this extent")  # before anything is read or allocated
-    check_analysis_memory(window, len(products) + (reference is not None), config.max_memory_mb)
+    check_analysis_memory(window, len(products) + (reference is not None) + (area is not None),
+                          config.max_memory_mb)
     zone_set = read_zones(zones.path, grid, zones.name_field, zones.kind, zones.crs) if zones else None
+    inside = None
+    if area is not None:
+        inside = inside_mask(clip, grid, window)
+        if not inside.any():
+            raise AoiError(f"the area {area.name!r} holds no whole pixel of the layers ({grid.pixel_size[0]:g} "
+                           "m pixels); measure a larger area")
+        notes.extend(area.notes)
+        zone_set = clip_zones(zone_set, clip) if zone_set is not None else None
+    clipped = _Clip(area, inside) if area is not None else None
     if cache is None:
-        return _measure(products, notes, grid, window, config, progress, zone_set, None, reference, keep_class_maps)
+        return _measure(products, notes, grid, window, config, progress, zone_set, None, reference, keep_class_maps,
+                        clipped)
     zone_id = None if zones is None else [file_identity(zones.path), zones.name_field, zones.kind, zones.crs]
+    aoi_id = None if aoi is None else [file_identity(aoi.path), aoi.name, aoi.name_field, aoi.crs,
+                                       None if extent is None else extent.to_dict()]
     ref_id = None if reference is None else [file_identity(reference.path), reference.date, reference.code_field,
                                               None if reference.table is None else file_identity(reference.table)]
     key = make_key("result", [product_identity(p) for p in products], grid_identity(grid, window),
-                   config.thresholds.to_dict(), config.mmu_ha, zone_id, ref_id, CACHED_FINDINGS)
+                   config.thresholds.to_dict(), config.mmu_ha, zone_id, ref_id, CACHED_FINDINGS,
+                   *([aoi_id] if aoi_id is not None else []))  # (keys made without an AOI stay as they were)
     with cache.lock(key):  # a second process waits here for the first one's entry, then reads it
         stored = None if keep_class_maps else cache.load_result(key)  # class maps come from their own entries
         facts = _stored_facts(cache, key, stored) if stored is not None else None
@@ -152,10 +187,29 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
             return Analysis(facts=facts, products=products, class_maps=[], change=None, grid=grid, zones=zone_set,
                             stored_findings=stored["findings"], from_cache=True)
         result = _measure(products, notes, grid, window, config, progress, zone_set, cache, reference,
-                          keep_class_maps)
+                          keep_class_maps, clipped)
         cache.save_result(key, {"facts": result.facts.to_raw(), "findings": result.findings(CACHED_FINDINGS)})
     cache.evict()  # with no lock held, so the entries just written can be weighed like the others
     return result
+
+
+@dataclass(frozen=True)
+class _Clip:
+    """The AOI measurement is clipped to, and which pixels of the window lie inside it."""
+
+    aoi: Aoi
+    inside: np.ndarray  # (height, width) bool
+
+
+def _aoi_geometry(area: Aoi, extent: Extent | None, grid: Grid):
+    """The AOI polygon in the grid's CRS, cut to ``extent`` when one is given too."""
+    geometry = area.in_crs(grid.crs)
+    if extent is not None:
+        bounds = box(*window_bounds(window_for(grid, extent), grid.transform))
+        geometry = geometry.intersection(bounds)
+        if geometry.is_empty:
+            raise AoiError(f"the area {area.name!r} lies outside the extent")
+    return geometry
 
 
 def _stored_facts(cache: AnalysisCache, key: str, stored: dict[str, dict[str, object]]) -> Facts | None:
@@ -168,9 +222,10 @@ def _stored_facts(cache: AnalysisCache, key: str, stored: dict[str, dict[str, ob
 
 def _measure(products: list[Product], notes: list[str], grid: Grid, window: Window, config: AnalysisConfig,
              progress: StageProgress | None, zone_set: ZoneSet | None, cache: AnalysisCache | None,
-             reference: ReferenceSpec | None, keep_class_maps: bool) -> Analysis:
+             reference: ReferenceSpec | None, keep_class_maps: bool, clip: _Clip | None = None) -> Analysis:
     """Classify each date (or load its class map), then measure areas, change and zones."""
     areas_px = pixel_areas(grid, window)
+    outside_m2 = areas_px.of_mask(~clip.inside) if clip is not None else 0.0
     maps: list[ClassMap] = []
     per_date: list[DateFacts] = []
     for i, product in enumerate(products):
@@ -181,8 +236,11 @@ def _measure(products: list[Product], notes: list[str], grid: Grid, window: Wind
                 progress(label, done, total)
 
         cmap = _class_map(product, grid, window, config, cache, step)
+        if clip is not None:
+            cmap.classes[~clip.inside] = LandCover.INVALID  # outside the AOI: no part of any area
         maps.append(cmap)
-        day = date_facts(product.acquired.isoformat(), product.name, product.sensor.value, cmap, areas_px)
+        day = date_facts(product.acquired.isoformat(), product.name, product.sensor.value, cmap, areas_px,
+                         outside_m2)
         if day.valid_area_m2 <= 0:
             if i > 0 and _overlaps_nothing(product, grid, window):
                 raise NoOverlapError(f"{product.name} ({product.acquired}) does not overlap the first date's extent")
@@ -192,7 +250,8 @@ def _measure(products: list[Product], notes: list[str], grid: Grid, window: Wind
         del cmap  # only ``maps`` holds class maps, so they can be freed before change detection
     reference_facts = None
     if reference is not None:
-        reference_facts = _add_reference(reference, grid, window, areas_px, config, products, maps, per_date, notes)
+        reference_facts = _add_reference(reference, grid, window, areas_px, config, products, maps, per_date, notes,
+                                          clip, outside_m2)
     zone_records = (measure_zones(zone_set, grid, window, areas_px, [m.classes for m in maps],
                                   [d.date for d in per_date]) if zone_set is not None else [])
     change = None
@@ -210,8 +269,10 @@ def _measure(products: list[Product], notes: list[str], grid: Grid, window: Wind
     if not keep_class_maps:
         maps = []
     facts = new_facts(grid, window, areas_px, per_date, config.mmu_ha * M2_PER_HA,
-                      list(dict.fromkeys([*notes, *(f"{p.name}: {n}" for p in products for n in p.notes)])))
+                      list(dict.fromkeys([*notes, *(f"{p.name}: {n}" for p in products for n in p.notes)])),
+                      outside_m2)
     facts.reference = reference_facts
+    facts.aoi = clip.aoi.record() if clip is not None else None
     if change is not None:
         add_change(facts, change)
     if zone_set is not None:
@@ -248,9 +309,13 @@ def _class_map(product: Product, grid: Grid, window: Window, config: AnalysisCon
 
 def _add_reference(reference: ReferenceSpec, grid: Grid, window: Window, areas: PixelAreas, config: AnalysisConfig,
                    products: list[Product], maps: list[ClassMap], per_date: list[DateFacts],
-                   notes: list[str]) -> dict[str, object]:
+                   notes: list[str], clip: _Clip | None = None, outside_m2: float = 0.0) -> dict[str, object]:
     """Insert the reference layer as a date (class map and facts, in date order); its record for the facts."""
     ref = read_reference(reference, grid, window)
+    if clip is not None:
+        ref.classes[~clip.inside] = LandCover.INVALID
+        if ref.survey is not None:
+            ref.survey[~clip.inside] = 0
     ref_map = ClassMap(classes=ref.classes, window=window, thresholds=config.thresholds,
                        method=f"reference layer {ref.name} ({ref.scheme} codes mapped to classes)", index_means={})
     nearest = min(range(len(maps)), key=lambda i: abs(products[i].acquired - ref.date))
@@ -261,7 +326,7 @@ def _add_reference(reference: ReferenceSpec, grid: Grid, window: Window, areas: 
         record["survey_classes"] = survey_areas(ref.survey, areas)
     position = sum(1 for d in per_date if d.date <= ref.date.isoformat())
     maps.insert(position, ref_map)
-    per_date.insert(position, date_facts(ref.date.isoformat(), ref.name, "reference", ref_map, areas))
+    per_date.insert(position, date_facts(ref.date.isoformat(), ref.name, "reference", ref_map, areas, outside_m2))
     notes.append(f"the reference layer {ref.name} is the {ref.date} date; change between it and classified "
                  "dates mixes two methods, so part of it may be method difference")
     return record

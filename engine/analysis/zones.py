@@ -1,8 +1,7 @@
 """Protection zones: reading, repairing, and measuring land cover and violations inside them.
 
-Zones come as GeoJSON (read directly; without a ``crs`` member it is WGS84
-lon/lat, as RFC 7946 says) or any OGR vector format (through pyogrio), in any
-CRS, with a name field. Each zone has a kind that decides what counts as a
+Zones come as GeoJSON or any OGR vector format (``vectors.read_vector``), in
+any CRS, with a name field. Each zone has a kind that decides what counts as a
 suspected violation:
 
 | kind | suspected violation |
@@ -20,10 +19,9 @@ sets it for every zone.
 from __future__ import annotations
 
 import enum
-import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,12 +33,13 @@ from rasterio.windows import Window
 from rasterio.windows import bounds as window_bounds
 from rasterio.windows import transform as window_transform
 from shapely import make_valid
-from shapely.geometry import box, shape
+from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from engine.analysis.areas import PixelAreas, all_units
 from engine.analysis.classes import MEASURED, LandCover
 from engine.analysis.geo import reproject
+from engine.analysis.vectors import read_vector
 from engine.errors import ZonesError
 from engine.scene.product import Grid
 
@@ -95,54 +94,13 @@ class ZoneSet:
     notes: list[str] = field(default_factory=list)
 
 
-def _crs_of_geojson(data: dict) -> str:
-    member = data.get("crs")
-    if not member:
-        return "EPSG:4326"
-    name = (member.get("properties") or {}).get("name", "")
-    if "CRS84" in name.upper():
-        return "OGC:CRS84"
-    return name.replace("urn:ogc:def:crs:", "").replace("::", ":") or "EPSG:4326"
-
-
-def _read_records(path: Path, crs_override: str | None) -> tuple[list[tuple[dict, BaseGeometry]], str]:
-    """(properties, geometry) records and the source CRS."""
-    if path.suffix.lower() in (".geojson", ".json"):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ZonesError(f"{path.name} is not valid GeoJSON: {exc}") from None
-        feats = data.get("features") if data.get("type") == "FeatureCollection" else [data]
-        records = [(f.get("properties") or {}, shape(f["geometry"])) for f in feats if f.get("geometry")]
-        return records, crs_override or _crs_of_geojson(data)
-    import pyogrio.raw
-    from shapely import from_wkb
-
-    try:
-        meta, _, geometry, field_data = pyogrio.raw.read(path)
-    except Exception as exc:  # pyogrio raises its own DataSourceError/DataLayerError
-        raise ZonesError(f"cannot read zones from {path}: {exc}") from None
-    crs = crs_override or meta.get("crs")
-    if not crs:
-        raise ZonesError(f"{path.name} has no CRS (no .prj next to a shapefile?); "
-                         "say which CRS it uses with --zones-crs EPSG:NNNN")
-    names = list(meta["fields"])
-    records = []
-    for i, wkb in enumerate(geometry):
-        if wkb is None:
-            continue
-        props = {n: (col[i].item() if hasattr(col[i], "item") else col[i]) for n, col in zip(names, field_data,
-                                                                                          strict=True)}
-        records.append((props, from_wkb(wkb)))
-    return records, crs
-
-
 def read_zones(path: Path, grid: Grid, name_field: str | None = None, kind: ZoneKind | None = None,
                crs_override: str | None = None) -> ZoneSet:
     """Zones from ``path``, transformed into ``grid``'s CRS and repaired where invalid."""
     if not path.exists():
         raise ZonesError(f"zones file not found: {path}")
-    records, crs = _read_records(path, crs_override)
+    source = read_vector(path, crs_override, ZonesError, "--zones-crs")
+    records, crs = source.records, source.crs
     if not records:
         raise ZonesError(f"{path.name} holds no zone geometries")
     if len(records) > MAX_ZONES:
@@ -151,7 +109,7 @@ def read_zones(path: Path, grid: Grid, name_field: str | None = None, kind: Zone
         to_grid = Transformer.from_crs(ProjCRS.from_user_input(crs), grid.crs, always_xy=True)
     except Exception as exc:  # pyproj.exceptions.CRSError
         raise ZonesError(f"unknown CRS {crs!r} for zones in {path.name}: {exc}") from None
-    zones, notes = [], []
+    zones, notes = [], list(source.notes)
     for i, (props, geom) in enumerate(records):
         name = str(props.get(name_field) if name_field else next(
             (props[f] for f in NAME_FIELDS if props.get(f)), f"zone {i + 1}"))
@@ -164,6 +122,12 @@ def read_zones(path: Path, grid: Grid, name_field: str | None = None, kind: Zone
         zones.append(Zone(name=name, kind=zone_kind, geometry=reproject(geom, to_grid),
                           repaired=repaired))
     return ZoneSet(zones=zones, notes=notes)
+
+
+def clip_zones(zone_set: ZoneSet, area: BaseGeometry) -> ZoneSet:
+    """The zones cut to ``area`` (an AOI polygon in the grid's CRS); a zone wholly outside keeps an empty shape."""
+    return ZoneSet(zones=[replace(z, geometry=z.geometry.intersection(area)) for z in zone_set.zones],
+                   notes=list(zone_set.notes))
 
 
 def _violation(kind: ZoneKind, a: LandCover, b: LandCover) -> str | None:

@@ -59,7 +59,7 @@ STATUS: dict[type[errors.EngineError], int] = {
     **{cls: 422 for cls in (errors.NotARasterError, errors.CorruptRasterError, errors.MissingCRSError,
                             errors.ExtentOutsideError, errors.NoValidPixelsError, errors.BandRolesUnknownError,
                             errors.MissingBandError, errors.MetadataError, errors.InvalidExtentError,
-                            errors.NoOverlapError, errors.ZonesError, errors.ReferenceLayerError,
+                            errors.NoOverlapError, errors.ZonesError, errors.ReferenceLayerError, errors.AoiError,
                             errors.InvalidResolutionError, errors.ExtentTooLargeError,
                             errors.FactsError)},
 }
