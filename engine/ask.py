@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.analysis.aoi import AoiSpec
 from engine.analysis.areas import AreaUnit
 from engine.analysis.cache import AnalysisCache
 from engine.analysis.findings import DEFAULT_CAP
@@ -57,6 +58,8 @@ class AskRequest:
     unit: AreaUnit | None = None  # from the question when None
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     class_maps: bool = False  # measure: also write each date's land-cover map as a GeoTIFF
+    aoi: AoiSpec | None = None  # measure inside this polygon (engine.analysis.aoi)
+    aoi_label: str | None = None  # the service's name for an inline area
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,7 @@ def analyse_live(request: AskRequest, cache: AnalysisCache | None,
     def work() -> None:
         try:
             outcome["result"] = analyse(request.layers, request.extent, request.analysis, on_progress,
-                                        request.zones, cache, keep_class_maps=request.class_maps)
+                                        request.zones, cache, keep_class_maps=request.class_maps, aoi=request.aoi)
         except BaseException as exc:  # handed to the caller's thread, raised there
             outcome["error"] = exc
         finally:

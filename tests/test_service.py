@@ -185,6 +185,31 @@ def test_zones_in_the_request(engine: Engine) -> None:
     assert [z["name"] for z in body["facts"]["zones"]] == ["基本农田一号"]
 
 
+def test_an_area_of_interest_in_the_request(engine: Engine) -> None:
+    """The plugin sends a boundary layer's selected features: measured inside them, named, and no temp file left."""
+    import tempfile
+
+    half = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"XZQMC": "城关镇"},
+        "geometry": {"type": "Polygon", "coordinates": [[[8.70, 50.70], [8.7715, 50.70], [8.7715, 50.90],
+                                                         [8.70, 50.90], [8.70, 50.70]]]}}]}
+    url = engine.url + "/v1/analyse"
+    whole = httpx.post(url, json={"layers": LAYERS, "mmu_ha": 0.18}, headers=AUTH, timeout=120).json()["facts"]
+    reply = httpx.post(url, json={"layers": LAYERS, "mmu_ha": 0.18, "aoi": half, "aoi_name": "城关镇"}, headers=AUTH,
+                       timeout=120)
+    assert reply.status_code == 200, reply.text
+    facts = reply.json()["facts"]
+    assert facts["aoi"]["name"] == "城关镇"
+    assert facts["analysed_area_m2"] == pytest.approx(0.5 * whole["analysed_area_m2"], rel=0.1)
+    deadline = time.monotonic() + 10  # the temporary file goes when the work ends, just after the reply
+    while list(Path(tempfile.gettempdir()).glob("aoi-*.geojson")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not list(Path(tempfile.gettempdir()).glob("aoi-*.geojson"))
+    bad = httpx.post(url, json={"layers": LAYERS, "aoi": {"type": "FeatureCollection", "features": []}},
+                     headers=AUTH, timeout=60)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "bad_aoi"
+
+
 def test_sessions_keep_their_own_history_and_can_be_deleted(engine: Engine) -> None:
     assert _ask(engine, session_id="s1").json()["history_turns"] == 0
     assert _ask(engine, session_id="s1").json()["history_turns"] == 1

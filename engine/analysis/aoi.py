@@ -42,6 +42,7 @@ class AoiSpec:
     name: str | None = None  # the features whose name field equals this; None: all of them
     name_field: str | None = None  # default: the first of NAME_FIELDS the file has
     crs: str | None = None  # for files that carry none
+    label: str | None = None  # its name in the facts (default: the name asked for, the feature's, the file's)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,9 @@ def read_aoi(spec: AoiSpec) -> Aoi:
     notes = list(source.notes)
     if any(not g.is_valid for _, g in records):
         notes.append(f"{spec.path.name}: invalid polygon geometry repaired")
-    if spec.name is not None:
+    if spec.label:
+        name = spec.label
+    elif spec.name is not None:
         name = spec.name
     elif len(records) == 1 and field is not None and records[0][0].get(field):
         name = str(records[0][0][field])

@@ -172,7 +172,7 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
         return _measure(products, notes, grid, window, config, progress, zone_set, None, reference, keep_class_maps,
                         clipped)
     zone_id = None if zones is None else [file_identity(zones.path), zones.name_field, zones.kind, zones.crs]
-    aoi_id = None if aoi is None else [file_identity(aoi.path), aoi.name, aoi.name_field, aoi.crs,
+    aoi_id = None if aoi is None else [file_identity(aoi.path), aoi.name, aoi.name_field, aoi.crs, aoi.label,
                                        None if extent is None else extent.to_dict()]
     ref_id = None if reference is None else [file_identity(reference.path), reference.date, reference.code_field,
                                               None if reference.table is None else file_identity(reference.table)]

@@ -16,11 +16,7 @@ import contextlib
 import functools
 import hmac
 import importlib.metadata
-import json
 import logging
-import math
-import os
-import tempfile
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -35,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import __version__, errors
+from engine.analysis.aoi import AoiSpec
 from engine.analysis.areas import AreaUnit
 from engine.analysis.cache import AnalysisCache
 from engine.analysis.run import AnalysisConfig, ZoneSpec
@@ -48,6 +45,7 @@ from engine.scene.layer import open_layer
 from engine.service.guards import BodyLimit, HostCheck, OffLoopRoute
 from engine.service.schemas import AnalyseBody, AskBody, AuditBody, ErrorResponse, InspectBody, LayerBody
 from engine.service.settings import ServiceSettings
+from engine.service.vectors import PendingVectors, VectorRefused, checked_text
 from engine.types import Extent, LayerSpec
 
 log = logging.getLogger(__name__)
@@ -169,44 +167,6 @@ def _versions() -> dict[str, str | None]:
     return versions
 
 
-def _zones_text(zones: dict[str, object], settings: ServiceSettings) -> str:
-    """A zones GeoJSON checked against the limits (finite coordinates, size), as the text to write once admitted."""
-    if zones.get("type") != "FeatureCollection" or not isinstance(zones.get("features"), list):
-        raise ServiceError(422, "bad_zones", "zones must be a GeoJSON FeatureCollection")
-    if not _finite(zones["features"]):
-        raise ServiceError(422, "bad_zones", "a zone has a coordinate that is not a finite number, or nests too deep")
-    if len(zones["features"]) > settings.max_zone_features:
-        raise ServiceError(413, "too_many_zones",
-                           f"{len(zones['features'])} zone features; the limit is {settings.max_zone_features}")
-    text = json.dumps(zones)
-    if len(text.encode()) > settings.max_zone_bytes:
-        raise ServiceError(413, "zones_too_large", f"zones exceed {settings.max_zone_bytes // 2**20} MB")
-    return text
-
-
-def _finite(node: object, max_depth: int = 64) -> bool:
-    """Every number in ``node`` is finite, and it nests no deeper than ``max_depth`` (GeoJSON needs 6)."""
-    stack = [(node, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > max_depth:
-            return False
-        if isinstance(item, float) and not math.isfinite(item):
-            return False
-        if isinstance(item, dict):
-            stack += [(v, depth + 1) for v in item.values()]
-        elif isinstance(item, list):
-            stack += [(v, depth + 1) for v in item]
-    return True
-
-
-def _write_zones(text: str) -> Path:
-    handle, name = tempfile.mkstemp(suffix=".geojson", prefix="zones-")
-    with os.fdopen(handle, "w", encoding="utf-8") as f:
-        f.write(text)
-    return Path(name)
-
-
 def _layer_spec(layer: LayerBody, settings: ServiceSettings) -> LayerSpec:
     """A request's layer as a ``LayerSpec``, refused unless it is a file or folder the service may read."""
     if "\0" in layer.path:
@@ -236,18 +196,25 @@ def _layer_spec(layer: LayerBody, settings: ServiceSettings) -> LayerSpec:
     return spec
 
 
-def _ask_request(body: AskBody | AnalyseBody, settings: ServiceSettings) -> tuple[AskRequest, str | None]:
-    """The request (its zones still to be written, once admitted) and the zones' text."""
+def _ask_request(body: AskBody | AnalyseBody, settings: ServiceSettings) -> tuple[AskRequest, PendingVectors]:
+    """The request (its zones and area still to be written, once admitted) and those vectors' text."""
     layers = [_layer_spec(layer, settings) for layer in body.layers]
     extent = None
     if body.extent is not None:
         e = body.extent
         extent = Extent(e.xmin, e.ymin, e.xmax, e.ymax, e.crs)
-    zones = _zones_text(body.zones, settings) if body.zones is not None else None
+    vectors = PendingVectors()
+    try:
+        for kind, collection in (("zones", body.zones), ("aoi", body.aoi)):
+            if collection is not None:
+                vectors.texts[kind] = checked_text(collection, settings, kind)
+    except VectorRefused as exc:
+        raise ServiceError(exc.status, exc.code, str(exc)) from None
     request = AskRequest(question=body.question or "", layers=layers, extent=extent, zones=None,
                          session_id=getattr(body, "session_id", None), language=body.language,
                          unit=AreaUnit(body.unit) if body.unit else None)
-    return request, zones
+    request.aoi_label = body.aoi_name
+    return request, vectors
 
 
 def create_app(settings: ServiceSettings, backend: Backend, generation: GenerationConfig | None = None,
@@ -308,36 +275,38 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
               responses={400: ERRORS, 401: ERRORS, 403: ERRORS, 404: ERRORS, 413: ERRORS, 422: ERRORS,
                          429: ERRORS})
     async def ask_endpoint(body: AskBody) -> Response:
-        request, zones = await run_in_threadpool(_ask_request, body, settings)  # opens layers: off the loop
+        request, vectors = await run_in_threadpool(_ask_request, body, settings)  # opens layers: off the loop
         cancel = threading.Event()
         return await _respond(lambda: ask(request, engine.backend, engine.sessions, engine.generation, engine.cache,
                                           cancel, history_tokens=settings.history_tokens),
-                              request, zones, cancel, body.stream)
+                              request, vectors, cancel, body.stream)
 
     @app.post("/v1/analyse", summary="measure layers over an extent without the model: facts and findings",
               responses={400: ERRORS, 401: ERRORS, 403: ERRORS, 404: ERRORS, 413: ERRORS, 422: ERRORS,
                          429: ERRORS})
     async def analyse_endpoint(body: AnalyseBody) -> Response:
-        request, zones = await run_in_threadpool(_ask_request, body, settings)
+        request, vectors = await run_in_threadpool(_ask_request, body, settings)
         if body.mmu_ha is not None:
             request.analysis = AnalysisConfig(mmu_ha=body.mmu_ha)
         request.class_maps = body.class_maps
         cancel = threading.Event()
-        return await _respond(lambda: measure(request, engine.cache, body.max_findings, cancel), request, zones,
+        return await _respond(lambda: measure(request, engine.cache, body.max_findings, cancel), request, vectors,
                               cancel, body.stream)
 
-    async def _respond(produce: Callable[[], Iterator[AskEvent]], request: AskRequest, zones: str | None,
+    async def _respond(produce: Callable[[], Iterator[AskEvent]], request: AskRequest, vectors: PendingVectors,
                        cancel: threading.Event, stream: bool) -> Response:
         """Admit, run ``produce`` in the worker, and reply with its events streamed (SSE) or collected as one JSON.
 
-        Temporary files (the zones) are written only once admitted, and always removed when the work ends.
+        Temporary files (zones, the area) are written only once admitted, and always removed when the work ends.
         """
         engine.admit()
         try:
-            request.zones = ZoneSpec(_write_zones(zones)) if zones is not None else None
+            paths = vectors.write()
         except OSError:
             engine.release()
             raise
+        request.zones = ZoneSpec(paths["zones"]) if "zones" in paths else None
+        request.aoi = AoiSpec(paths["aoi"], label=request.aoi_label) if "aoi" in paths else None
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[AskEvent | None] = asyncio.Queue()
 
@@ -349,15 +318,13 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
                 engine.run(produce, emit)
             finally:
                 engine.release()
-                if request.zones is not None:
-                    request.zones.path.unlink(missing_ok=True)
+                vectors.remove()
 
         try:
             engine.worker.submit(job)
         except RuntimeError:  # the worker is shutting down
             engine.release()
-            if request.zones is not None:
-                request.zones.path.unlink(missing_ok=True)
+            vectors.remove()
             raise ServiceError(503, "shutting_down", "the service is stopping") from None
 
         async def drain() -> AsyncIterator[AskEvent]:

@@ -33,6 +33,10 @@ class AskBody(BaseModel):
     layers: list[LayerBody] = Field(min_length=1, max_length=8)
     extent: ExtentBody | None = None
     zones: dict[str, Any] | None = Field(default=None, description="a GeoJSON FeatureCollection of zones")
+    aoi: dict[str, Any] | None = Field(default=None, description="area of interest: a GeoJSON FeatureCollection "
+                                                                 "(EPSG:4326) whose polygons measurement is "
+                                                                 "clipped to")
+    aoi_name: str | None = Field(default=None, max_length=200, description="the area's name in the facts")
     session_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,128}$")
     language: Literal["zh", "en"] | None = None
     unit: Literal["mu", "ha", "km2", "m2"] | None = None
@@ -45,6 +49,10 @@ class AnalyseBody(BaseModel):
     layers: list[LayerBody] = Field(min_length=1, max_length=8)
     extent: ExtentBody | None = None
     zones: dict[str, Any] | None = Field(default=None, description="a GeoJSON FeatureCollection of zones")
+    aoi: dict[str, Any] | None = Field(default=None, description="area of interest: a GeoJSON FeatureCollection "
+                                                                 "(EPSG:4326) whose polygons measurement is "
+                                                                 "clipped to")
+    aoi_name: str | None = Field(default=None, max_length=200, description="the area's name in the facts")
     question: str | None = Field(default=None, max_length=2000,
                                  description="optional: answered from the measurements alone, with its audit")
     language: Literal["zh", "en"] | None = None
