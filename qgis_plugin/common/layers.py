@@ -33,7 +33,24 @@ def extent_for(layer, rect, rect_crs):
             "ymax": extent.yMaximum(), "crs": layer.crs().authid() or layer.crs().toWkt()}
 
 
-def zones_geojson(layer, features=None):
+NAME_FIELDS = ("name", "NAME", "Name", "名称", "XZQMC", "xzqmc", "XZMC", "QHMC")
+
+
+def area_geojson(layer):
+    """A boundary layer's selected features (all of them when none is selected) as the engine's area of interest,
+    and the area's name: the feature's name when there is one feature, else the layer's name."""
+    selected = layer.selectedFeatures()
+    features = selected or list(layer.getFeatures())
+    collection = zones_geojson(layer, features, tr("The boundary layer {} has no polygons"))
+    field = next((f for f in NAME_FIELDS if f in layer.fields().names()), None)
+    if len(features) == 1 and field is not None and _plain(features[0].attribute(field)):
+        name = str(_plain(features[0].attribute(field)))
+    else:
+        name = layer.name() if not selected else tr("{} ({} selected)").format(layer.name(), len(selected))
+    return collection, name
+
+
+def zones_geojson(layer, features=None, empty_message=None):
     """A polygon layer (or ``features`` of it) as a GeoJSON FeatureCollection in EPSG:4326, as the engine takes it.
 
     Each geometry is transformed with ``QgsCoordinateTransform`` and written with ``QgsGeometry.asJson`` (both in
@@ -53,7 +70,7 @@ def zones_geojson(layer, features=None):
         properties = {name: _plain(feature.attribute(name)) for name in names}
         out.append({"type": "Feature", "properties": properties, "geometry": json.loads(geometry.asJson(7))})
     if not out:
-        raise LayerError(tr("The zones layer {} has no polygons").format(layer.name()))
+        raise LayerError((empty_message or tr("The zones layer {} has no polygons")).format(layer.name()))
     return {"type": "FeatureCollection", "features": out}
 
 

@@ -24,6 +24,8 @@ class AskParams:
     language: str = "auto"  # zh | en | auto (the question's language)
     unit: str = "mu"  # mu | ha | km2
     zones: dict = field(default=None)  # GeoJSON FeatureCollection in EPSG:4326, or None
+    aoi: dict = field(default=None)  # area of interest: GeoJSON FeatureCollection in EPSG:4326, or None
+    aoi_name: str = ""  # its name in the facts
 
     def body(self):
         """The JSON body of POST /v1/ask (streamed)."""
@@ -33,6 +35,10 @@ class AskParams:
                 "layers": [lp.body() for lp in self.layers]}
         if self.zones is not None:
             body["zones"] = self.zones
+        if self.aoi is not None:
+            body["aoi"] = self.aoi
+            if self.aoi_name:
+                body["aoi_name"] = self.aoi_name
         return body
 
     def analyse_body(self):

@@ -240,6 +240,22 @@
         <translation>令牌错误</translation>
     </message>
     <message>
+        <source>Area</source>
+        <translation>测量范围</translation>
+    </message>
+    <message>
+        <source>Measure inside a boundary: its selected features, or all of them when none is selected (empty: the visible extent)</source>
+        <translation>在边界内测量：所选要素；未选择时为全部要素（留空：当前可见范围）</translation>
+    </message>
+    <message>
+        <source>The boundary layer {} has no polygons</source>
+        <translation>边界图层 {} 中没有多边形</translation>
+    </message>
+    <message>
+        <source>{} ({} selected)</source>
+        <translation>{}（已选 {} 个）</translation>
+    </message>
+    <message>
         <source>Zones</source>
         <translation>保护区</translation>
     </message>

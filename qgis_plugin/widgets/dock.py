@@ -31,7 +31,7 @@ from ..client.api import EngineApi
 from ..client.local_engine import is_loopback
 from ..common import settings
 from ..common.errors import LayerError
-from ..common.layers import extent_for, zones_geojson
+from ..common.layers import area_geojson, extent_for, zones_geojson
 from ..common.params import AskParams
 from ..common.vocab import UNITS
 from ..tasks.ask_run import AskRun
@@ -76,6 +76,14 @@ class AskDock(QDockWidget):
         self.zones_box.setLayer(None)
         self.zones_box.setObjectName("zonesLayer")
         form.addRow(tr("Zones"), self.zones_box)
+        self.area_box = QgsMapLayerComboBox()
+        self.area_box.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer)
+        self.area_box.setAllowEmptyLayer(True)
+        self.area_box.setLayer(None)
+        self.area_box.setObjectName("areaLayer")
+        self.area_box.setToolTip(tr("Measure inside a boundary: its selected features, or all of them when none "
+                                    "is selected (empty: the visible extent)"))
+        form.addRow(tr("Area"), self.area_box)
         layout.addLayout(form)
         self.status = QLabel("")
         self.status.setObjectName("status")
@@ -206,16 +214,20 @@ class AskDock(QDockWidget):
 
     def params(self, question_needed=True):
         layers = self.layers.layer_params()
-        layer = self.layer_box.currentLayer()
-        canvas = self.iface.mapCanvas()
-        extent = extent_for(layer, canvas.extent(), canvas.mapSettings().destinationCrs())
+        area_layer = self.area_box.currentLayer()
+        aoi, aoi_name = area_geojson(area_layer) if area_layer is not None else (None, "")
+        extent = None
+        if aoi is None:  # without a boundary, the visible extent is measured
+            canvas = self.iface.mapCanvas()
+            extent = extent_for(self.layer_box.currentLayer(), canvas.extent(), canvas.mapSettings().destinationCrs())
         zones_layer = self.zones_box.currentLayer()
         zones = zones_geojson(zones_layer) if zones_layer is not None else None
         question = self.question.toPlainText().strip()
         if question_needed and not question:
             raise LayerError(tr("Type a question"))
-        return AskParams(question=question, layers=layers, session_id=self.session_id, extent=extent,
-                         language=settings.get("language"), unit=self.unit_box.currentData(), zones=zones)
+        return AskParams(question=question, layers=layers, session_id=self.session_id,
+                         extent=extent, language=settings.get("language"),
+                         unit=self.unit_box.currentData(), zones=zones, aoi=aoi, aoi_name=aoi_name)
 
     # -- asking ------------------------------------------------------------------------------------
     def ask(self):

@@ -113,3 +113,43 @@ def test_change_polygons_with_zones_in_processing(provider, tmp_path):  # noqa: 
         "INPUT": current, "BASELINE": baseline, "ZONES": zones, "QUESTION": "是否存在疑似违规建设？",
         "OUTPUT": str(out)})
     assert asked["ANSWER"]
+
+
+def test_the_selected_features_of_a_boundary_layer_are_the_area(dock, iface):
+    """Two townships in Web Mercator over the UTM scene; the western one selected: only it is measured."""
+    current, baseline = QgsRasterLayer(str(L8_B5), "Landsat 8 2013"), QgsRasterLayer(str(L7_B4), "Landsat 7 2001")
+    e = current.extent()
+    mid = (e.xMinimum() + e.xMaximum()) / 2
+    halves = {"西镇": QgsRectangle(e.xMinimum(), e.yMinimum(), mid, e.yMaximum()),
+              "东镇": QgsRectangle(mid, e.yMinimum(), e.xMaximum(), e.yMaximum())}
+    towns = QgsVectorLayer("Polygon?crs=EPSG:3857&field=XZQMC:string", "乡镇界", "memory")
+    to_mercator = QgsCoordinateTransform(current.crs(), QgsCoordinateReferenceSystem("EPSG:3857"),
+                                         QgsProject.instance())
+    features = []
+    for name, rect in halves.items():
+        geometry = QgsGeometry.fromRect(rect)
+        geometry.densifyByCount(10)
+        assert geometry.transform(to_mercator) == 0
+        feature = QgsFeature(towns.fields())
+        feature.setGeometry(geometry)
+        feature.setAttributes([name])
+        features.append(feature)
+    assert towns.dataProvider().addFeatures(features)
+    towns.updateExtents()
+    QgsProject.instance().addMapLayers([current, baseline, towns])
+    towns.selectByExpression("\"XZQMC\" = '西镇'")
+    iface.mapCanvas().setDestinationCrs(current.crs())
+    iface.mapCanvas().setExtent(current.extent())
+    dock.layer_box.setLayer(current)
+    dock.baseline_box.setLayer(baseline)
+    dock.area_box.setLayer(towns)
+    QTest.mouseClick(dock.measure_button, Qt.MouseButton.LeftButton)
+    wait_until(lambda: dock.measure_button.isEnabled(), 120)
+    assert dock.status.text().startswith("完成"), dock.status.text()
+    assert dock.facts["aoi"]["name"] == "西镇"
+    assert dock.facts["analysed_area_m2"] == pytest.approx(_ground_area_m2(halves["西镇"], current.crs()), rel=0.05)
+    towns.removeSelection()  # none selected: the whole layer is the area
+    QTest.mouseClick(dock.measure_button, Qt.MouseButton.LeftButton)
+    wait_until(lambda: dock.measure_button.isEnabled(), 120)
+    assert dock.facts["aoi"]["name"] == "乡镇界"
+    assert dock.facts["analysed_area_m2"] == pytest.approx(_ground_area_m2(e, current.crs()), rel=0.05)
