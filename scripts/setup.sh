@@ -52,6 +52,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -r requirements.txt
   echo "$want" > "$stamp"
 fi
+# the project itself, editable: a Dask worker (or any script) started in another folder imports the engine
+if ! (cd / && "$OLDPWD/.venv/bin/python" -c 'import engine, training' 2>/dev/null); then
+  echo "setup.sh: installing the project into .venv (editable)" >&2
+  .venv/bin/python -m pip install --quiet --no-deps -e .
+fi
 
 # compile the analysis kernels (numba) once, here rather than in the user's first analysis; cached per checkout
 .venv/bin/python -c 'from engine.analysis.kernels import warm_up; warm_up()'
