@@ -560,6 +560,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="tracebacks instead of one-line errors")
     p.set_defaults(func=cmd_audit)
 
+    from engine import cli_sweep
+
+    cli_sweep.add_parser(sub)
+
     p = sub.add_parser("make-tiny-model", help="write a tiny random Qwen-VL checkpoint (for tests and demos)",
                        description="Write a tiny, randomly initialised Qwen2.5-VL, Qwen2-VL or Qwen3-VL (real "
                                    "transformers classes, real processor) to a folder, loadable with "

@@ -184,3 +184,9 @@ class AoiError(EngineError, ValueError):
     """An area-of-interest file cannot be read or used (missing, no CRS, no such feature, no polygon)."""
 
     code = "bad_aoi"
+
+
+class SweepError(EngineError, ValueError):
+    """A sweep's inputs are unusable (areas file, name field, layers, output folder)."""
+
+    code = "bad_sweep"

@@ -1,0 +1,119 @@
+"""One area of a sweep, measured on a worker: what ``analyse --aoi`` does, written to the sweep's folder.
+
+The task is plain data in and plain data out (``AreaTask`` -> ``AreaOutcome``), so it crosses to any
+Dask worker; the files it reads and writes must be reachable there (shared storage, or object
+storage through GDAL's virtual file systems). Its facts are written exactly as ``analyse --json``
+prints them, its findings (change patches and zone violations) as GeoJSON beside them; both
+atomically, the facts last, so an area counts as done only once everything it wrote is whole.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+FACTS, FINDINGS, FAILED = "facts", "findings", "failed"
+
+
+@dataclass(frozen=True)
+class AreaTask:
+    """Everything a worker needs for one area (paths as the workers see them)."""
+
+    name: str
+    stem: str
+    areas_path: str
+    name_field: str
+    layers: tuple[dict, ...]  # LayerSpec fields (path, date, sensor, band_map, scale, offset, assume_crs)
+    out_dir: str
+    mmu_ha: float = 0.5
+    thresholds: dict = field(default_factory=dict)
+    budget_mb: int = 256
+    max_memory_mb: int = 8192
+    zones: dict | None = None  # ZoneSpec fields
+    reference: dict | None = None  # ReferenceSpec fields
+    use_cache: bool = True
+    max_findings: int = 5000
+
+
+@dataclass(frozen=True)
+class AreaOutcome:
+    """What the client keeps of one area: ok with its summary figures, or failed with the error."""
+
+    name: str
+    stem: str
+    status: str  # ok | failed
+    error: str = ""
+    seconds: float = 0.0
+    worker: str = ""
+
+
+def paths(out_dir: Path, stem: str) -> dict[str, Path]:
+    return {FACTS: out_dir / FACTS / f"{stem}.json", FINDINGS: out_dir / FINDINGS / f"{stem}.geojson",
+            FAILED: out_dir / FAILED / f"{stem}.json"}
+
+
+def is_done(out_dir: Path, stem: str) -> bool:
+    """The area's facts are whole (written last, atomically)."""
+    facts = paths(out_dir, stem)[FACTS]
+    try:
+        return isinstance(json.loads(facts.read_text(encoding="utf-8")), dict) and \
+            paths(out_dir, stem)[FINDINGS].is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def measure_area(task: AreaTask) -> AreaOutcome:
+    """Measure one area; never raises for the area's own problems (they come back as ``failed``)."""
+    import socket
+
+    from engine.cachefs import write_atomic
+
+    started = time.perf_counter()
+    where = paths(Path(task.out_dir), task.stem)
+    worker = socket.gethostname()
+    try:
+        facts, findings = _analyse(task)
+    except Exception as exc:  # an area's failure is recorded, and the sweep goes on
+        error = _describe(exc)
+        where[FAILED].parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(where[FAILED], json.dumps({"area": task.name, "error": error}, ensure_ascii=False).encode())
+        log.info("area %s failed: %s", task.name, error)
+        return AreaOutcome(task.name, task.stem, "failed", error, time.perf_counter() - started, worker)
+    for key in (FINDINGS, FACTS):
+        where[key].parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(where[FINDINGS], json.dumps(findings, ensure_ascii=False).encode("utf-8"))
+    write_atomic(where[FACTS], json.dumps(facts, ensure_ascii=False, indent=2).encode("utf-8"))
+    where[FAILED].unlink(missing_ok=True)
+    return AreaOutcome(task.name, task.stem, "ok", "", time.perf_counter() - started, worker)
+
+
+def _analyse(task: AreaTask) -> tuple[dict, dict]:
+    from engine.analysis.aoi import AoiSpec
+    from engine.analysis.cache import AnalysisCache
+    from engine.analysis.classify import Thresholds
+    from engine.analysis.reference import ReferenceSpec
+    from engine.analysis.run import AnalysisConfig, ZoneSpec, analyse
+    from engine.types import LayerSpec
+
+    specs = [LayerSpec(**{**layer, "path": Path(layer["path"])}) for layer in task.layers]
+    config = AnalysisConfig(thresholds=Thresholds(**task.thresholds), mmu_ha=task.mmu_ha, budget_mb=task.budget_mb,
+                            max_memory_mb=task.max_memory_mb)
+    zones = ZoneSpec(**{**task.zones, "path": Path(task.zones["path"])}) if task.zones else None
+    reference = (ReferenceSpec(**{**task.reference, "path": Path(task.reference["path"])})
+                 if task.reference else None)
+    result = analyse(specs, None, config, None, zones, AnalysisCache() if task.use_cache else None, reference,
+                     aoi=AoiSpec(Path(task.areas_path), task.name, task.name_field))
+    return result.facts.to_dict(), result.findings(task.max_findings)
+
+
+def _describe(exc: BaseException) -> str:
+    from engine.errors import EngineError
+
+    if isinstance(exc, EngineError | ValueError | OSError):
+        return str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"
