@@ -201,9 +201,6 @@ def test_an_area_of_interest_in_the_request(engine: Engine) -> None:
     facts = reply.json()["facts"]
     assert facts["aoi"]["name"] == "城关镇"
     assert facts["analysed_area_m2"] == pytest.approx(0.5 * whole["analysed_area_m2"], rel=0.1)
-    deadline = time.monotonic() + 10  # the temporary file goes when the work ends, just after the reply
-    while list(Path(tempfile.gettempdir()).glob("aoi-*.geojson")) and time.monotonic() < deadline:
-        time.sleep(0.1)
     assert not list(Path(tempfile.gettempdir()).glob("aoi-*.geojson"))
     bad = httpx.post(url, json={"layers": LAYERS, "aoi": {"type": "FeatureCollection", "features": []}},
                      headers=AUTH, timeout=60)

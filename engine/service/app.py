@@ -311,6 +311,8 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
         events: asyncio.Queue[AskEvent | None] = asyncio.Queue()
 
         def emit(event: AskEvent | None) -> None:
+            if event is None:  # the reply ends: its temporary files go first, so none outlives it
+                vectors.remove()
             loop.call_soon_threadsafe(events.put_nowait, event)
 
         def job() -> None:
