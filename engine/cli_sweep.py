@@ -42,11 +42,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     import logging
     from dataclasses import asdict
 
+    import distributed  # noqa: F401  (it sets its loggers up on import; quieten them after)
     from tqdm import tqdm
 
     from engine.sweep.run import SweepConfig, sweep
-
-    import distributed  # noqa: F401  (it sets its loggers up on import; quieten them after)
 
     if not args.debug:  # Dask's scheduler and nanny talk at INFO; the progress bar says what matters
         for name in ("distributed", "bokeh", "tornado"):

@@ -1,0 +1,259 @@
+"""Sweeps on Dask: many townships measured as ``analyse --aoi`` measures one, failures isolated, reruns resumable.
+
+Real clusters only: a ``LocalCluster`` of processes, and a ``dask scheduler`` plus ``dask worker`` started as
+separate processes over TCP on 127.0.0.1, the worker in another folder (it imports the engine as the
+installed package). Nothing listens beyond loopback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from shapely.geometry import Polygon, mapping
+
+from engine.sweep.run import SweepConfig, sweep
+from engine.synthetic import SyntheticSpec, write_scene
+
+REPO = Path(__file__).resolve().parents[1]
+DASK = Path(sys.executable).with_name("dask")
+ORIGIN, SIDE_M = (500000.0, 3997440.0), 2560.0  # the synthetic scene: 256 px of 10 m in UTM 48N
+TOWNS = ("城关镇", "新华乡", "东风镇", "红星乡")
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory):
+    return write_scene(SyntheticSpec(width=256, height=256, patch_px=16, noise=0.01), tmp_path_factory.mktemp("sw"))
+
+
+def _grid_areas(n: int, names: tuple[str, ...] | None = None) -> list[tuple[str, Polygon]]:
+    """An n x n grid of townships over the scene, inset from their neighbours; named, or 乡01, 乡02 ..."""
+    step = SIDE_M / n
+    out = []
+    for i in range(n * n):
+        x0, y0 = ORIGIN[0] + (i % n) * step + 3.3, ORIGIN[1] + (i // n) * step + 3.3
+        name = names[i] if names else f"乡{i + 1:02d}"
+        out.append((name, Polygon([(x0, y0), (x0 + step - 6.6, y0), (x0 + step - 6.6, y0 + step - 6.6),
+                                   (x0, y0 + step - 6.6)])))
+    return out
+
+
+def _write_areas(path: Path, areas: list[tuple[str, Polygon]]) -> Path:
+    path.write_text(json.dumps({
+        "type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "EPSG:32648"}},
+        "features": [{"type": "Feature", "properties": {"XZQMC": n}, "geometry": mapping(g)} for n, g in areas]},
+        ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def towns(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four townships over the scene and one far outside it (which must fail alone)."""
+    far = ("远方乡", Polygon([(700000, 3997440), (701000, 3997440), (701000, 3998440), (700000, 3998440)]))
+    return _write_areas(tmp_path_factory.mktemp("towns") / "towns.geojson", [*_grid_areas(2, TOWNS), far])
+
+
+def _cli(*args: str, cwd: Path = REPO, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, cwd=cwd,
+                          check=False, **kwargs)
+
+
+def _analyse_aoi(scene, towns: Path, name: str) -> dict:
+    out = _cli("analyse", "--quiet", "--no-cache", "--json", *(a for p in scene.layers for a in ("--layer", str(p))),
+               "--aoi", str(towns), "--aoi-name", name, "--aoi-name-field", "XZQMC")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def _config(scene, towns: Path, out: Path, **kwargs) -> SweepConfig:
+    return SweepConfig(areas=towns, name_field="XZQMC", layers=tuple(str(p) for p in scene.layers), out_dir=out,
+                       use_cache=False, **kwargs)
+
+
+def _summary(out: Path) -> dict[str, dict]:
+    text = (out / "summary.csv").read_bytes()
+    assert text.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read Chinese
+    return {row["area"]: row for row in csv.DictReader(text.decode("utf-8-sig").splitlines())}
+
+
+@pytest.fixture(scope="module")
+def local_sweep(scene, towns: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("local") / "sweep"
+    result = sweep(_config(scene, towns, out, workers=2))
+    assert sorted(o.name for o in result.outcomes) == sorted([*TOWNS, "远方乡"])
+    return out
+
+
+def test_each_areas_facts_equal_analyse_aoi_on_a_local_cluster(scene, towns: Path, local_sweep: Path) -> None:
+    for name in TOWNS:
+        swept = json.loads((local_sweep / "facts" / f"{name}.json").read_text(encoding="utf-8"))
+        assert swept == _analyse_aoi(scene, towns, name), name
+        assert swept["aoi"]["name"] == name
+
+
+def test_a_failing_area_is_recorded_and_the_others_finish(local_sweep: Path) -> None:
+    rows = _summary(local_sweep)
+    assert [rows[n]["status"] for n in TOWNS] == ["ok"] * 4
+    assert rows["远方乡"]["status"] == "failed" and "outside the layers" in rows["远方乡"]["error"]
+    assert float(rows["城关镇"]["analysed_mu"]) > 0 and rows["城关镇"]["date_from"] == "2023-05-01"
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(local_sweep / "summary.xlsx").active
+    assert [c.value for c in sheet[1]][:3] == ["area", "status", "error"] and sheet.max_row == 6
+    record = json.loads((local_sweep / "sweep.json").read_text(encoding="utf-8"))
+    assert set(record["run"]["failed"]) == {"远方乡"} and record["versions"]["dask"]
+    assert [d["date"] for d in record["inputs"]["dates"]] == ["2023-05-01", "2024-05-01"]
+
+
+def _findings_by_area(out: Path) -> dict[str, int]:
+    import pyogrio.raw
+
+    meta, _, _, columns = pyogrio.raw.read(out / "findings.gpkg", layer="change_patches")
+    names = list(columns[list(meta["fields"]).index("area")])
+    return {n: names.count(n) for n in set(names)}
+
+
+def test_a_rerun_skips_done_areas_and_keeps_them_in_the_outputs(scene, towns: Path, local_sweep: Path) -> None:
+    before = _findings_by_area(local_sweep)
+    per_area = {n: json.loads((local_sweep / "findings" / f"{n}.geojson").read_text())["properties"]["count"]
+                for n in TOWNS}
+    assert before == {n: c for n, c in per_area.items() if c}
+    again = sweep(_config(scene, towns, local_sweep, workers=1))
+    assert sorted(again.skipped) == sorted(TOWNS) and [o.name for o in again.outcomes] == ["远方乡"]
+    assert _findings_by_area(local_sweep) == before  # the skipped areas' patches are still there
+    assert len(_summary(local_sweep)) == 5
+    forced = sweep(_config(scene, towns, local_sweep, workers=1, force=True))
+    assert not forced.skipped and len(forced.outcomes) == 5
+
+
+@pytest.fixture
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([str(DASK), *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, free_port: int, request: pytest.FixtureRequest) -> Iterator[str]:
+    """``dask scheduler`` and one ``dask worker`` as separate processes on 127.0.0.1; the worker in another folder,
+    with no PYTHONPATH (it finds the engine as the installed package). ``preload``: a worker start-up script."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    address = f"tcp://127.0.0.1:{free_port}"
+    preload = getattr(request, "param", None)
+    scheduler = _start(["scheduler", "--host", "127.0.0.1", "--port", str(free_port), "--dashboard-address",
+                        "127.0.0.1:0"], elsewhere, env)
+    worker_args = ["worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--dashboard-address",
+                   "127.0.0.1:0", "--no-nanny"]
+    if preload:
+        (elsewhere / "preload.py").write_text(preload, encoding="utf-8")
+        worker_args += ["--preload", str(elsewhere / "preload.py")]
+    worker = _start(worker_args, elsewhere, env)
+    try:
+        from distributed import Client
+
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(1, timeout=60)
+        yield address
+    finally:
+        for process in (worker, scheduler):
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in (worker, scheduler):
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_the_same_facts_on_a_scheduler_and_worker_started_apart(scene, towns: Path, local_sweep: Path,
+                                                                cluster: str, tmp_path: Path) -> None:
+    out = tmp_path / "remote"
+    run = _cli("sweep", "--areas", str(towns), "--name-field", "XZQMC", "--layer", str(scene.layers[0]),
+               "--layer", str(scene.layers[1]), "--out", str(out), "--scheduler", cluster, "--no-cache", "--quiet")
+    assert run.returncode == 1, run.stderr  # 远方乡 failed, the rest measured
+    assert "4 of 5 areas measured" in run.stdout
+    for name in TOWNS:
+        assert json.loads((out / "facts" / f"{name}.json").read_text()) == \
+            json.loads((local_sweep / "facts" / f"{name}.json").read_text()), name
+
+
+BLOCK_ENGINE = '''"""A worker whose environment lacks the engine: importing it fails there."""
+import sys
+
+
+class _NoEngine:
+    def find_spec(self, name, path=None, target=None):
+        if name == "engine" or name.startswith("engine."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _NoEngine())
+'''
+
+
+@pytest.mark.parametrize("cluster", [BLOCK_ENGINE], indirect=True)
+def test_a_worker_without_the_engine_is_named_in_one_line(scene, towns: Path, cluster: str, tmp_path: Path) -> None:
+    run = _cli("sweep", "--areas", str(towns), "--name-field", "XZQMC", "--layer", str(scene.layers[0]),
+               "--layer", str(scene.layers[1]), "--out", str(tmp_path / "o"), "--scheduler", cluster, "--quiet")
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 2 and "cannot import the engine" in lines[-1], run.stderr
+    assert not any(line.startswith("Traceback") for line in lines)
+
+
+def test_a_killed_sweep_resumes_where_it_stopped(scene, tmp_path: Path) -> None:
+    areas = _write_areas(tmp_path / "grid.geojson", _grid_areas(4))
+    out = tmp_path / "killed"
+    args = ["sweep", "--areas", str(areas), "--name-field", "XZQMC", "--layer", str(scene.layers[0]), "--layer",
+            str(scene.layers[1]), "--out", str(out), "--workers", "1", "--no-cache", "--quiet"]
+    process = subprocess.Popen([sys.executable, "-m", "engine", *args], cwd=REPO, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / "facts").glob("*.json"))) < 2:
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGKILL)  # the client, its scheduler and its worker, mid-sweep
+    process.wait()
+    done = sorted(p.stem for p in (out / "facts").glob("*.json"))
+    assert 2 <= len(done) < 16, done
+    for path in (out / "facts").glob("*.json"):
+        json.loads(path.read_text(encoding="utf-8"))  # no half-written facts
+    rerun = _cli(*args)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"({len(done)} already done, skipped)" in rerun.stdout and "16 of 16 areas measured" in rerun.stdout
+    assert len(_summary(out)) == 16 and all(r["status"] == "ok" for r in _summary(out).values())
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda d: ["--areas", str(d / "missing.gpkg")], "not found"),
+    (lambda d: ["--areas", str(_write_areas(d / "a.geojson", _grid_areas(1))), "--name-field", "DLMC"],
+     "has no field 'DLMC'"),
+    (lambda d: ["--areas", str(_write_areas(d / "a.geojson", [("a/b", Polygon([(0, 0), (1, 0), (1, 1)])),
+                                                              ("a_b", Polygon([(0, 0), (1, 0), (1, 1)]))]))],
+     "would share the file name"),
+    (lambda d: ["--areas", str(_write_areas(d / "a.geojson", _grid_areas(1))), "--layer", str(d / "none_*.tif")],
+     "matches no file"),
+])
+def test_bad_inputs_are_one_line_and_exit_2(scene, tmp_path: Path, make, message: str) -> None:
+    args = {"--name-field": "XZQMC", "--layer": str(scene.layers[0]), "--out": str(tmp_path / "o")}
+    given = make(tmp_path)
+    for flag, value in args.items():
+        if flag not in given:
+            given += [flag, value]
+    run = _cli("sweep", *given, "--quiet")
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 2 and len(lines) == 1 and message in lines[0], run.stderr
