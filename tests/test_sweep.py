@@ -257,3 +257,45 @@ def test_bad_inputs_are_one_line_and_exit_2(scene, tmp_path: Path, make, message
     run = _cli("sweep", *given, "--quiet")
     lines = run.stderr.strip().splitlines()
     assert run.returncode == 2 and len(lines) == 1 and message in lines[0], run.stderr
+
+
+def _split(layer: Path, folder: Path) -> list[Path]:
+    """The layer cut into two overlapping products of the same date (west and east), as two tiles are."""
+    import rasterio
+    from rasterio.windows import Window
+    from rasterio.windows import transform as window_transform
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    with rasterio.open(layer) as src:
+        for name, window in (("west", Window(0, 0, 150, src.height)), ("east", Window(100, 0, src.width - 100,
+                                                                                      src.height))):
+            profile = {**src.profile, "width": int(window.width), "height": int(window.height),
+                       "transform": window_transform(window, src.transform), "blockxsize": 16, "blockysize": 16}
+            path = folder / f"{name}_{layer.name}"
+            with rasterio.open(path, "w", **profile) as dst:
+                dst.write(src.read(window=window))
+                dst.update_tags(**src.tags())
+                dst.descriptions = src.descriptions
+            out.append(path)
+    return out
+
+
+def test_two_products_of_one_date_are_mosaicked_and_measure_as_the_whole(scene, towns: Path, local_sweep: Path,
+                                                                         tmp_path: Path) -> None:
+    tiles = _split(scene.layers[1], tmp_path / "tiles")
+    out = tmp_path / "mosaicked"
+    result = sweep(SweepConfig(areas=towns, name_field="XZQMC", layers=(str(scene.layers[0]),
+                                                                         str(tmp_path / "tiles" / "*.tif")),
+                               out_dir=out, use_cache=False, workers=1))
+    assert sum(o.status == "ok" for o in result.outcomes) == 4
+    assert (out / "mosaics" / "mosaic_2024-05-01.vrt").is_file()
+    record = json.loads((out / "sweep.json").read_text(encoding="utf-8"))
+    assert sorted(Path(p).name for p in record["inputs"]["dates"][1]["products"]) == sorted(t.name for t in tiles)
+    for name in TOWNS:
+        whole = json.loads((local_sweep / "facts" / f"{name}.json").read_text())
+        mosaic = json.loads((out / "facts" / f"{name}.json").read_text())
+        # the same pixels, calibrated the same way: the same classes, transitions and patches to the last digit
+        assert mosaic["classes"] == whole["classes"] and mosaic["transitions"] == whole["transitions"], name
+        assert mosaic["findings_count"] == whole["findings_count"]
+        assert mosaic["per_date"][1]["valid_fraction"] == pytest.approx(1.0)

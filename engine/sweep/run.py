@@ -22,6 +22,7 @@ from engine.cachefs import write_atomic
 from engine.errors import SweepError
 from engine.sweep.areas import Area, read_areas
 from engine.sweep.layers import DatedProducts, by_date, spec_record
+from engine.sweep.mosaic import build_mosaic
 from engine.sweep.outputs import summary_row, write_findings, write_summary
 from engine.sweep.task import AreaOutcome, AreaTask, is_done, measure_area
 
@@ -74,11 +75,6 @@ def plan(config: SweepConfig) -> tuple[list[Area], list[DatedProducts]]:
         raise SweepError(f"--areas {config.areas}: not found")
     areas = read_areas(config.areas, config.name_field)
     dates = by_date(list(config.layers), config.sensor, config.assume_crs)
-    several = [d for d in dates if len(d.specs) > 1]
-    if several:
-        names = ", ".join(f"{d.date} ({len(d.specs)} products)" for d in several)
-        raise SweepError(f"several products share a date ({names}); mosaicking them is not supported yet: give "
-                         "one product per date, or build a mosaic (e.g. gdalbuildvrt) per date")
     try:
         config.out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -86,8 +82,17 @@ def plan(config: SweepConfig) -> tuple[list[Area], list[DatedProducts]]:
     return areas, dates
 
 
+def layers_of(config: SweepConfig, dates: list[DatedProducts]) -> tuple[dict, ...]:
+    """One layer per date: the product itself, or the mosaic VRT of the date's products (``mosaic.py``)."""
+    out = []
+    for d in dates:
+        spec = d.specs[0] if len(d.specs) == 1 else build_mosaic(d.specs, d.date, config.out_dir / "mosaics")
+        out.append(spec_record(spec))
+    return tuple(out)
+
+
 def tasks_for(config: SweepConfig, areas: list[Area], dates: list[DatedProducts]) -> list[AreaTask]:
-    layers = tuple(spec_record(d.specs[0]) for d in dates)
+    layers = layers_of(config, dates)
     return [AreaTask(name=a.name, stem=a.stem, areas_path=str(config.areas.resolve()), name_field=config.name_field,
                      layers=layers, out_dir=str(config.out_dir.resolve()), mmu_ha=config.mmu_ha,
                      thresholds=config.thresholds, budget_mb=config.budget_mb, max_memory_mb=config.max_memory_mb,
