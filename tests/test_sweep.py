@@ -299,3 +299,39 @@ def test_two_products_of_one_date_are_mosaicked_and_measure_as_the_whole(scene, 
         assert mosaic["classes"] == whole["classes"] and mosaic["transitions"] == whole["transitions"], name
         assert mosaic["findings_count"] == whole["findings_count"]
         assert mosaic["per_date"][1]["valid_fraction"] == pytest.approx(1.0)
+
+
+def test_the_service_runs_a_sweep_from_inline_boundaries(scene, tmp_path: Path) -> None:
+    """POST /v1/sweep, as the QGIS "Sweep areas" algorithm sends it: boundaries inline in EPSG:4326, paths
+    under the service's root; the same facts as the command line's sweep; nothing outside the root."""
+    import httpx
+    from pyproj import Transformer
+    from test_service import Engine
+
+    from engine.analysis.geo import reproject
+
+    to_lonlat = Transformer.from_crs("EPSG:32648", "EPSG:4326", always_xy=True)
+    areas = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"XZQMC": n}, "geometry": mapping(reproject(g, to_lonlat))}
+        for n, g in _grid_areas(2, TOWNS)]}
+    server = Engine("--backend", "none", "--root", str(tmp_path), "--root", str(Path(scene.layers[0]).parent))
+    try:
+        body = {"areas": areas, "name_field": "XZQMC", "layers": [str(p) for p in scene.layers],
+                "out": str(tmp_path / "service-sweep"), "workers": 1}
+        reply = httpx.post(server.url + "/v1/sweep", json=body, timeout=300)
+        assert reply.status_code == 200, reply.text
+        done = reply.json()
+        assert done["measured"] == 4 and not done["failed"] and Path(done["findings"]).is_file()
+        assert (tmp_path / "service-sweep" / "areas.geojson").is_file()  # kept with the sweep's record
+        for name in TOWNS:
+            facts = json.loads((tmp_path / "service-sweep" / "facts" / f"{name}.json").read_text())
+            assert facts["aoi"]["name"] == name and facts["analysed_area_m2"] > 0
+        streamed = httpx.post(server.url + "/v1/sweep", json={**body, "stream": True, "force": True}, timeout=300)
+        kinds = [line.split(": ", 1)[1] for line in streamed.text.splitlines() if line.startswith("event: ")]
+        assert kinds.count("progress") == 4 and kinds[-1] == "done"
+        outside = httpx.post(server.url + "/v1/sweep", json={**body, "out": "/etc/sweep"}, timeout=60)
+        assert outside.status_code == 403 and outside.json()["error"]["code"] == "path_not_allowed"
+        bad_field = httpx.post(server.url + "/v1/sweep", json={**body, "name_field": "DLMC"}, timeout=60)
+        assert bad_field.status_code == 422 and "has no field 'DLMC'" in bad_field.json()["error"]["message"]
+    finally:
+        server.stop()

@@ -43,8 +43,17 @@ from engine.scene.confine import check_confined, check_request
 from engine.scene.describe import describe
 from engine.scene.layer import open_layer
 from engine.service.guards import BodyLimit, HostCheck, OffLoopRoute
-from engine.service.schemas import AnalyseBody, AskBody, AuditBody, ErrorResponse, InspectBody, LayerBody
+from engine.service.schemas import (
+    AnalyseBody,
+    AskBody,
+    AuditBody,
+    ErrorResponse,
+    InspectBody,
+    LayerBody,
+    SweepBody,
+)
 from engine.service.settings import ServiceSettings
+from engine.service.sweeps import SweepRefused, sweep_config, sweep_events
 from engine.service.vectors import PendingVectors, VectorRefused, checked_text
 from engine.types import Extent, LayerSpec
 
@@ -58,6 +67,7 @@ STATUS: dict[type[errors.EngineError], int] = {
                             errors.ExtentOutsideError, errors.NoValidPixelsError, errors.BandRolesUnknownError,
                             errors.MissingBandError, errors.MetadataError, errors.InvalidExtentError,
                             errors.NoOverlapError, errors.ZonesError, errors.ReferenceLayerError, errors.AoiError,
+                            errors.SweepError,
                             errors.InvalidResolutionError, errors.ExtentTooLargeError,
                             errors.FactsError)},
 }
@@ -217,6 +227,12 @@ def _ask_request(body: AskBody | AnalyseBody, settings: ServiceSettings) -> tupl
     return request, vectors
 
 
+def _use_vectors(request: AskRequest, paths: dict[str, Path]) -> None:
+    """The request's written zones and area, as the analysis takes them."""
+    request.zones = ZoneSpec(paths["zones"]) if "zones" in paths else None
+    request.aoi = AoiSpec(paths["aoi"], label=request.aoi_label) if "aoi" in paths else None
+
+
 def create_app(settings: ServiceSettings, backend: Backend, generation: GenerationConfig | None = None,
                cache: AnalysisCache | None = None) -> FastAPI:
     engine = _Engine(settings, backend, generation or GenerationConfig(), cache)
@@ -279,7 +295,7 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
         cancel = threading.Event()
         return await _respond(lambda: ask(request, engine.backend, engine.sessions, engine.generation, engine.cache,
                                           cancel, history_tokens=settings.history_tokens),
-                              request, vectors, cancel, body.stream)
+                              vectors, cancel, body.stream, functools.partial(_use_vectors, request))
 
     @app.post("/v1/analyse", summary="measure layers over an extent without the model: facts and findings",
               responses={400: ERRORS, 401: ERRORS, 403: ERRORS, 404: ERRORS, 413: ERRORS, 422: ERRORS,
@@ -290,11 +306,20 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
             request.analysis = AnalysisConfig(mmu_ha=body.mmu_ha)
         request.class_maps = body.class_maps
         cancel = threading.Event()
-        return await _respond(lambda: measure(request, engine.cache, body.max_findings, cancel), request, vectors,
-                              cancel, body.stream)
+        return await _respond(lambda: measure(request, engine.cache, body.max_findings, cancel), vectors, cancel,
+                              body.stream, functools.partial(_use_vectors, request))
 
-    async def _respond(produce: Callable[[], Iterator[AskEvent]], request: AskRequest, vectors: PendingVectors,
-                       cancel: threading.Event, stream: bool) -> Response:
+    @app.post("/v1/sweep", summary="measure every area of a boundary layer on Dask (as `engine sweep`)",
+              responses={400: ERRORS, 401: ERRORS, 403: ERRORS, 413: ERRORS, 422: ERRORS, 429: ERRORS})
+    async def sweep_endpoint(body: SweepBody) -> Response:
+        try:
+            config, files = await run_in_threadpool(sweep_config, body, settings)
+        except SweepRefused as exc:
+            raise ServiceError(exc.status, exc.code, str(exc)) from None
+        return await _respond(lambda: sweep_events(config, files), PendingVectors(), threading.Event(), body.stream)
+
+    async def _respond(produce: Callable[[], Iterator[AskEvent]], vectors: PendingVectors, cancel: threading.Event,
+                       stream: bool, use_vectors: Callable[[dict[str, Path]], None] | None = None) -> Response:
         """Admit, run ``produce`` in the worker, and reply with its events streamed (SSE) or collected as one JSON.
 
         Temporary files (zones, the area) are written only once admitted, and always removed when the work ends.
@@ -305,8 +330,8 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
         except OSError:
             engine.release()
             raise
-        request.zones = ZoneSpec(paths["zones"]) if "zones" in paths else None
-        request.aoi = AoiSpec(paths["aoi"], label=request.aoi_label) if "aoi" in paths else None
+        if use_vectors is not None:
+            use_vectors(paths)
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[AskEvent | None] = asyncio.Queue()
 

@@ -65,6 +65,21 @@ class AnalyseBody(BaseModel):
     stream: bool = False
 
 
+class SweepBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    areas: dict[str, Any] = Field(description="the boundary polygons: a GeoJSON FeatureCollection (EPSG:4326)")
+    name_field: str = Field(min_length=1, max_length=200, description="the property naming each area")
+    layers: list[str] = Field(min_length=1, max_length=64, description="layer paths or globs; repeat dates")
+    out: str = Field(min_length=1, max_length=4000, description="the sweep's folder, under the service's roots")
+    zones: dict[str, Any] | None = Field(default=None, description="a GeoJSON FeatureCollection of zones")
+    workers: int | None = Field(default=None, ge=1, le=256, description="local Dask workers (default: CPU cores)")
+    force: bool = Field(default=False, description="measure again the areas already measured")
+    mmu_ha: float | None = Field(default=None, ge=0, le=10_000, allow_inf_nan=False,
+                                 description="minimum mapping unit of change patches, ha (default 0.5)")
+    stream: bool = False
+
+
 class InspectBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -51,26 +51,31 @@ def area_geojson(layer):
 
 
 def zones_geojson(layer, features=None, empty_message=None):
-    """A polygon layer (or ``features`` of it) as a GeoJSON FeatureCollection in EPSG:4326, as the engine takes it.
+    """A polygon layer (or ``features`` of it) as a GeoJSON FeatureCollection in EPSG:4326, as the engine takes it."""
+    return features_geojson(layer.crs(), layer.fields().names(),
+                            features if features is not None else layer.getFeatures(), layer.name(), empty_message)
+
+
+def features_geojson(crs, names, features, label, empty_message=None):
+    """Polygons in ``crs`` with the attributes ``names`` as a GeoJSON FeatureCollection in EPSG:4326.
 
     Each geometry is transformed with ``QgsCoordinateTransform`` and written with ``QgsGeometry.asJson`` (both in
     QGIS 3.22, the plugin's minimum; ``QgsJsonExporter.setDestinationCrs`` is not). Attributes go as strings or
-    numbers; features without a geometry are left out.
+    numbers; features without a geometry are left out. ``label`` names the layer in messages.
     """
-    to_wgs84 = QgsCoordinateTransform(layer.crs(), QgsCoordinateReferenceSystem("EPSG:4326"), QgsProject.instance())
-    names = layer.fields().names()
+    to_wgs84 = QgsCoordinateTransform(crs, QgsCoordinateReferenceSystem("EPSG:4326"), QgsProject.instance())
     out = []
-    for feature in (features if features is not None else layer.getFeatures()):
+    for feature in features:
         geometry = feature.geometry()
         if geometry is None or geometry.isEmpty():
             continue
         geometry = geometry.__class__(geometry)  # a copy: the layer's own features stay untouched
         if geometry.transform(to_wgs84) != 0:
-            raise LayerError(tr("A zone of {} cannot be transformed to longitude/latitude").format(layer.name()))
+            raise LayerError(tr("A zone of {} cannot be transformed to longitude/latitude").format(label))
         properties = {name: _plain(feature.attribute(name)) for name in names}
         out.append({"type": "Feature", "properties": properties, "geometry": json.loads(geometry.asJson(7))})
     if not out:
-        raise LayerError((empty_message or tr("The zones layer {} has no polygons")).format(layer.name()))
+        raise LayerError((empty_message or tr("The zones layer {} has no polygons")).format(label))
     return {"type": "FeatureCollection", "features": out}
 
 

@@ -256,6 +256,66 @@
         <translation>{}（已选 {} 个）</translation>
     </message>
     <message>
+        <source>{} of {} areas ({} failed)</source>
+        <translation>{} / {} 个区域（{} 个失败）</translation>
+    </message>
+    <message>
+        <source>Sweep areas</source>
+        <translation>批量区域测量</translation>
+    </message>
+    <message>
+        <source>Measures every area of a boundary layer (townships, counties; its selected features when 'Selected features only' is ticked) on the same dates, through the local engine's sweep on Dask. Loads the change patches, zone violations and the summary table (亩 and 公顷) into the project. A rerun into the same folder skips the areas already measured.</source>
+        <translation>在相同日期上测量边界图层中的每个区域（乡镇、县；勾选“仅所选要素”时为所选要素），由本地引擎在 Dask 上批量运行。完成后将变化图斑、保护区疑似违规和汇总表（亩与公顷）加载到项目中。再次运行到同一文件夹时跳过已测量的区域。</translation>
+    </message>
+    <message>
+        <source>Boundary layer</source>
+        <translation>边界图层</translation>
+    </message>
+    <message>
+        <source>Name field</source>
+        <translation>名称字段</translation>
+    </message>
+    <message>
+        <source>Layers (one or more per date)</source>
+        <translation>影像图层（每个日期一个或多个）</translation>
+    </message>
+    <message>
+        <source>Measure again the areas already measured</source>
+        <translation>重新测量已测量的区域</translation>
+    </message>
+    <message>
+        <source>Sweep folder</source>
+        <translation>结果文件夹</translation>
+    </message>
+    <message>
+        <source>Findings (GeoPackage)</source>
+        <translation>发现（GeoPackage）</translation>
+    </message>
+    <message>
+        <source>Summary table (Excel)</source>
+        <translation>汇总表（Excel）</translation>
+    </message>
+    <message>
+        <source>{}: {}</source>
+        <translation>{}：{}</translation>
+    </message>
+    <message>
+        <source>{} of {} areas measured; results in {}</source>
+        <translation>已测量 {} / {} 个区域；结果位于 {}</translation>
+    </message>
+    <message>
+        <source>Change patches</source>
+        <translation>变化图斑</translation>
+    </message>
+    <message>
+        <source>Zone violations</source>
+        <translation>保护区疑似违规</translation>
+    </message>
+    <message>
+        <source>Sweep summary</source>
+        <translation>批量测量汇总</translation>
+    </message>
+    <message>
         <source>Zones</source>
         <translation>保护区</translation>
     </message>

@@ -34,8 +34,16 @@ def params_for(question, layer, baseline, rect, rect_crs, zones):
 
 def run(endpoint, params, feedback):
     """Stream ``/v1/<endpoint>`` with ``params``; returns (answer text, last event of each kind)."""
+    return run_body(endpoint, params.analyse_body() if endpoint == "analyse" else params.body(), feedback)
+
+
+def run_body(endpoint, body, feedback):
+    """Stream ``/v1/<endpoint>`` with the JSON ``body``; returns (answer text, last event of each kind).
+
+    A ``progress`` event with ``done`` and ``total`` moves the progress bar in proportion (a sweep's areas).
+    """
     api = EngineApi(settings.get("engine_url"), settings.get("token"))
-    call = api.stream(f"/v1/{endpoint}", params.analyse_body() if endpoint == "analyse" else params.body())
+    call = api.stream(f"/v1/{endpoint}", body)
     loop = QEventLoop()
     answer, events, outcome = [], {}, {}
 
@@ -46,7 +54,12 @@ def run(endpoint, params, feedback):
             events[kind] = data
             if kind == "error":
                 feedback.reportError(data.get("message", ""))
-        feedback.setProgress(max(feedback.progress(), STAGE_PROGRESS.get(kind, 0)))
+        if kind == "progress" and data.get("total") and data.get("stage") == "areas":
+            feedback.setProgress(100.0 * data.get("done", 0) / data["total"])
+            feedback.setProgressText(tr("{} of {} areas ({} failed)").format(data.get("done", 0), data["total"],
+                                                                             data.get("failed", 0)))
+        else:
+            feedback.setProgress(max(feedback.progress(), STAGE_PROGRESS.get(kind, 0)))
 
     def on_ended(error):
         outcome["error"] = error

@@ -4,6 +4,7 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtCore import QCoreApplication
 
 from .algorithms import AskAboutExtent, ChangePolygons
+from .sweep_algorithm import SweepAreas
 
 
 class LandUseProvider(QgsProcessingProvider):
@@ -23,3 +24,4 @@ class LandUseProvider(QgsProcessingProvider):
     def loadAlgorithms(self):
         self.addAlgorithm(AskAboutExtent())
         self.addAlgorithm(ChangePolygons())
+        self.addAlgorithm(SweepAreas())

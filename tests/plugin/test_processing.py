@@ -30,7 +30,7 @@ def test_both_algorithms_run_through_processing(provider, tmp_path):
 
     assert provider is not None
     assert {a.id() for a in provider.algorithms()} == {"landusemonitor:askaboutextent",
-                                                       "landusemonitor:changepolygons"}
+                                                       "landusemonitor:changepolygons", "landusemonitor:sweepareas"}
     current, baseline = QgsRasterLayer(str(L8_B5), "2013"), QgsRasterLayer(str(L7_B4), "2001")
     QgsProject.instance().addMapLayers([current, baseline])
     out = tmp_path / "findings.geojson"
@@ -95,3 +95,50 @@ def test_ask_runs_row_after_row_as_in_batch_mode(provider, tmp_path):
         assert data["features"] and {f["properties"]["question"] for f in data["features"]} == {question}
         answers.append(result["ANSWER"])
     assert "亩" in answers[0] and " mu" in answers[1] and "亩" not in answers[1], answers  # each in its language
+
+
+def test_sweep_areas_measures_the_selected_townships_and_loads_the_results(provider, tmp_path):
+    """Two townships in Web Mercator over the UTM samples, one selected: only it is swept, through the engine's
+    /v1/sweep; the change patches, zone violations and summary table come back into the project."""
+    import csv
+
+    import processing
+    from qgis.core import (
+        QgsCoordinateReferenceSystem,
+        QgsCoordinateTransform,
+        QgsFeature,
+        QgsGeometry,
+        QgsProcessingFeatureSourceDefinition,
+        QgsRectangle,
+        QgsVectorLayer,
+    )
+
+    current, baseline = QgsRasterLayer(str(L8_B5), "2013"), QgsRasterLayer(str(L7_B4), "2001")
+    e = current.extent()
+    mid = (e.xMinimum() + e.xMaximum()) / 2
+    towns = QgsVectorLayer("Polygon?crs=EPSG:3857&field=XZQMC:string", "乡镇界", "memory")
+    to_mercator = QgsCoordinateTransform(current.crs(), QgsCoordinateReferenceSystem("EPSG:3857"),
+                                         QgsProject.instance())
+    features = []
+    for name, rect in (("西镇", QgsRectangle(e.xMinimum(), e.yMinimum(), mid, e.yMaximum())),
+                       ("东镇", QgsRectangle(mid, e.yMinimum(), e.xMaximum(), e.yMaximum()))):
+        geometry = QgsGeometry.fromRect(rect)
+        geometry.densifyByCount(10)
+        assert geometry.transform(to_mercator) == 0
+        feature = QgsFeature(towns.fields())
+        feature.setGeometry(geometry)
+        feature.setAttributes([name])
+        features.append(feature)
+    assert towns.dataProvider().addFeatures(features)
+    QgsProject.instance().addMapLayers([current, baseline, towns])
+    towns.selectByExpression("\"XZQMC\" = '西镇'")
+    out = tmp_path / "sweep"
+    result = processing.run("landusemonitor:sweepareas", {
+        "AREAS": QgsProcessingFeatureSourceDefinition(towns.id(), True), "NAME_FIELD": "XZQMC",
+        "LAYERS": [current, baseline], "OUTPUT": str(out)})
+    assert result["OUTPUT"] == str(out) and result["FINDINGS"].endswith("findings.gpkg")
+    rows = list(csv.DictReader((out / "summary.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert [(r["area"], r["status"]) for r in rows] == [("西镇", "ok")]
+    assert json.loads((out / "facts" / "西镇.json").read_text(encoding="utf-8"))["aoi"]["name"] == "西镇"
+    names = {layer.name() for layer in QgsProject.instance().mapLayers().values()}
+    assert {"变化图斑", "保护区疑似违规", "批量测量汇总"} <= names, names
