@@ -32,6 +32,16 @@ def add_parser(sub) -> None:
                        help="an existing Dask cluster's scheduler, e.g. tcp://host:8786 (its workers must reach "
                             "the layers and --out at the same paths)")
     p.add_argument("--force", action="store_true", help="measure again the areas already measured")
+    p.add_argument("--narrate", action="store_true",
+                   help="also have the model explain each area's facts, through an OpenAI-compatible server "
+                        "(--openai-url, --openai-model); each narrative is audited (narratives/<area>.json)")
+    p.add_argument("--openai-url", default=None, metavar="URL",
+                   help="OpenAI-compatible server for --narrate, e.g. http://gpu-server:8000/v1 "
+                        "(default $LANDUSE_OPENAI_URL)")
+    p.add_argument("--openai-model", default=None, metavar="NAME",
+                   help="the served model's name for --narrate (default $LANDUSE_OPENAI_MODEL)")
+    p.add_argument("--narrate-concurrency", type=positive_int, default=4, metavar="N",
+                   help="most narrative requests at once, across all workers (default 4)")
     add_measure_options(p, aoi=False)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -53,11 +63,24 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     inputs = measure_inputs(args, layers=[Path(".")])  # the layers are resolved by the sweep, per date
     zones = asdict(inputs.zones) if inputs.zones is not None else None
     reference = asdict(inputs.reference) if inputs.reference is not None else None
+    narrate = None
+    if args.narrate:
+        import os
+
+        from engine.sweep.narrative import NarrativeConfig
+
+        url = args.openai_url or os.environ.get("LANDUSE_OPENAI_URL")
+        model = args.openai_model or os.environ.get("LANDUSE_OPENAI_MODEL")
+        if not url or not model:
+            raise ValueError("--narrate needs --openai-url and --openai-model (an OpenAI-compatible server, "
+                             "e.g. vLLM serving the merged model)")
+        narrate = NarrativeConfig(url, model, os.environ.get("LANDUSE_OPENAI_KEY"),
+                                  concurrency=args.narrate_concurrency)
     config = SweepConfig(areas=args.areas, name_field=args.name_field, layers=tuple(args.layer), out_dir=args.out,
                          zones=zones, reference=reference, workers=args.workers, scheduler=args.scheduler,
                          force=args.force, mmu_ha=inputs.config.mmu_ha, thresholds=inputs.config.thresholds.to_dict(),
                          budget_mb=args.budget_mb, max_memory_mb=args.max_memory_mb, sensor=args.sensor,
-                         assume_crs=args.assume_crs, use_cache=not args.no_cache)
+                         assume_crs=args.assume_crs, use_cache=not args.no_cache, narrate=narrate)
     bar = None
 
     def progress(done: int, failed: int, remaining: int) -> None:

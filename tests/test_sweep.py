@@ -335,3 +335,77 @@ def test_the_service_runs_a_sweep_from_inline_boundaries(scene, tmp_path: Path) 
         assert bad_field.status_code == 422 and "has no field 'DLMC'" in bad_field.json()["error"]["message"]
     finally:
         server.stop()
+
+
+class _SlowNarrator:
+    """An OpenAI-compatible server that answers each area with its facts' first class area, slowly, and counts
+    how many requests it serves at once."""
+
+    in_flight = 0
+    most = 0
+    lock = None
+
+    @classmethod
+    def handler(cls):
+        import threading
+        from http.server import BaseHTTPRequestHandler
+
+        cls.lock, cls.in_flight, cls.most = threading.Lock(), 0, 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                import re
+
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with cls.lock:
+                    cls.in_flight += 1
+                    cls.most = max(cls.most, cls.in_flight)
+                time.sleep(0.4)
+                text = body["messages"][-1]["content"][-1]["text"]
+                water = re.search(r"水体[^\n]*?(\d[\d,.]*) 亩", text)
+                answer = f"该区域水体 {water.group(1)} 亩。" if water else "无法读取。"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                chunk = {"choices": [{"index": 0, "delta": {"content": answer}}]}
+                self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\ndata: [DONE]\n\n".encode())
+                with cls.lock:
+                    cls.in_flight -= 1
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+
+def test_a_narrative_per_area_through_an_openai_server_with_bounded_concurrency(scene, tmp_path: Path) -> None:
+    """The model explains each area's facts through the OpenAI-compatible backend, at most 2 at once; each
+    narrative carries its audit; the measurements never wait for it."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowNarrator.handler())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    areas = _write_areas(tmp_path / "grid.geojson", _grid_areas(2, TOWNS))
+    out = tmp_path / "narrated"
+    try:
+        run = _cli("sweep", "--areas", str(areas), "--name-field", "XZQMC", "--layer", str(scene.layers[0]),
+                   "--layer", str(scene.layers[1]), "--out", str(out), "--workers", "2", "--no-cache", "--quiet",
+                   "--narrate", "--openai-url", f"http://127.0.0.1:{server.server_address[1]}/v1",
+                   "--openai-model", "county-qwen", "--narrate-concurrency", "2")
+    finally:
+        server.shutdown()
+    assert run.returncode == 0, run.stderr
+    assert 1 <= _SlowNarrator.most <= 2
+    rows = _summary(out)
+    for name in TOWNS:
+        narrative = json.loads((out / "narratives" / f"{name}.json").read_text(encoding="utf-8"))
+        assert narrative["answer"].startswith("该区域水体") and narrative["audit"]["verdict"] == "all_measured"
+        assert rows[name]["narrative_audit"] == "all_measured"
+    # without a server the measurements are still made, and each narrative records why it is missing
+    bare = _cli("sweep", "--areas", str(areas), "--name-field", "XZQMC", "--layer", str(scene.layers[0]),
+                "--layer", str(scene.layers[1]), "--out", str(tmp_path / "no-server"), "--workers", "1",
+                "--no-cache", "--quiet", "--narrate", "--openai-url", "http://127.0.0.1:9/v1", "--openai-model", "m")
+    assert bare.returncode == 0, bare.stderr
+    assert all(r["status"] == "ok" and r["narrative_audit"] == "failed" for r in _summary(tmp_path / "no-server")
+               .values())

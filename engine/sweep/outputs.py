@@ -18,12 +18,13 @@ from pathlib import Path
 from engine.analysis.areas import M2_PER_HA, M2_PER_MU
 from engine.cachefs import temporary, write_atomic
 from engine.sweep.areas import Area
+from engine.sweep.narrative import narrative_verdict
 from engine.sweep.task import FACTS, FAILED, FINDINGS, paths
 
 SUMMARY_COLUMNS = (
     "area", "status", "error", "date_from", "date_to", "valid_from_pct", "valid_to_pct", "analysed_mu",
     "analysed_ha", "new_built_up_mu", "new_built_up_ha", "cropland_grassland_lost_mu", "cropland_grassland_lost_ha",
-    "change_patches", "zone_violations", "zone_violation_mu", "zone_violation_ha",
+    "change_patches", "zone_violations", "zone_violation_mu", "zone_violation_ha", "narrative_audit",
 )
 
 
@@ -56,7 +57,8 @@ def summary_row(area: Area, out_dir: Path) -> dict[str, object]:
                new_built_up_mu=_mu(gained), new_built_up_ha=_ha(gained),
                cropland_grassland_lost_mu=_mu(lost), cropland_grassland_lost_ha=_ha(lost),
                change_patches=facts["findings_count"], zone_violations=len(violations),
-               zone_violation_mu=_mu(violated), zone_violation_ha=_ha(violated))
+               zone_violation_mu=_mu(violated), zone_violation_ha=_ha(violated),
+               narrative_audit=narrative_verdict(out_dir, area.stem))
     return row
 
 

@@ -23,6 +23,7 @@ from engine.errors import SweepError
 from engine.sweep.areas import Area, read_areas
 from engine.sweep.layers import DatedProducts, by_date, spec_record
 from engine.sweep.mosaic import build_mosaic
+from engine.sweep.narrative import NarrativeConfig
 from engine.sweep.outputs import summary_row, write_findings, write_summary
 from engine.sweep.task import AreaOutcome, AreaTask, is_done, measure_area
 
@@ -50,6 +51,7 @@ class SweepConfig:
     sensor: str | None = None
     assume_crs: str | None = None
     use_cache: bool = True
+    narrate: NarrativeConfig | None = None  # the model's narrative per area (optional)
 
     @property
     def worker_memory_mb(self) -> int:
@@ -96,7 +98,8 @@ def tasks_for(config: SweepConfig, areas: list[Area], dates: list[DatedProducts]
     return [AreaTask(name=a.name, stem=a.stem, areas_path=str(config.areas.resolve()), name_field=config.name_field,
                      layers=layers, out_dir=str(config.out_dir.resolve()), mmu_ha=config.mmu_ha,
                      thresholds=config.thresholds, budget_mb=config.budget_mb, max_memory_mb=config.max_memory_mb,
-                     zones=config.zones, reference=config.reference, use_cache=config.use_cache) for a in areas]
+                     zones=config.zones, reference=config.reference, use_cache=config.use_cache,
+                     narrate=config.narrate) for a in areas]
 
 
 def client_for(config: SweepConfig):
@@ -149,7 +152,12 @@ def sweep(config: SweepConfig, progress: Progress | None = None, on_dashboard: C
             dashboard = _dashboard(client)
             if dashboard and on_dashboard is not None:
                 on_dashboard(dashboard)
-            futures = {client.submit(measure_area, t, key=f"area-{i}-{t.stem}", pure=False): t
+            semaphore = None
+            if config.narrate is not None:
+                from distributed import Semaphore
+
+                semaphore = Semaphore(max_leases=config.narrate.concurrency, name=f"narrative-{started.timestamp()}")
+            futures = {client.submit(measure_area, t, semaphore, key=f"area-{i}-{t.stem}", pure=False): t
                        for i, t in enumerate(todo)}
             failed = 0
             for future in as_completed(list(futures)):
@@ -200,12 +208,16 @@ def _write_record(config: SweepConfig, dates: list[DatedProducts], outcomes: lis
     except ImportError:
         pass
     record = {
-        "inputs": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+        "inputs": {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()
+                      if k != "narrate"},
+                   "narrate": ({k: v for k, v in asdict(config.narrate).items() if k != "api_key"}
+                               if config.narrate else None),
                    "dates": [{"date": d.date, "products": [str(s.path) for s in d.specs]} for d in dates]},
         "run": {"started": started.isoformat(), "finished": dt.datetime.now(dt.UTC).isoformat(),
                 "measured": [o.name for o in outcomes if o.status == "ok"],
                 "failed": {o.name: o.error for o in outcomes if o.status != "ok"}, "skipped_done": skipped,
-                "seconds": {o.name: round(o.seconds, 2) for o in outcomes}},
+                "seconds": {o.name: round(o.seconds, 2) for o in outcomes},
+                "peak_worker_rss_mb": {o.name: round(o.peak_rss_mb) for o in outcomes if o.peak_rss_mb}},
         "versions": versions,
     }
     write_atomic(config.out_dir / "sweep.json", json.dumps(record, ensure_ascii=False, indent=2,

@@ -38,6 +38,7 @@ class AreaTask:
     reference: dict | None = None  # ReferenceSpec fields
     use_cache: bool = True
     max_findings: int = 5000
+    narrate: object | None = None  # a narrative.NarrativeConfig: the model explains the facts (optional)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class AreaOutcome:
     error: str = ""
     seconds: float = 0.0
     worker: str = ""
+    peak_rss_mb: float = 0.0  # the worker process's peak resident memory so far
 
 
 def paths(out_dir: Path, stem: str) -> dict[str, Path]:
@@ -67,32 +69,50 @@ def is_done(out_dir: Path, stem: str) -> bool:
         return False
 
 
-def measure_area(task: AreaTask) -> AreaOutcome:
-    """Measure one area; never raises for the area's own problems (they come back as ``failed``)."""
+def measure_area(task: AreaTask, semaphore=None) -> AreaOutcome:
+    """Measure one area; never raises for the area's own problems (they come back as ``failed``).
+
+    With ``task.narrate``, the model then explains the facts (``semaphore`` bounds the requests at once).
+    """
+    import os
     import socket
 
     from engine.cachefs import write_atomic
 
     started = time.perf_counter()
     where = paths(Path(task.out_dir), task.stem)
-    worker = socket.gethostname()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
-        facts, findings = _analyse(task)
+        result = _analyse(task)
+        facts, findings = result.facts.to_dict(), result.findings(task.max_findings)
     except Exception as exc:  # an area's failure is recorded, and the sweep goes on
         error = _describe(exc)
         where[FAILED].parent.mkdir(parents=True, exist_ok=True)
         write_atomic(where[FAILED], json.dumps({"area": task.name, "error": error}, ensure_ascii=False).encode())
         log.info("area %s failed: %s", task.name, error)
-        return AreaOutcome(task.name, task.stem, "failed", error, time.perf_counter() - started, worker)
+        return AreaOutcome(task.name, task.stem, "failed", error, time.perf_counter() - started, worker, _peak_mb())
     for key in (FINDINGS, FACTS):
         where[key].parent.mkdir(parents=True, exist_ok=True)
     write_atomic(where[FINDINGS], json.dumps(findings, ensure_ascii=False).encode("utf-8"))
     write_atomic(where[FACTS], json.dumps(facts, ensure_ascii=False, indent=2).encode("utf-8"))
     where[FAILED].unlink(missing_ok=True)
-    return AreaOutcome(task.name, task.stem, "ok", "", time.perf_counter() - started, worker)
+    seconds = time.perf_counter() - started  # the measurement's time; a narrative's is the model server's
+    if task.narrate is not None:
+        from engine.sweep.narrative import narrate
+
+        narrate(task.narrate, result.facts, Path(task.out_dir), task.stem, semaphore)
+    return AreaOutcome(task.name, task.stem, "ok", "", seconds, worker, _peak_mb())
 
 
-def _analyse(task: AreaTask) -> tuple[dict, dict]:
+def _peak_mb() -> float:
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+
+
+def _analyse(task: AreaTask):  # -> engine.analysis.run.Analysis
     from engine.analysis.aoi import AoiSpec
     from engine.analysis.cache import AnalysisCache
     from engine.analysis.classify import Thresholds
@@ -106,9 +126,8 @@ def _analyse(task: AreaTask) -> tuple[dict, dict]:
     zones = ZoneSpec(**{**task.zones, "path": Path(task.zones["path"])}) if task.zones else None
     reference = (ReferenceSpec(**{**task.reference, "path": Path(task.reference["path"])})
                  if task.reference else None)
-    result = analyse(specs, None, config, None, zones, AnalysisCache() if task.use_cache else None, reference,
-                     aoi=AoiSpec(Path(task.areas_path), task.name, task.name_field))
-    return result.facts.to_dict(), result.findings(task.max_findings)
+    return analyse(specs, None, config, None, zones, AnalysisCache() if task.use_cache else None, reference,
+                   aoi=AoiSpec(Path(task.areas_path), task.name, task.name_field))
 
 
 def _describe(exc: BaseException) -> str:
