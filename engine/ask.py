@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -42,6 +43,7 @@ from engine.scene.render import Composite, RenderConfig, render_composites
 from engine.types import Extent, LayerSpec
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 IMAGE_BUDGET_PIXELS = 4 * 256 * 28 * 28  # all images of one ask: 4 x 256 visual tokens (one per 28x28 pixels)
 MAX_SESSIONS = 256
@@ -227,24 +229,33 @@ def analyse_live(request: AskRequest, cache: AnalysisCache | None,
 
     Setting ``cancel`` stops the analysis at its next strip (``CancelledError``).
     """
+    def work(put: Callable[[AskEvent], None]) -> Analysis:
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("the request was cancelled; the analysis stopped")
+            put(AskEvent("progress", {"stage": stage, "done": done, "total": total}))
+
+        return analyse(request.layers, request.extent, request.analysis, on_progress, request.zones, cache,
+                       keep_class_maps=request.class_maps, aoi=request.aoi)
+
+    return (yield from threaded(work, "analyse"))
+
+
+def threaded(work: Callable[[Callable[[AskEvent], None]], T], name: str) -> Generator[AskEvent, None, T]:
+    """Run ``work(put)`` in a thread, yielding each event it puts as it puts it; return its result, or raise its error
+    in the caller's thread."""
     events: queue.Queue[AskEvent | None] = queue.Queue()
     outcome: dict[str, object] = {}
 
-    def on_progress(stage: str, done: int, total: int) -> None:
-        if cancel is not None and cancel.is_set():
-            raise CancelledError("the request was cancelled; the analysis stopped")
-        events.put(AskEvent("progress", {"stage": stage, "done": done, "total": total}))
-
-    def work() -> None:
+    def run() -> None:
         try:
-            outcome["result"] = analyse(request.layers, request.extent, request.analysis, on_progress,
-                                        request.zones, cache, keep_class_maps=request.class_maps, aoi=request.aoi)
+            outcome["result"] = work(events.put)
         except BaseException as exc:  # handed to the caller's thread, raised there
             outcome["error"] = exc
         finally:
             events.put(None)
 
-    thread = threading.Thread(target=work, name="analyse", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     while (event := events.get()) is not None:
         yield event

@@ -10,17 +10,15 @@ The sweep then runs as ``python -m engine sweep`` does, its progress streamed as
 from __future__ import annotations
 
 import glob
-import queue
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from engine.ask import AskEvent
+from engine.ask import AskEvent, threaded
 from engine.cachefs import write_atomic
 from engine.service.schemas import SweepBody
 from engine.service.settings import ServiceSettings
 from engine.service.vectors import VectorRefused, checked_text
-from engine.sweep.run import SweepConfig, sweep
+from engine.sweep.run import SweepConfig, SweepResult, sweep
 
 
 class SweepRefused(Exception):
@@ -67,29 +65,14 @@ def sweep_events(config: SweepConfig, files: dict[str, str]) -> Iterator[AskEven
         raise ValueError(f"the output folder {config.out_dir}: {exc.strerror or exc}") from None
     for name, text in files.items():
         write_atomic(config.out_dir / name, text.encode("utf-8"))
-    events: queue.Queue[AskEvent | None] = queue.Queue()
-    outcome: dict[str, object] = {}
+    def work(put) -> SweepResult:
+        def progress(done: int, failed: int, remaining: int) -> None:
+            put(AskEvent("progress", {"stage": "areas", "done": done + failed, "failed": failed,
+                                      "total": done + failed + remaining}))
 
-    def progress(done: int, failed: int, remaining: int) -> None:
-        events.put(AskEvent("progress", {"stage": "areas", "done": done + failed, "failed": failed,
-                                         "total": done + failed + remaining}))
+        return sweep(config, progress)
 
-    def work() -> None:
-        try:
-            outcome["result"] = sweep(config, progress)
-        except BaseException as exc:  # handed to the caller's thread
-            outcome["error"] = exc
-        finally:
-            events.put(None)
-
-    thread = threading.Thread(target=work, name="sweep", daemon=True)
-    thread.start()
-    while (event := events.get()) is not None:
-        yield event
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    result = outcome["result"]
+    result = yield from threaded(work, "sweep")
     out = config.out_dir
     yield AskEvent("done", {
         "out": str(out), "findings": str(out / "findings.gpkg"), "summary_csv": str(out / "summary.csv"),

@@ -103,33 +103,11 @@ def test_sweep_areas_measures_the_selected_townships_and_loads_the_results(provi
     import csv
 
     import processing
-    from qgis.core import (
-        QgsCoordinateReferenceSystem,
-        QgsCoordinateTransform,
-        QgsFeature,
-        QgsGeometry,
-        QgsProcessingFeatureSourceDefinition,
-        QgsRectangle,
-        QgsVectorLayer,
-    )
+    from qgis.core import QgsProcessingFeatureSourceDefinition
+    from test_zones import townships_layer
 
     current, baseline = QgsRasterLayer(str(L8_B5), "2013"), QgsRasterLayer(str(L7_B4), "2001")
-    e = current.extent()
-    mid = (e.xMinimum() + e.xMaximum()) / 2
-    towns = QgsVectorLayer("Polygon?crs=EPSG:3857&field=XZQMC:string", "乡镇界", "memory")
-    to_mercator = QgsCoordinateTransform(current.crs(), QgsCoordinateReferenceSystem("EPSG:3857"),
-                                         QgsProject.instance())
-    features = []
-    for name, rect in (("西镇", QgsRectangle(e.xMinimum(), e.yMinimum(), mid, e.yMaximum())),
-                       ("东镇", QgsRectangle(mid, e.yMinimum(), e.xMaximum(), e.yMaximum()))):
-        geometry = QgsGeometry.fromRect(rect)
-        geometry.densifyByCount(10)
-        assert geometry.transform(to_mercator) == 0
-        feature = QgsFeature(towns.fields())
-        feature.setGeometry(geometry)
-        feature.setAttributes([name])
-        features.append(feature)
-    assert towns.dataProvider().addFeatures(features)
+    towns, _ = townships_layer(current)
     QgsProject.instance().addMapLayers([current, baseline, towns])
     towns.selectByExpression("\"XZQMC\" = '西镇'")
     out = tmp_path / "sweep"

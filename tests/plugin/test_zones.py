@@ -44,6 +44,28 @@ def zones_layer(raster, crs):
     return layer, west
 
 
+def townships_layer(raster, crs="EPSG:3857"):
+    """Two townships, 西镇 and 东镇, the western and eastern halves of ``raster``, drawn in ``crs`` (field XZQMC)."""
+    e = raster.extent()
+    mid = (e.xMinimum() + e.xMaximum()) / 2
+    halves = {"西镇": QgsRectangle(e.xMinimum(), e.yMinimum(), mid, e.yMaximum()),
+              "东镇": QgsRectangle(mid, e.yMinimum(), e.xMaximum(), e.yMaximum())}
+    towns = QgsVectorLayer(f"Polygon?crs={crs}&field=XZQMC:string", "乡镇界", "memory")
+    to_crs = QgsCoordinateTransform(raster.crs(), QgsCoordinateReferenceSystem(crs), QgsProject.instance())
+    features = []
+    for name, rect in halves.items():
+        geometry = QgsGeometry.fromRect(rect)
+        geometry.densifyByCount(10)
+        assert geometry.transform(to_crs) == 0
+        feature = QgsFeature(towns.fields())
+        feature.setGeometry(geometry)
+        feature.setAttributes([name])
+        features.append(feature)
+    assert towns.dataProvider().addFeatures(features)
+    towns.updateExtents()
+    return towns, halves
+
+
 def _lons(coordinates):
     if isinstance(coordinates[0], (int, float)):
         return [coordinates[0]]
@@ -118,24 +140,8 @@ def test_change_polygons_with_zones_in_processing(provider, tmp_path):  # noqa: 
 def test_the_selected_features_of_a_boundary_layer_are_the_area(dock, iface):
     """Two townships in Web Mercator over the UTM scene; the western one selected: only it is measured."""
     current, baseline = QgsRasterLayer(str(L8_B5), "Landsat 8 2013"), QgsRasterLayer(str(L7_B4), "Landsat 7 2001")
+    towns, halves = townships_layer(current)
     e = current.extent()
-    mid = (e.xMinimum() + e.xMaximum()) / 2
-    halves = {"西镇": QgsRectangle(e.xMinimum(), e.yMinimum(), mid, e.yMaximum()),
-              "东镇": QgsRectangle(mid, e.yMinimum(), e.xMaximum(), e.yMaximum())}
-    towns = QgsVectorLayer("Polygon?crs=EPSG:3857&field=XZQMC:string", "乡镇界", "memory")
-    to_mercator = QgsCoordinateTransform(current.crs(), QgsCoordinateReferenceSystem("EPSG:3857"),
-                                         QgsProject.instance())
-    features = []
-    for name, rect in halves.items():
-        geometry = QgsGeometry.fromRect(rect)
-        geometry.densifyByCount(10)
-        assert geometry.transform(to_mercator) == 0
-        feature = QgsFeature(towns.fields())
-        feature.setGeometry(geometry)
-        feature.setAttributes([name])
-        features.append(feature)
-    assert towns.dataProvider().addFeatures(features)
-    towns.updateExtents()
     QgsProject.instance().addMapLayers([current, baseline, towns])
     towns.selectByExpression("\"XZQMC\" = '西镇'")
     iface.mapCanvas().setDestinationCrs(current.crs())
