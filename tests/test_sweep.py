@@ -103,7 +103,7 @@ def test_each_areas_facts_equal_analyse_aoi_on_a_local_cluster(scene, towns: Pat
 def test_a_failing_area_is_recorded_and_the_others_finish(local_sweep: Path) -> None:
     rows = _summary(local_sweep)
     assert [rows[n]["status"] for n in TOWNS] == ["ok"] * 4
-    assert rows["远方乡"]["status"] == "failed" and "outside the layers" in rows["远方乡"]["error"]
+    assert rows["远方乡"]["status"] == "failed" and "lies outside S2_synthetic_20230501" in rows["远方乡"]["error"]
     assert float(rows["城关镇"]["analysed_mu"]) > 0 and rows["城关镇"]["date_from"] == "2023-05-01"
     from openpyxl import load_workbook
 

@@ -154,7 +154,10 @@ def analyse(specs: list[LayerSpec], extent: Extent | None = None, config: Analys
     except ExtentOutsideError as exc:
         if area is None:
             raise
-        raise ExtentOutsideError(f"the area {area.name!r} ({area.source}) lies outside the layers: {exc}") from None
+        first = products[0]
+        raise ExtentOutsideError(f"the area {area.name!r} ({area.source}) lies outside {first.name} "
+                                 f"({first.acquired}), the first date's layer, on whose grid every date is read: "
+                                 f"{exc}") from None
     check_full_read(window, "measuring this extent")  # before anything is read or allocated
     check_analysis_memory(window, len(products) + (reference is not None) + (area is not None),
                           config.max_memory_mb)
