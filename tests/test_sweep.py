@@ -409,3 +409,34 @@ def test_a_narrative_per_area_through_an_openai_server_with_bounded_concurrency(
     assert bare.returncode == 0, bare.stderr
     assert all(r["status"] == "ok" and r["narrative_audit"] == "failed" for r in _summary(tmp_path / "no-server")
                .values())
+
+
+def _listening(pids: list[int]) -> list[tuple[int, str]]:
+    import psutil
+
+    out = []
+    for pid in pids:
+        try:
+            connections = psutil.Process(pid).net_connections(kind="inet")
+        except psutil.NoSuchProcess:
+            continue
+        out += [(pid, c.laddr.ip) for c in connections if c.status == psutil.CONN_LISTEN]
+    return out
+
+
+def test_nothing_listens_beyond_loopback(scene, towns: Path, tmp_path: Path, cluster: str) -> None:
+    """The local cluster's scheduler, dashboard and workers, and a scheduler and worker started as the README
+    shows with --host 127.0.0.1: every listening socket is on 127.0.0.1."""
+    import psutil
+
+    from engine.sweep.run import client_for
+
+    me = psutil.Process()
+    with client_for(_config(scene, towns, tmp_path / "o", workers=2)) as client:
+        client.wait_for_workers(2, timeout=60)
+        local = _listening([me.pid, *(c.pid for c in me.children(recursive=True))])
+    assert len(local) >= 4 and all(ip == "127.0.0.1" for _, ip in local), local  # scheduler, dashboard, workers
+    others = [p.pid for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] and
+              any(cluster.rsplit(":", 1)[1] in part for part in p.info["cmdline"])]
+    remote = _listening(others)
+    assert remote and all(ip == "127.0.0.1" for _, ip in remote), remote
