@@ -440,3 +440,14 @@ def test_nothing_listens_beyond_loopback(scene, towns: Path, tmp_path: Path, clu
               any(cluster.rsplit(":", 1)[1] in part for part in p.info["cmdline"])]
     remote = _listening(others)
     assert remote and all(ip == "127.0.0.1" for _, ip in remote), remote
+
+
+def test_areas_from_a_gbk_shapefile_in_cgcs2000(tmp_path: Path) -> None:
+    """Township boundaries as Chinese desktop GIS writes them (GBK names, no .cpg, CGCS2000): named right."""
+    from test_aoi import _in_cgcs2000, _write_gbk_shapefile
+
+    from engine.sweep.areas import read_areas
+
+    shp = _write_gbk_shapefile(tmp_path / "shp", [(n, _in_cgcs2000(g)) for n, g in _grid_areas(2, TOWNS)])
+    areas = read_areas(shp, "XZQMC")
+    assert [a.name for a in areas] == list(TOWNS) and [a.stem for a in areas] == list(TOWNS)
