@@ -451,3 +451,14 @@ def test_areas_from_a_gbk_shapefile_in_cgcs2000(tmp_path: Path) -> None:
     shp = _write_gbk_shapefile(tmp_path / "shp", [(n, _in_cgcs2000(g)) for n, g in _grid_areas(2, TOWNS)])
     areas = read_areas(shp, "XZQMC")
     assert [a.name for a in areas] == list(TOWNS) and [a.stem for a in areas] == list(TOWNS)
+
+
+def test_band_files_of_one_product_are_one_layer_and_folders_are_searched() -> None:
+    """A glob over every band file of two Landsat scenes is two dates of one product each, not a mosaic of copies;
+    a folder of product folders is searched, and the scene of another place is its own date."""
+    from engine.sweep.layers import by_date
+
+    landsat = REPO / "tests" / "data" / "landsat"
+    dates = by_date([str(landsat / "L?0*_195025_*" / "*_B[1-5].TIF")])
+    assert [(d.date, len(d.specs)) for d in dates] == [("2001-07-30", 1), ("2013-07-07", 1)]
+    assert [d.date for d in by_date([landsat])] == ["2000-03-09", "2001-07-30", "2013-07-07"]

@@ -75,16 +75,17 @@ def by_date(arguments: list[str | Path], sensor: str | None = None,
     from engine.scene.layer import open_layer
 
     groups: dict[str, list[LayerSpec]] = {}
-    seen: set[Path] = set()
+    seen: set[tuple[str, ...]] = set()
     for argument in arguments:
         for spec in expand(argument, sensor, assume_crs):
-            if spec.path.resolve() in seen:
-                continue  # named twice (a file and a glob that matches it)
-            seen.add(spec.path.resolve())
             try:
                 product = open_layer(spec)
             except EngineError as exc:
                 raise SweepError(f"--layer {spec.path}: {exc}") from None
+            identity = tuple(sorted(str(Path(b.path).resolve()) for b in product.bands.values()))
+            if identity in seen:
+                continue  # named twice: a file and a glob that matches it, or two band files of one product
+            seen.add(identity)
             if product.acquired is None:
                 raise SweepError(f"--layer {spec.path}: acquisition date unknown; put it in the file name "
                                  "(e.g. scene_2024-05-01.tif)")
