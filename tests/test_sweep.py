@@ -432,10 +432,15 @@ def test_nothing_listens_beyond_loopback(scene, towns: Path, tmp_path: Path, clu
     from engine.sweep.run import client_for
 
     me = psutil.Process()
+    before = {c.pid for c in me.children(recursive=True)}
     with client_for(_config(scene, towns, tmp_path / "o", workers=2)) as client:
         client.wait_for_workers(2, timeout=60)
-        local = _listening([me.pid, *(c.pid for c in me.children(recursive=True))])
+        workers = [c for c in me.children(recursive=True) if c.pid not in before  # not multiprocessing's tracker
+                   and "resource_tracker" not in " ".join(c.cmdline())]
+        local = _listening([me.pid, *(c.pid for c in workers)])
     assert len(local) >= 4 and all(ip == "127.0.0.1" for _, ip in local), local  # scheduler, dashboard, workers
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert workers and not alive, alive  # the local cluster's worker processes end with the sweep
     others = [p.pid for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] and
               any(cluster.rsplit(":", 1)[1] in part for part in p.info["cmdline"])]
     remote = _listening(others)

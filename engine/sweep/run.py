@@ -8,12 +8,13 @@ task starts. The cluster is ``distributed.LocalCluster`` (processes on 127.0.0.1
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.metadata
 import json
 import logging
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -102,8 +103,10 @@ def tasks_for(config: SweepConfig, areas: list[Area], dates: list[DatedProducts]
                      narrate=config.narrate) for a in areas]
 
 
-def client_for(config: SweepConfig):
-    """A Dask client: on the cluster at ``scheduler``, or on a local cluster of processes on 127.0.0.1."""
+@contextlib.contextmanager
+def client_for(config: SweepConfig) -> Iterator:
+    """A Dask client on the cluster at ``scheduler``, or on a local cluster of processes on 127.0.0.1 that is
+    shut down (workers and scheduler) when the block ends."""
     from distributed import Client, LocalCluster
 
     if config.scheduler:
@@ -111,8 +114,10 @@ def client_for(config: SweepConfig):
             client = Client(config.scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
             raise SweepError(f"--scheduler {config.scheduler}: cannot reach the Dask scheduler ({exc})") from None
-        check_workers(client)
-        return client
+        with client:
+            check_workers(client)
+            yield client
+        return
     import dask
 
     # Dask's nannies set MALLOC_TRIM_THRESHOLD_ in their workers, which fixes glibc's mmap threshold: every strip
@@ -123,7 +128,8 @@ def client_for(config: SweepConfig):
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         cluster = LocalCluster(n_workers=config.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address="127.0.0.1:0", memory_limit=f"{config.worker_memory_mb}MB")
-    return Client(cluster)
+    with cluster, Client(cluster) as client:  # a client does not close a cluster it was given: the cluster does
+        yield client
 
 
 def check_workers(client) -> None:
