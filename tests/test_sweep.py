@@ -331,6 +331,26 @@ def test_the_service_runs_a_sweep_from_inline_boundaries(scene, tmp_path: Path) 
         assert kinds.count("progress") == 4 and kinds[-1] == "done"
         outside = httpx.post(server.url + "/v1/sweep", json={**body, "out": "/etc/sweep"}, timeout=60)
         assert outside.status_code == 403 and outside.json()["error"]["code"] == "path_not_allowed"
+        # a pattern searching outside the roots is refused as such: nothing is said of what it would match
+        for pattern in ("/etc/host*", "/etc/nothing-here-*"):
+            probe = httpx.post(server.url + "/v1/sweep", json={**body, "layers": [pattern]}, timeout=60)
+            assert probe.status_code == 403 and "/etc/host." not in probe.text, probe.text
+        # a VRT under a root whose source lies outside every root is refused before it is read
+        import shutil
+        import tempfile
+
+        elsewhere = Path(tempfile.mkdtemp(prefix="outside-roots-"))
+        try:
+            shutil.copy(scene.layers[1], elsewhere / scene.layers[1].name)
+            (tmp_path / "sneaky_2024-05-01.vrt").write_text(
+                f'<VRTDataset rasterXSize="256" rasterYSize="256"><VRTRasterBand dataType="UInt16" band="1">'
+                f"<SimpleSource><SourceFilename>{elsewhere / scene.layers[1].name}</SourceFilename>"
+                "<SourceBand>1</SourceBand></SimpleSource></VRTRasterBand></VRTDataset>")
+            sneaky = httpx.post(server.url + "/v1/sweep", json={**body, "layers": [
+                str(scene.layers[0]), str(tmp_path / "sneaky_2024-05-01.vrt")]}, timeout=60)
+            assert sneaky.status_code == 403 and sneaky.json()["error"]["code"] == "path_not_allowed", sneaky.text
+        finally:
+            shutil.rmtree(elsewhere)
         bad_field = httpx.post(server.url + "/v1/sweep", json={**body, "name_field": "DLMC"}, timeout=60)
         assert bad_field.status_code == 422 and "has no field 'DLMC'" in bad_field.json()["error"]["message"]
     finally:

@@ -35,15 +35,51 @@ def _allowed(path: Path, settings: ServiceSettings, what: str) -> Path:
     return path
 
 
+def _fixed_prefix(pattern: str) -> Path:
+    """The folder a glob pattern searches in: its leading components without a wildcard."""
+    parts = []
+    for part in Path(pattern).parts:
+        if set("*?[") & set(part):
+            break
+        parts.append(part)
+    return Path(*parts) if parts else Path(".")
+
+
+def _layers(patterns: list[str], settings: ServiceSettings) -> list[str]:
+    """Each layer (or pattern's match) checked as the other endpoints check theirs: the path, what its metadata
+    names and every file GDAL would read, against the roots, before the sweep starts. A pattern is refused
+    unless the folder it searches is under the roots, so nothing is said of what lies outside them."""
+    from engine.errors import EngineError, PathNotAllowedError
+    from engine.scene.confine import check_confined, check_request
+    from engine.scene.layer import open_layer
+    from engine.sweep.layers import expand
+
+    out = []
+    for pattern in patterns:
+        _allowed(_fixed_prefix(pattern) if set("*?[") & set(pattern) else Path(pattern), settings, "the layer")
+        matches = sorted(glob.glob(pattern)) if set("*?[") & set(pattern) else [pattern]
+        if not matches:
+            raise SweepRefused(422, "bad_sweep", f"the layer pattern {pattern} matches nothing")
+        for match in matches:
+            try:
+                for spec in expand(glob.escape(str(Path(match).resolve()))):
+                    _allowed(spec.path, settings, "the layer")
+                    check_request(spec.path, settings.allows)
+                    check_confined(open_layer(spec), settings.allows)
+                    out.append(glob.escape(str(spec.path)))
+            except PathNotAllowedError as exc:
+                raise SweepRefused(403, "path_not_allowed", str(exc)) from None
+            except EngineError as exc:
+                raise SweepRefused(422, getattr(exc, "code", "bad_sweep"), str(exc)) from None
+    return out
+
+
 def sweep_config(body: SweepBody, settings: ServiceSettings) -> tuple[SweepConfig, dict[str, str]]:
     """The sweep's inputs (paths checked against the roots) and the vector files to write into its folder."""
-    out = _allowed(Path(body.out).expanduser(), settings, "the output folder")
-    layers = []
-    for layer in body.layers:
-        matches = sorted(glob.glob(layer)) if set("*?[") & set(layer) else [layer]
-        if not matches:
-            raise SweepRefused(422, "bad_sweep", f"the layer pattern {layer} matches nothing")
-        layers += [str(_allowed(Path(m), settings, "the layer")) for m in matches]
+    if "\0" in body.out or any("\0" in layer for layer in body.layers):
+        raise SweepRefused(422, "bad_sweep", "a path cannot contain a NUL character")
+    out = _allowed(Path(body.out).expanduser().resolve(), settings, "the output folder")
+    layers = _layers(body.layers, settings)
     try:
         files = {"areas.geojson": checked_text(body.areas, settings, "areas")}
         if body.zones is not None:
