@@ -224,11 +224,11 @@ def test_a_killed_sweep_resumes_where_it_stopped(scene, tmp_path: Path) -> None:
     process = subprocess.Popen([sys.executable, "-m", "engine", *args], cwd=REPO, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list((out / "facts").glob("*.json"))) < 2:
+    while time.monotonic() < deadline and len(list((out / "done").glob("*.txt"))) < 2:
         time.sleep(0.01)
     os.killpg(process.pid, signal.SIGKILL)  # the client, its scheduler and its worker, mid-sweep
     process.wait()
-    done = sorted(p.stem for p in (out / "facts").glob("*.json"))
+    done = sorted(p.stem for p in (out / "done").glob("*.txt"))  # each area's record of being done, written last
     assert 2 <= len(done) < 16, done
     for path in (out / "facts").glob("*.json"):
         json.loads(path.read_text(encoding="utf-8"))  # no half-written facts
@@ -487,3 +487,22 @@ def test_band_files_of_one_product_are_one_layer_and_folders_are_searched() -> N
     dates = by_date([str(landsat / "L?0*_195025_*" / "*_B[1-5].TIF")])
     assert [(d.date, len(d.specs)) for d in dates] == [("2001-07-30", 1), ("2013-07-07", 1)]
     assert [d.date for d in by_date([landsat])] == ["2000-03-09", "2001-07-30", "2013-07-07"]
+
+
+def test_a_rerun_with_other_inputs_measures_again_and_a_failure_leaves_no_old_figures(scene, tmp_path: Path) -> None:
+    """Done means done for these inputs: another minimum mapping unit, or a moved polygon, measures the area again;
+    an area that now fails shows its error, never the figures of an earlier run."""
+    areas = _write_areas(tmp_path / "a.geojson", _grid_areas(2, TOWNS))
+    out = tmp_path / "o"
+    first = sweep(_config(scene, areas, out, workers=1))
+    assert len(first.outcomes) == 4
+    assert not sweep(_config(scene, areas, out, workers=1)).outcomes  # same inputs: all skipped
+    assert len(sweep(_config(scene, areas, out, workers=1, mmu_ha=1.0)).outcomes) == 4
+    moved = [(n, g) if n != "城关镇" else (n, Polygon([(700000, 3997440), (701000, 3997440), (701000, 3998440)]))
+             for n, g in _grid_areas(2, TOWNS)]
+    _write_areas(areas, moved)
+    rerun = sweep(_config(scene, areas, out, workers=1, mmu_ha=1.0))
+    assert {o.name: o.status for o in rerun.outcomes}["城关镇"] == "failed"
+    row = _summary(out)["城关镇"]
+    assert row["status"] == "failed" and row["analysed_mu"] == "" and "outside" in row["error"]
+    assert not (out / "facts" / "城关镇.json").exists()

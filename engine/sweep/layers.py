@@ -38,8 +38,8 @@ def expand(argument: str | Path, sensor: str | None = None, assume_crs: str | No
         found = sorted(glob.glob(text))
         if not found:
             raise SweepError(f"--layer {text}: the pattern matches no file or folder")
-        return [LayerSpec(path=Path(p), sensor=sensor, assume_crs=assume_crs) for p in found]
-    path = Path(text).expanduser()
+        return [LayerSpec(path=Path(p).resolve(), sensor=sensor, assume_crs=assume_crs) for p in found]
+    path = Path(text).expanduser().resolve()  # absolute: workers in other folders open it by the same path
     if not path.exists():
         raise SweepError(f"--layer {text}: not found")
     spec = LayerSpec(path=path, sensor=sensor, assume_crs=assume_crs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import importlib.metadata
 import json
 import logging
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from engine import __version__
+from engine.analysis.cache import file_identity
 from engine.cachefs import write_atomic
 from engine.errors import SweepError
 from engine.sweep.areas import Area, read_areas
@@ -89,18 +91,44 @@ def layers_of(config: SweepConfig, dates: list[DatedProducts]) -> tuple[dict, ..
     """One layer per date: the product itself, or the mosaic VRT of the date's products (``mosaic.py``)."""
     out = []
     for d in dates:
-        spec = d.specs[0] if len(d.specs) == 1 else build_mosaic(d.specs, d.date, config.out_dir / "mosaics")
+        spec = (d.specs[0] if len(d.specs) == 1 else
+                build_mosaic(d.specs, d.date, config.out_dir.resolve() / "mosaics"))
         out.append(spec_record(spec))
     return tuple(out)
 
 
 def tasks_for(config: SweepConfig, areas: list[Area], dates: list[DatedProducts]) -> list[AreaTask]:
+    """One task per area, every path absolute (workers resolve nothing against their own folder)."""
     layers = layers_of(config, dates)
-    return [AreaTask(name=a.name, stem=a.stem, areas_path=str(config.areas.resolve()), name_field=config.name_field,
-                     layers=layers, out_dir=str(config.out_dir.resolve()), mmu_ha=config.mmu_ha,
-                     thresholds=config.thresholds, budget_mb=config.budget_mb, max_memory_mb=config.max_memory_mb,
-                     zones=config.zones, reference=config.reference, use_cache=config.use_cache,
-                     narrate=config.narrate) for a in areas]
+    zones = _absolute(config.zones)
+    reference = _absolute(config.reference)
+    common = {"layers": [[file_identity(s.path) for s in d.specs] for d in dates],  # a mosaic: its products
+              "areas": _sha256(config.areas), "name_field": config.name_field, "mmu_ha": config.mmu_ha,
+              "thresholds": config.thresholds, "zones": zones and [zones, _sha256(Path(zones["path"]))],
+              "reference": reference and [reference, file_identity(reference["path"])]}
+    tasks = []
+    for a in areas:
+        fingerprint = hashlib.sha256(json.dumps([common, a.name], sort_keys=True, default=str).encode()).hexdigest()
+        tasks.append(AreaTask(name=a.name, stem=a.stem, areas_path=str(config.areas.resolve()),
+                              name_field=config.name_field, layers=layers, out_dir=str(config.out_dir.resolve()),
+                              mmu_ha=config.mmu_ha, thresholds=config.thresholds, budget_mb=config.budget_mb,
+                              max_memory_mb=config.max_memory_mb, zones=zones, reference=reference,
+                              use_cache=config.use_cache, narrate=config.narrate, fingerprint=fingerprint))
+    return tasks
+
+
+def _absolute(spec: dict | None) -> dict | None:
+    if spec is None:
+        return None
+    return {**spec, **{k: Path(v).resolve() for k, v in spec.items() if k in ("path", "table") and v is not None}}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @contextlib.contextmanager
@@ -156,7 +184,8 @@ def sweep(config: SweepConfig, progress: Progress | None = None, on_dashboard: C
     from distributed import as_completed
 
     areas, dates = plan(config)
-    todo = [t for t in tasks_for(config, areas, dates) if config.force or not is_done(config.out_dir, t.stem)]
+    todo = [t for t in tasks_for(config, areas, dates)
+            if config.force or not is_done(config.out_dir, t.stem, t.fingerprint)]
     skipped = [a.name for a in areas if a.name not in {t.name for t in todo}]
     started = dt.datetime.now(dt.UTC)
     outcomes: list[AreaOutcome] = []

@@ -4,7 +4,8 @@ The task is plain data in and plain data out (``AreaTask`` -> ``AreaOutcome``), 
 Dask worker; the files it reads and writes must be reachable there (shared storage, or object
 storage through GDAL's virtual file systems). Its facts are written exactly as ``analyse --json``
 prints them, its findings (change patches and zone violations) as GeoJSON beside them; both
-atomically, the facts last, so an area counts as done only once everything it wrote is whole.
+atomically, then the fingerprint of its inputs, so an area counts as done only once everything it
+wrote is whole, and only for the inputs it was measured from.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-FACTS, FINDINGS, FAILED = "facts", "findings", "failed"
+FACTS, FINDINGS, FAILED, DONE = "facts", "findings", "failed", "done"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class AreaTask:
     use_cache: bool = True
     max_findings: int = 5000
     narrate: object | None = None  # a narrative.NarrativeConfig: the model explains the facts (optional)
+    fingerprint: str = ""  # of the inputs (files and settings): an area is done only for the inputs it was made from
 
 
 @dataclass(frozen=True)
@@ -56,15 +58,16 @@ class AreaOutcome:
 
 def paths(out_dir: Path, stem: str) -> dict[str, Path]:
     return {FACTS: out_dir / FACTS / f"{stem}.json", FINDINGS: out_dir / FINDINGS / f"{stem}.geojson",
-            FAILED: out_dir / FAILED / f"{stem}.json"}
+            FAILED: out_dir / FAILED / f"{stem}.json", DONE: out_dir / DONE / f"{stem}.txt"}
 
 
-def is_done(out_dir: Path, stem: str) -> bool:
-    """The area's facts are whole (written last, atomically)."""
-    facts = paths(out_dir, stem)[FACTS]
+def is_done(out_dir: Path, stem: str, fingerprint: str) -> bool:
+    """The area was measured from these inputs: its record of them (written last, atomically) matches, and its
+    facts and findings are whole. Other layers, settings or polygons make it not done."""
+    where = paths(out_dir, stem)
     try:
-        return isinstance(json.loads(facts.read_text(encoding="utf-8")), dict) and \
-            paths(out_dir, stem)[FINDINGS].is_file()
+        return where[DONE].read_text(encoding="utf-8") == fingerprint and where[FINDINGS].is_file() and \
+            isinstance(json.loads(where[FACTS].read_text(encoding="utf-8")), dict)
     except (OSError, ValueError):
         return False
 
@@ -82,20 +85,24 @@ def measure_area(task: AreaTask, semaphore=None) -> AreaOutcome:
     started = time.perf_counter()
     where = paths(Path(task.out_dir), task.stem)
     worker = f"{socket.gethostname()}:{os.getpid()}"
+    where[DONE].unlink(missing_ok=True)  # not done until this run says so
     try:
         result = _analyse(task)
         facts, findings = result.facts.to_dict(), result.findings(task.max_findings)
     except Exception as exc:  # an area's failure is recorded, and the sweep goes on
         error = _describe(exc)
+        for key in (FACTS, FINDINGS):  # an earlier run's results are not this run's
+            where[key].unlink(missing_ok=True)
         where[FAILED].parent.mkdir(parents=True, exist_ok=True)
         write_atomic(where[FAILED], json.dumps({"area": task.name, "error": error}, ensure_ascii=False).encode())
         log.info("area %s failed: %s", task.name, error)
         return AreaOutcome(task.name, task.stem, "failed", error, time.perf_counter() - started, worker, _peak_mb())
-    for key in (FINDINGS, FACTS):
+    for key in (FINDINGS, FACTS, DONE):
         where[key].parent.mkdir(parents=True, exist_ok=True)
     write_atomic(where[FINDINGS], json.dumps(findings, ensure_ascii=False).encode("utf-8"))
     write_atomic(where[FACTS], json.dumps(facts, ensure_ascii=False, indent=2).encode("utf-8"))
     where[FAILED].unlink(missing_ok=True)
+    write_atomic(where[DONE], task.fingerprint.encode("utf-8"))
     seconds = time.perf_counter() - started  # the measurement's time; a narrative's is the model server's
     if task.narrate is not None:
         from engine.sweep.narrative import narrate
