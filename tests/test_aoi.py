@@ -150,3 +150,16 @@ def test_zones_stop_at_the_area_boundary(scene, tmp_path: Path) -> None:
     (record,) = facts.zones
     assert record["area_in_extent_m2"] == pytest.approx(diamond.intersection(zone).area, rel=0.05)
     assert record["area_in_extent_m2"] < 0.3 * zone.area
+
+
+def test_a_zone_that_only_touches_the_area_is_outside_it(scene, tmp_path: Path) -> None:
+    """Their intersection is a line (the shared edge): no pixel of the zone is in the area."""
+    corners = (500643.3, 3998083.3), (501283.3, 3998083.3), (500643.3, 3999363.3), (501283.3, 3999363.3)
+    area = Polygon([corners[0], corners[1], corners[2]])  # a triangle, and the zone the other half of its box:
+    touching = Polygon([corners[1], corners[3], corners[2]])  # they share the diagonal, inside the window read
+    aoi_file = _write_geojson(tmp_path / "a.geojson", [({"name": "城关镇"}, area)], crs="EPSG:32648")
+    zones = _write_geojson(tmp_path / "z.geojson", [({"name": "邻镇基本农田", "kind": "farmland"}, touching)],
+                           crs="EPSG:32648")
+    (record,) = analyse([LayerSpec(path=p) for p in scene.layers], aoi=AoiSpec(aoi_file), zones=ZoneSpec(zones)
+                        ).facts.zones
+    assert record["outside"] and not record.get("violations")

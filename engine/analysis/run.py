@@ -36,6 +36,7 @@ from engine.analysis.zones import (
     add_zone_change,
     clip_zones,
     measure_zones,
+    polygon_parts,
     read_zones,
     zone_lookup,
 )
@@ -209,7 +210,7 @@ def _aoi_geometry(area: Aoi, extent: Extent | None, grid: Grid):
     geometry = area.in_crs(grid.crs)
     if extent is not None:
         bounds = box(*window_bounds(window_for(grid, extent), grid.transform))
-        geometry = geometry.intersection(bounds)
+        geometry = polygon_parts(geometry.intersection(bounds))
         if geometry.is_empty:
             raise AoiError(f"the area {area.name!r} lies outside the extent")
     return geometry

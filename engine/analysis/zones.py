@@ -125,9 +125,20 @@ def read_zones(path: Path, grid: Grid, name_field: str | None = None, kind: Zone
 
 
 def clip_zones(zone_set: ZoneSet, area: BaseGeometry) -> ZoneSet:
-    """The zones cut to ``area`` (an AOI polygon in the grid's CRS); a zone wholly outside keeps an empty shape."""
-    return ZoneSet(zones=[replace(z, geometry=z.geometry.intersection(area)) for z in zone_set.zones],
+    """The zones cut to ``area`` (an AOI polygon in the grid's CRS): their polygon parts only, so a zone that merely
+    touches the area (a shared edge: a line) is outside, with an empty shape."""
+    return ZoneSet(zones=[replace(z, geometry=polygon_parts(z.geometry.intersection(area))) for z in zone_set.zones],
                    notes=list(zone_set.notes))
+
+
+def polygon_parts(geometry: BaseGeometry) -> BaseGeometry:
+    """The polygons of ``geometry`` (a collection may also hold lines and points); an empty polygon if none."""
+    from shapely.geometry import MultiPolygon, Polygon
+
+    parts = [g for g in getattr(geometry, "geoms", [geometry]) if isinstance(g, Polygon | MultiPolygon) and
+             not g.is_empty]
+    polygons = [p for g in parts for p in getattr(g, "geoms", [g])]
+    return polygons[0] if len(polygons) == 1 else MultiPolygon(polygons) if polygons else Polygon()
 
 
 def _violation(kind: ZoneKind, a: LandCover, b: LandCover) -> str | None:

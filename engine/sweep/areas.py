@@ -25,7 +25,7 @@ class Area:
 def file_stem(name: str) -> str:
     """``name`` made safe as a file name on Linux and Windows (Chinese kept), never empty or hidden."""
     stem = _UNSAFE.sub("_", name).strip().strip(".") or "_"
-    return stem[:120]
+    return stem[:60]  # 60 CJK characters are 180 bytes: with a temporary name's 40, within 255
 
 
 def read_areas(path: Path, name_field: str) -> list[Area]:

@@ -3,8 +3,9 @@
 The VRT covers the union of the products on their common grid (same CRS and pixel size; north up).
 Each band is one role, in reflectance (Float32): every product's pixels enter through a
 ``ComplexSource`` whose ``ScaleRatio``/``ScaleOffset`` apply that product's own calibration (Landsat
-Level-1 scenes each have theirs), and whose ``NODATA`` leaves the product's empty pixels transparent,
-so where the products overlap the later one is read only where the earlier one has no data. A
+Level-1 scenes each have theirs), and whose ``NODATA`` leaves the product's empty pixels transparent
+(the file's nodata, else 0, the fill of Landsat and Sentinel-2 counts), so where the products overlap
+a later one is painted over an earlier one only where it has data. A
 quality band whose kind all the products share (Sentinel-2 SCL, Landsat QA_PIXEL) is mosaicked raw
 (as Float32, like the other bands: the codes are small integers, exact in it),
 so the engine decodes clouds as it would in each product. The date and sensor are written as tags,
@@ -54,12 +55,13 @@ def build_mosaic(specs: tuple[LayerSpec, ...], date: str, folder: Path) -> Layer
     bands = [_band(k, r.value, "Float32", [_source(p.bands[r].path, p.bands[r].band, p.bands[r].calibration,
                                                    p.bands[r].nodata, xmin, ymax, px, py) for p in products],
                    NODATA) for k, r in enumerate(roles, start=1)]
+    # (quality bands: the fill each kind uses where the file declares no nodata, e.g. a Sentinel-2 SCL .jp2)
     kinds = {p.mask.kind if p.mask else None for p in products}
     if len(kinds) == 1 and None not in kinds:
         # Float32 like the reflectance bands (one read takes one type); the codes are small integers, exact
         bands.append(_band(len(roles) + 1, _MASK_NAMES[first.mask.kind], "Float32",
-                           [_source(p.mask.path, p.mask.band, None, None, xmin, ymax, px, py, raw=True)
-                            for p in products], None))
+                           [_source(p.mask.path, p.mask.band, None, _MASK_FILL.get(first.mask.kind), xmin, ymax, px,
+                                    py, raw=True) for p in products], None))
     geotransform = f"{xmin!r}, {px!r}, 0.0, {ymax!r}, 0.0, {-py!r}"
     document = (f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">\n'
                 f"  <SRS>{escape(first.grid.crs.to_wkt())}</SRS>\n  <GeoTransform>{geotransform}</GeoTransform>\n"
@@ -76,6 +78,7 @@ def build_mosaic(specs: tuple[LayerSpec, ...], date: str, folder: Path) -> Layer
 
 
 _MASK_NAMES = {"s2_scl": "SCL", "landsat_qa_pixel": "QA_PIXEL", "landsat_bqa_c1": "BQA", "nonzero_invalid": "mask"}
+_MASK_FILL = {"s2_scl": 0.0, "landsat_qa_pixel": 1.0, "landsat_bqa_c1": 1.0}  # "no data" in each kind
 
 
 def _band(number: int, description: str, data_type: str, sources: list[str], nodata: float | None) -> str:
@@ -91,6 +94,7 @@ def _source(path: str, band: int, calibration, nodata: float | None, xmin: float
 
     with rasterio.open(path) as src:
         t, w, h, src_nodata = src.transform, src.width, src.height, src.nodatavals[band - 1]
+        integer = src.dtypes[band - 1].startswith(("uint", "int"))
     x_off, y_off = (t.c - xmin) / px, (ymax - t.f) / py
     dst = (f'      <DstRect xOff="{x_off!r}" yOff="{y_off!r}" xSize="{w * abs(t.a) / px!r}" '
            f'ySize="{h * abs(t.e) / py!r}"/>\n')
@@ -98,8 +102,10 @@ def _source(path: str, band: int, calibration, nodata: float | None, xmin: float
             f'      <SourceFilename relativeToVRT="0">{escape(str(path))}</SourceFilename>\n'
             f"      <SourceBand>{band}</SourceBand>\n"
             f'      <SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>\n' + dst)
-    if raw:  # a quality band: its own values, its own empty pixels transparent
+    if src_nodata is not None:
         nodata = src_nodata
+    elif nodata is None and integer and not raw:
+        nodata = 0.0  # counts with no declared nodata: 0 is the fill of Landsat and Sentinel-2 products
     extra = f"      <NODATA>{nodata!r}</NODATA>\n" if nodata is not None else ""
     if raw:
         return head + extra + "    </ComplexSource>\n"
