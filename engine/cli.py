@@ -540,7 +540,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-body-mb", type=positive_int, default=None, metavar="N",
                    help="largest request body, MB (default 16); larger ones get 413 while they are read")
     p.add_argument("--root", action="append", type=Path, default=[], metavar="DIR",
-                   help="a folder whose layers and zones may be read (repeat; required off loopback)")
+                   help="a folder whose layers and zones may be read, and sweeps written (repeat; required off "
+                        "loopback)")
     p.add_argument("--queue-size", type=positive_int, default=None, metavar="N",
                    help="asks admitted at once, running or waiting (default 8); beyond: 429 with Retry-After")
     _add_backend_options(p)
