@@ -21,7 +21,7 @@ from pathlib import Path
 
 from engine import __version__
 from engine.analysis.cache import file_identity
-from engine.cachefs import write_atomic
+from engine.cachefs import sha256_of, write_atomic
 from engine.errors import SweepError
 from engine.sweep.areas import Area, read_areas
 from engine.sweep.layers import DatedProducts, by_date, spec_record
@@ -103,8 +103,8 @@ def tasks_for(config: SweepConfig, areas: list[Area], dates: list[DatedProducts]
     zones = _absolute(config.zones)
     reference = _absolute(config.reference)
     common = {"layers": [[file_identity(s.path) for s in d.specs] for d in dates],  # a mosaic: its products
-              "areas": _sha256(config.areas), "name_field": config.name_field, "mmu_ha": config.mmu_ha,
-              "thresholds": config.thresholds, "zones": zones and [zones, _sha256(Path(zones["path"]))],
+              "areas": sha256_of(config.areas), "name_field": config.name_field, "mmu_ha": config.mmu_ha,
+              "thresholds": config.thresholds, "zones": zones and [zones, sha256_of(Path(zones["path"]))],
               "reference": reference and [reference, file_identity(reference["path"])]}
     tasks = []
     for a in areas:
@@ -122,13 +122,6 @@ def _absolute(spec: dict | None) -> dict | None:
         return None
     return {**spec, **{k: Path(v).resolve() for k, v in spec.items() if k in ("path", "table") and v is not None}}
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager
