@@ -12,13 +12,11 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from tqdm import tqdm
-
 from engine import __version__
-from engine.cli_measure import add_measure_options, measure_inputs, positive_int
+from engine.cli_measure import Bars, add_extent_options, add_run_options, positive_int
 from engine.errors import EngineError
 from engine.types import BandRole, Extent, LayerSpec
 
@@ -44,7 +42,7 @@ def _add_layer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("layer", metavar="LAYER", type=Path,
                    help="a Landsat product folder or *_MTL.txt, a Sentinel-2 SAFE folder, MTD_MSI*.xml or "
                         "band file (*_B04_10m.jp2), or a multiband GeoTIFF/COG/VRT or RGB image")
-    _add_extent_options(p, "the layer")
+    add_extent_options(p, "the layer")
     p.add_argument("--sensor", default=None,
                    help="override the sensor: landsat5, landsat7, landsat8, landsat9, sentinel2, rgb, generic")
     p.add_argument("--band-map", type=_band_map, default={}, metavar="ROLE=INDEX,...",
@@ -54,14 +52,7 @@ def _add_layer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--date", default=None, metavar="YYYY-MM-DD", help="override the acquisition date")
     p.add_argument("--assume-crs", default=None, metavar="CRS",
                    help="CRS to use for a raster that has none, e.g. EPSG:32648")
-    _add_run_options(p)
-
-
-def _add_extent_options(p: argparse.ArgumentParser, whose: str) -> None:
-    p.add_argument("--bbox", nargs=4, type=float, metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
-                   help=f"extent to read; default: the whole of {whose}")
-    p.add_argument("--bbox-crs", default=None, metavar="CRS",
-                   help=f"CRS of --bbox, e.g. EPSG:4326 (default: the CRS of {whose})")
+    add_run_options(p)
 
 
 def _add_backend_options(p: argparse.ArgumentParser) -> None:
@@ -83,11 +74,6 @@ def _add_backend_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=None, help="0 = greedy (default)")
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-
-
 def _layer_spec(args: argparse.Namespace) -> LayerSpec:
     return LayerSpec(path=args.layer, date=args.date, sensor=args.sensor, band_map=args.band_map,
                      scale=args.scale, offset=args.offset, assume_crs=args.assume_crs)
@@ -99,42 +85,12 @@ def _extent(args: argparse.Namespace, layer_crs: str) -> Extent | None:
     return Extent(*args.bbox, crs=args.bbox_crs or layer_crs)
 
 
-class _Bars:
-    """Progress bars on stderr, one per stage, made on first use and closed on exit (none with --quiet)."""
-
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
-        self.bars: dict[str, tqdm] = {}
-
-    def __enter__(self) -> _Bars:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for bar in self.bars.values():
-            bar.close()
-
-    def update(self, stage: str, done: int, total: int | None, unit: str = "rows", scale: bool = False) -> None:
-        if self.quiet:
-            return
-        bar = self.bars.get(stage)
-        if bar is None:
-            bar = self.bars[stage] = tqdm(desc=stage, total=total, unit=unit, unit_scale=scale, file=sys.stderr,
-                                          leave=False, dynamic_ncols=True)
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    def stage(self, name: str, unit: str = "rows") -> Callable[[int, int], None]:
-        """A ``(done, total)`` callback for one stage, as the library's progress hooks take."""
-        return lambda done, total: self.update(name, done, total, unit)
-
-
 def cmd_inspect(args: argparse.Namespace) -> int:
     from engine.scene.layer import open_layer
     from engine.scene.summary import summarise
 
     product = open_layer(_layer_spec(args))
-    with _Bars(args.quiet) as bars:
+    with Bars(args.quiet) as bars:
         summary = summarise(product, _extent(args, product.grid.crs.to_string()), args.budget_mb,
                             bars.stage("reading"))
     if args.json:
@@ -171,7 +127,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     composite = Composite.FALSE_COLOR if args.false_color else Composite.TRUE_COLOR
     config = RenderConfig(min_pixels=args.min_pixels, max_pixels=args.max_pixels,
                           resolution_m=args.resolution, use_overviews=not args.no_overviews)
-    with _Bars(args.quiet) as bars:
+    with Bars(args.quiet) as bars:
         def on_build(elapsed: float, written: int) -> None:
             bars.update("building overviews (once, cached)", written, None, unit="B", scale=True)
 
@@ -185,75 +141,6 @@ def cmd_render(args: argparse.Namespace) -> int:
     if len(written) > 1:
         print(f"{len(written)} tiles ({plan.rows} rows x {plan.cols} cols); geotransforms in "
               f"{args.output.with_suffix('.json')}")
-    return 0
-
-
-def cmd_analyse(args: argparse.Namespace) -> int:
-    from engine.analysis.areas import AreaUnit, format_area
-    from engine.analysis.cache import AnalysisCache
-    from engine.analysis.classes import MEASURED
-    from engine.analysis.run import analyse
-
-    inputs = measure_inputs(args)
-    args.unit_given = args.unit is not None
-    args.unit = args.unit or "ha"
-    with _Bars(args.quiet) as bars:
-        result = analyse(inputs.specs, inputs.extent, inputs.config, bars.update, inputs.zones,
-                         None if args.no_cache else AnalysisCache(), inputs.reference, aoi=inputs.aoi)
-    facts = result.facts
-    if args.geojson is not None:
-        from engine.analysis.findings import write_geojson
-
-        write_geojson(result.findings(args.max_findings), args.geojson)
-    if args.json:
-        print(json.dumps(facts.to_dict(), ensure_ascii=False, indent=2))
-        return 0
-    unit = AreaUnit(args.unit)
-    if result.from_cache:
-        print("(from the cache: same files, extent and settings as an earlier run)")
-    if args.question:
-        from engine.answer.analytics import answer
-
-        reply = answer(args.question, facts, unit if args.unit_given else None)
-        print(f"问 / Q: {args.question}\n答 / A: {reply.text}\n")
-    print(f"extent       {facts.extent['xmin']:.1f} {facts.extent['ymin']:.1f} {facts.extent['xmax']:.1f} "
-          f"{facts.extent['ymax']:.1f} ({facts.crs})" +
-          (f", inside {facts.aoi['name']} ({facts.aoi['source']})" if facts.aoi else "") +
-          f", {format_area(facts.area_m2, unit)}")
-    header = f"{'class / 地类':<22}" + "".join(f"{d.date:>18}" for d in facts.per_date)
-    print(header)
-    for cls in MEASURED:
-        row = "".join(f"{format_area(d.classes[cls.key].area_m2, unit):>18}" for d in facts.per_date)
-        print(f"{cls.key + ' ' + cls.label_zh:<20}{row}")
-    print(f"{'valid / 有效':<20}" + "".join(f"{100 * d.valid_fraction:>17.1f}%" for d in facts.per_date))
-    if len(facts.per_date) > 1:
-        print(f"\ntransitions {facts.dates[0]} -> {facts.dates[-1]} "
-              f"(minimum mapping unit {facts.mmu_m2 / 10000:g} ha; speckle removed "
-              f"{format_area(facts.speckle_m2, unit)})")
-        if not facts.transitions:
-            print("  no change patches at or above the minimum mapping unit")
-        for t in facts.transitions:
-            print(f"  {t.class_from:>9} -> {t.class_to:<9} {format_area(t.area_m2, unit):>16}  {t.patches} patches")
-    for zone in facts.zones:
-        if zone.get("outside"):
-            print(f"\nzone {zone['name']} ({zone['kind_zh']}): outside the extent")
-            continue
-        print(f"\nzone {zone['name']} ({zone['kind_zh']}), {format_area(zone['area_in_extent_m2'], unit)} in extent")
-        if not zone["violations"]:
-            print("  no suspected violations")
-        for v in zone["violations"]:
-            print(f"  suspected {v['kind']}: {v['class_from']} -> {v['class_to']} "
-                  f"{format_area(v['area_m2'], unit)} near {v['centroid_lon']:.5f}, {v['centroid_lat']:.5f}")
-    if facts.reference is not None:
-        ref = facts.reference
-        agree = ref["agreement"]
-        overall = "n/a" if agree["overall"] is None else f"{100 * agree['overall']:.1f} %"
-        print(f"\nreference {ref['name']} ({ref['scheme']}, {ref['date']}): agreement with {ref['compared_with']} "
-              f"{overall} over {agree['pixels']} pixels")
-    if args.geojson is not None:
-        print(f"\nfindings: {facts.findings_count} change patches written to {args.geojson}")
-    for note in facts.notes:
-        print(f"note: {note}")
     return 0
 
 
@@ -336,7 +223,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
         transformers.utils.logging.disable_progress_bar()  # its weight-loading bar too
     answering = False
-    with _Bars(args.quiet) as bars:
+    with Bars(args.quiet) as bars:
         for event in events:
             if event.kind == "progress":
                 bars.update(str(event.data["stage"]), int(event.data["done"]), int(event.data["total"]))
@@ -474,28 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not build cached overviews for large files (slower display reads)")
     p.set_defaults(func=cmd_render)
 
-    p = sub.add_parser("analyse", help="measure land cover per date and change between dates",
-                       description="Classify each date, measure class areas (m², ha, km², 亩) and the change "
-                                   "between the first and the last date over an extent. Layers are sorted by "
-                                   "acquisition date and read on the first date's grid.")
-    p.add_argument("--layer", action="append", type=Path, required=True, metavar="LAYER",
-                   help="a layer (as for inspect); repeat for more dates")
-    _add_extent_options(p, "the first layer")
-    p.add_argument("--question", default=None, metavar="TEXT",
-                   help="a question in Chinese or English, answered from the measured facts only "
-                        "(the analytics-only answerer), e.g. \"新增耕地面积是多少？\"")
-    p.add_argument("--unit", choices=["mu", "ha", "km2", "m2"], default=None,
-                   help="unit: mu (亩), ha (公顷), km2 (平方公里), m2 (default ha for the table; for --question the "
-                        "unit named in the question, else 亩 in Chinese and ha in English); "
-                        "--json always gives every unit")
-    add_measure_options(p)
-    p.add_argument("--geojson", type=Path, default=None, metavar="OUT",
-                   help="write the change patches as an RFC 7946 GeoJSON FeatureCollection (EPSG:4326)")
-    p.add_argument("--max-findings", type=positive_int, default=500, metavar="N",
-                   help="largest patches written to --geojson (default 500; the count left out is stated)")
-    p.add_argument("--json", action="store_true", help="print the facts record as JSON")
-    _add_run_options(p)
-    p.set_defaults(func=cmd_analyse)
+    from engine import cli_analyse
+
+    cli_analyse.add_parser(sub)
 
     p = sub.add_parser("ask", help="ask a question about layers: measured facts, then a grounded answer",
                        description="Read and analyse the extent, render it for the vision-language model, and "
@@ -509,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a layer (as for inspect); repeat for more dates")
     p.add_argument("--demo", action="store_true",
                    help="use the bundled Landsat 2001/2013 samples (and a demo question if none is given)")
-    _add_extent_options(p, "the first layer")
+    add_extent_options(p, "the first layer")
     p.add_argument("--zones", type=Path, default=None, metavar="ZONES", help="protection zones (as for analyse)")
     p.add_argument("--unit", choices=["mu", "ha", "km2", "m2"], default=None,
                    help="area unit of the answer (default: the one named in the question, else 亩/ha)")
@@ -521,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="recompute the analysis")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object (answer, facts, findings, audit, images, timings)")
-    _add_run_options(p)
+    add_run_options(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("serve", help="run the engine as a local HTTP service (the QGIS plugin talks to it)",
@@ -545,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queue-size", type=positive_int, default=None, metavar="N",
                    help="asks admitted at once, running or waiting (default 8); beyond: 429 with Retry-After")
     _add_backend_options(p)
-    _add_run_options(p)
+    add_run_options(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("audit", help="check every figure of a text (an answer, a draft report) against measured facts",

@@ -1,4 +1,4 @@
-"""The measuring options that ``analyse``, ``sweep`` and ``report`` share, and the inputs they make.
+"""The measuring options that ``analyse``, ``sweep`` and ``report`` share, the inputs they make, and progress bars.
 
 One definition, so that a sweep's area measures exactly what ``analyse --aoi`` measures for it.
 """
@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from tqdm import tqdm
 
 from engine.types import Extent, LayerSpec
 
@@ -18,6 +22,48 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
     return value
+
+
+def add_extent_options(p: argparse.ArgumentParser, whose: str) -> None:
+    p.add_argument("--bbox", nargs=4, type=float, metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
+                   help=f"extent to read; default: the whole of {whose}")
+    p.add_argument("--bbox-crs", default=None, metavar="CRS",
+                   help=f"CRS of --bbox, e.g. EPSG:4326 (default: the CRS of {whose})")
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+
+
+class Bars:
+    """Progress bars on stderr, one per stage, made on first use and closed on exit (none with --quiet)."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bars: dict[str, tqdm] = {}
+
+    def __enter__(self) -> Bars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+    def update(self, stage: str, done: int, total: int | None, unit: str = "rows", scale: bool = False) -> None:
+        if self.quiet:
+            return
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(desc=stage, total=total, unit=unit, unit_scale=scale, file=sys.stderr,
+                                          leave=False, dynamic_ncols=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def stage(self, name: str, unit: str = "rows") -> Callable[[int, int], None]:
+        """A ``(done, total)`` callback for one stage, as the library's progress hooks take."""
+        return lambda done, total: self.update(name, done, total, unit)
 
 
 def add_measure_options(p: argparse.ArgumentParser, aoi: bool = True) -> None:
