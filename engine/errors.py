@@ -89,6 +89,10 @@ class ExtentTooLargeError(EngineError, ValueError):
     code = "extent_too_large"
 
 
+class AnalysisMemoryError(ExtentTooLargeError):
+    """The extent's class maps and change labels would not fit the analysis memory budget at once."""
+
+
 class InvalidResolutionError(EngineError, ValueError):
     """A rendering resolution that cannot be served (finer than the layer allows)."""
 

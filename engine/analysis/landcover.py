@@ -42,18 +42,32 @@ class ClassMap:
         return areas
 
 
-def classify_window(product: Product, window: Window, thresholds: Thresholds, grid_reader: SceneReader,
-                    budget_mb: int = DEFAULT_BUDGET_MB, progress: ProgressFn | None = None) -> ClassMap:
-    """Classify ``window`` of ``product`` (read through ``grid_reader``, already on the target grid)."""
+def scene_thresholds(product: Product, window: Window, thresholds: Thresholds,
+                     grid_reader: SceneReader) -> tuple[Thresholds, str]:
+    """The thresholds for ``window`` (its water threshold from a sample of it) and the method, in words."""
     grid_reader.require(REQUIRED, "land-cover classification")
     roles = tuple(r for r in BandRole if r in product.bands)
     sample = grid_reader.read_sample(window, roles)
     resolved, how = adapt(thresholds, sample.bands, sample.valid)
+    method = f"baseline spectral rules (NDVI, {'MNDWI' if BandRole.SWIR1 in roles else 'NDWI'}, red-blue); {how}"
+    return resolved, method
+
+
+def classify_window(product: Product, window: Window, thresholds: Thresholds, grid_reader: SceneReader,
+                    budget_mb: int = DEFAULT_BUDGET_MB, progress: ProgressFn | None = None,
+                    adapted: tuple[Thresholds, str] | None = None, index_sums: IndexSums | None = None) -> ClassMap:
+    """Classify ``window`` of ``product`` (read through ``grid_reader``, already on the target grid).
+
+    ``adapted``: thresholds and method already chosen for a larger window this one is part of (a chunk);
+    ``index_sums``: where to add the index sums (shared by the chunks of one window).
+    """
+    resolved, method = adapted or scene_thresholds(product, window, thresholds, grid_reader)
+    roles = tuple(r for r in BandRole if r in product.bands)
     classes = np.empty((int(window.height), int(window.width)), np.uint8)
     row0, col0 = int(window.row_off), int(window.col_off)
     used = tuple(r for r in KERNEL_ROLES if r in product.bands)
     calibrations = {r: product.bands[r].calibration for r in used}
-    sums = IndexSums()
+    sums = index_sums if index_sums is not None else IndexSums()
     for strip, raw, valid in grid_reader.iter_raw(window, used, budget_mb, progress):
         r, c = int(strip.row_off) - row0, int(strip.col_off) - col0
         h, w = int(strip.height), int(strip.width)
@@ -63,7 +77,6 @@ def classify_window(product: Product, window: Window, thresholds: Thresholds, gr
                       out, calibrations, sums)
         if not whole_rows:  # a piece of a strip too wide for the reading budget
             classes[r:r + h, c:c + w] = out.reshape(h, w)
-    method = f"baseline spectral rules (NDVI, {'MNDWI' if BandRole.SWIR1 in roles else 'NDWI'}, red-blue); {how}"
     log.info("%s classified: %s", product.name, method)
     return ClassMap(classes=classes, window=window, thresholds=resolved, method=method,
                     index_means=sums.means(indices.available(roles)))

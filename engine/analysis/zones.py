@@ -196,32 +196,61 @@ def measure_zones(zone_set: ZoneSet, grid: Grid, window: Window, pixel_areas: Pi
     return out
 
 
-def add_zone_change(records: list[dict[str, object]], zone_set: ZoneSet, grid: Grid, window: Window,
-                    pixel_areas: PixelAreas, codes: np.ndarray) -> None:
-    """Add transitions and suspected violations (with locations) inside each zone, from transition codes."""
-    t = window_transform(window, grid.transform)
-    to_lonlat = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
-    for record, zone in zip(records, zone_set.zones, strict=True):
-        pixels = None if record.get("outside") else _zone_pixels(zone, grid, window)
+ZoneChangeSums = list[dict[int, list[float]]]  # per zone: code -> [area_m2, pixels, sum of cols, sum of rows]
+
+
+def zone_change_sums(zone_set: ZoneSet, grid: Grid, window: Window, pixel_areas: PixelAreas, codes: np.ndarray,
+                     row_shift: int = 0, into: ZoneChangeSums | None = None) -> ZoneChangeSums:
+    """Per zone and transition code inside it: area, pixels and pixel coordinate sums (rows + ``row_shift``:
+    a chunk's rows in its whole window), added to ``into`` when given (the chunks of one window)."""
+    sums = into if into is not None else [{} for _ in zone_set.zones]
+    for zone_sums, zone in zip(sums, zone_set.zones, strict=True):
+        pixels = _zone_pixels(zone, grid, window)
         if pixels is None:
             continue
         rows, cols, inside = pixels
         zone_codes = np.where(inside, codes[rows, cols], 0)
-        transitions, violations = [], []
         for code in np.flatnonzero(np.bincount(zone_codes.ravel(), minlength=64)[1:]) + 1:
-            a, b = LandCover(int(code) // 8), LandCover(int(code) % 8)
             hit = zone_codes == code
-            area = pixel_areas.of_mask(hit, rows, cols)
+            ys, xs = np.nonzero(hit)
+            entry = zone_sums.setdefault(int(code), [0.0, 0, 0, 0])
+            entry[0] += pixel_areas.of_mask(hit, rows, cols)
+            entry[1] += int(xs.size)
+            entry[2] += int(xs.sum()) + xs.size * cols.start
+            entry[3] += int(ys.sum()) + ys.size * (rows.start + row_shift)
+    return sums
+
+
+def finish_zone_change(records: list[dict[str, object]], zone_set: ZoneSet, grid: Grid, window: Window,
+                       sums: ZoneChangeSums) -> None:
+    """Transitions and suspected violations (with their centroids) of each zone, from ``zone_change_sums``."""
+    t = window_transform(window, grid.transform)
+    to_lonlat = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
+    for record, zone, zone_sums in zip(records, zone_set.zones, sums, strict=True):
+        if record.get("outside"):
+            continue
+        transitions, violations = [], []
+        for code in sorted(zone_sums):
+            area, n, sum_x, sum_y = zone_sums[code]
+            a, b = LandCover(code // 8), LandCover(code % 8)
             transitions.append({"from": a.key, "to": b.key, **all_units(area)})
             kind = _violation(zone.kind, a, b)
             if kind is not None:
-                ys, xs = np.nonzero(hit)
-                x, y = t @ (float(xs.mean()) + cols.start + 0.5, float(ys.mean()) + rows.start + 0.5)
+                x, y = t @ (sum_x / n + 0.5, sum_y / n + 0.5)
                 lon, lat = to_lonlat.transform(x, y)
                 violations.append({"kind": kind, "class_from": a.key, "class_to": b.key, **all_units(area),
                                    "centroid_lon": lon, "centroid_lat": lat})
         record["transitions"] = sorted(transitions, key=lambda r: r["area_m2"], reverse=True)
         record["violations"] = sorted(violations, key=lambda r: r["area_m2"], reverse=True)
+
+
+def add_zone_change(records: list[dict[str, object]], zone_set: ZoneSet, grid: Grid, window: Window,
+                    pixel_areas: PixelAreas, codes: np.ndarray) -> None:
+    """Add transitions and suspected violations (with locations) inside each zone, from transition codes."""
+    live = ZoneSet([z for z, r in zip(zone_set.zones, records, strict=True) if not r.get("outside")])
+    sums = iter(zone_change_sums(live, grid, window, pixel_areas, codes))
+    finish_zone_change(records, zone_set, grid, window,
+                       [{} if r.get("outside") else next(sums) for r in records])
 
 
 def zone_lookup(zone_set: ZoneSet) -> Callable[[BaseGeometry], str | None]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from rasterio.windows import Window
 
-from engine.errors import ExtentTooLargeError
+from engine.errors import AnalysisMemoryError, ExtentTooLargeError
 
 FULL_READ_MAX_MPX = 2500  # megapixels per date read at full resolution (a few minutes on two cores)
 ANALYSIS_BYTES_PER_PIXEL = 5  # transition codes (1) and component labels (4), besides one class map per date
@@ -35,7 +35,7 @@ def check_analysis_memory(window: Window, dates: int, budget_mb: int = DEFAULT_A
     """Refuse an analysis whose class maps, codes and labels would not fit ``budget_mb``."""
     needed_mb = int(window.width) * int(window.height) * (dates + ANALYSIS_BYTES_PER_PIXEL) / 2**20
     if needed_mb > budget_mb:
-        raise ExtentTooLargeError(
+        raise AnalysisMemoryError(
             f"measuring {describe(window)} over {dates} date(s) needs about {needed_mb:,.0f} MB for its class "
             f"maps and change labels, over the {budget_mb:,} MB allowed (--max-memory-mb); choose a smaller "
             "area with --bbox, or a coarser layer")

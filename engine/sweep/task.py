@@ -87,8 +87,8 @@ def measure_area(task: AreaTask, semaphore=None) -> AreaOutcome:
     worker = f"{socket.gethostname()}:{os.getpid()}"
     where[DONE].unlink(missing_ok=True)  # not done until this run says so
     try:
-        result = _analyse(task)
-        facts, findings = result.facts.to_dict(), result.findings(task.max_findings)
+        measured, findings = _analyse(task)
+        facts = measured.to_dict()
     except Exception as exc:  # an area's failure is recorded, and the sweep goes on
         error = _describe(exc)
         for key in (FACTS, FINDINGS):  # an earlier run's results are not this run's
@@ -107,7 +107,7 @@ def measure_area(task: AreaTask, semaphore=None) -> AreaOutcome:
     if task.narrate is not None:
         from engine.sweep.narrative import narrate
 
-        narrate(task.narrate, result.facts, Path(task.out_dir), task.stem, semaphore)
+        narrate(task.narrate, measured, Path(task.out_dir), task.stem, semaphore)
     return AreaOutcome(task.name, task.stem, "ok", "", seconds, worker, _peak_mb())
 
 
@@ -119,12 +119,15 @@ def _peak_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
-def _analyse(task: AreaTask):  # -> engine.analysis.run.Analysis
+def _analyse(task: AreaTask):  # -> (Facts, findings)
+    """``analyse`` with the area as its AOI; an area too large for the memory budget at once, in chunks of rows
+    (``engine.analysis.chunked``: the same facts, without the cache)."""
     from engine.analysis.aoi import AoiSpec
     from engine.analysis.cache import AnalysisCache
     from engine.analysis.classify import Thresholds
     from engine.analysis.reference import ReferenceSpec
     from engine.analysis.run import AnalysisConfig, ZoneSpec, analyse
+    from engine.errors import AnalysisMemoryError
     from engine.types import LayerSpec
 
     specs = [LayerSpec(**{**layer, "path": Path(layer["path"])}) for layer in task.layers]
@@ -133,8 +136,17 @@ def _analyse(task: AreaTask):  # -> engine.analysis.run.Analysis
     zones = ZoneSpec(**{**task.zones, "path": Path(task.zones["path"])}) if task.zones else None
     reference = (ReferenceSpec(**{**task.reference, "path": Path(task.reference["path"])})
                  if task.reference else None)
-    return analyse(specs, None, config, None, zones, AnalysisCache() if task.use_cache else None, reference,
-                   aoi=AoiSpec(Path(task.areas_path), task.name, task.name_field))
+    aoi = AoiSpec(Path(task.areas_path), task.name, task.name_field)
+    try:
+        result = analyse(specs, None, config, None, zones, AnalysisCache() if task.use_cache else None, reference,
+                         aoi=aoi)
+    except AnalysisMemoryError:
+        if reference is not None:
+            raise
+        from engine.analysis.chunked import analyse_in_chunks
+
+        return analyse_in_chunks(specs, aoi, config, zones, max_findings=task.max_findings)
+    return result.facts, result.findings(task.max_findings)
 
 
 def _describe(exc: BaseException) -> str:
