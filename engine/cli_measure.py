@@ -124,14 +124,14 @@ class MeasureInputs:
     aoi: object | None  # engine.analysis.aoi.AoiSpec
 
 
-def measure_inputs(args: argparse.Namespace, layers: list[Path] | None = None) -> MeasureInputs:
+def measure_inputs(args: argparse.Namespace) -> MeasureInputs:
     from engine.analysis.aoi import AoiSpec
     from engine.analysis.classify import Thresholds
     from engine.analysis.reference import ReferenceSpec
     from engine.analysis.run import AnalysisConfig, ZoneSpec
     from engine.analysis.zones import ZoneKind
 
-    specs = [LayerSpec(path=p, sensor=args.sensor, assume_crs=args.assume_crs) for p in (layers or args.layer)]
+    specs = [LayerSpec(path=p, sensor=args.sensor, assume_crs=args.assume_crs) for p in args.layer]
     config = AnalysisConfig(thresholds=Thresholds.parse_overrides(args.thresholds or ""), mmu_ha=args.mmu_ha,
                             budget_mb=args.budget_mb, max_memory_mb=args.max_memory_mb)
     extent = None

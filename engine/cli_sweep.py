@@ -60,7 +60,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if not args.debug:  # Dask's scheduler and nanny talk at INFO; the progress bar says what matters
         for name in ("distributed", "bokeh", "tornado"):
             logging.getLogger(name).setLevel(logging.ERROR)
-    inputs = measure_inputs(args, layers=[Path(".")])  # the layers are resolved by the sweep, per date
+    inputs = measure_inputs(args)  # its settings, zones and reference; the sweep resolves the layers per date
     zones = asdict(inputs.zones) if inputs.zones is not None else None
     reference = asdict(inputs.reference) if inputs.reference is not None else None
     narrate = None

@@ -247,10 +247,7 @@ def finish_zone_change(records: list[dict[str, object]], zone_set: ZoneSet, grid
 def add_zone_change(records: list[dict[str, object]], zone_set: ZoneSet, grid: Grid, window: Window,
                     pixel_areas: PixelAreas, codes: np.ndarray) -> None:
     """Add transitions and suspected violations (with locations) inside each zone, from transition codes."""
-    live = ZoneSet([z for z, r in zip(zone_set.zones, records, strict=True) if not r.get("outside")])
-    sums = iter(zone_change_sums(live, grid, window, pixel_areas, codes))
-    finish_zone_change(records, zone_set, grid, window,
-                       [{} if r.get("outside") else next(sums) for r in records])
+    finish_zone_change(records, zone_set, grid, window, zone_change_sums(zone_set, grid, window, pixel_areas, codes))
 
 
 def zone_lookup(zone_set: ZoneSet) -> Callable[[BaseGeometry], str | None]:
