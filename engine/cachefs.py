@@ -60,6 +60,18 @@ def temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
 
 
+def save_atomic(path: Path, write: Writer) -> Path:
+    """``write(tmp)`` to a temporary name with ``path``'s suffix (drivers pick formats by it), then rename it over
+    ``path``: readers see the old file or the whole new one."""
+    tmp = temporary(path).with_suffix(path.suffix)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     tmp = temporary(path)
     try:

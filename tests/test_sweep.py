@@ -112,6 +112,9 @@ def test_a_failing_area_is_recorded_and_the_others_finish(local_sweep: Path) -> 
     record = json.loads((local_sweep / "sweep.json").read_text(encoding="utf-8"))
     assert set(record["run"]["failed"]) == {"远方乡"} and record["versions"]["dask"]
     assert [d["date"] for d in record["inputs"]["dates"]] == ["2023-05-01", "2024-05-01"]
+    phases = record["run"]["phases_s"]  # where a sweep's time went, for whoever sizes the next one
+    assert list(phases) == ["plan", "cluster_start", "measure", "cluster_close", "outputs"]
+    assert all(v >= 0 for v in phases.values()) and phases["measure"] > 0
 
 
 def _findings_by_area(out: Path) -> dict[str, int]:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 from engine.analysis.areas import M2_PER_HA, M2_PER_MU
-from engine.cachefs import temporary, write_atomic
+from engine.cachefs import save_atomic, write_atomic
 from engine.sweep.areas import Area
 from engine.sweep.narrative import narrative_verdict
 from engine.sweep.task import FACTS, FAILED, FINDINGS, paths
@@ -96,13 +95,7 @@ def _write_xlsx(rows: list[dict[str, object]], path: Path) -> Path:
     sheet.freeze_panes = "B2"
     sheet.column_dimensions["A"].width = 18
     sheet.column_dimensions["C"].width = 40
-    tmp = temporary(path).with_suffix(".xlsx")
-    try:
-        book.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return save_atomic(path, book.save)
 
 
 def write_findings(areas: list[Area], out_dir: Path) -> Path:
@@ -129,9 +122,7 @@ def write_findings(areas: list[Area], out_dir: Path) -> Path:
                 props = {"area": area.name, "zone": zone["name"], "zone_kind": zone["kind"],
                          **{k: v[k] for k in ("kind", "class_from", "class_to", "area_m2", "area_ha", "area_mu")}}
                 violations.append((props, to_wkb(Point(v["centroid_lon"], v["centroid_lat"]))))
-    path = out_dir / "findings.gpkg"
-    tmp = temporary(path).with_suffix(".gpkg")
-    try:
+    def write(tmp: Path) -> None:
         for layer, geometry_type, features in (("change_patches", "MultiPolygon", patches),
                                                ("zone_violations", "Point", violations)):
             names = list(dict.fromkeys(k for props, _ in features for k in props)) or ["area"]
@@ -139,10 +130,8 @@ def write_findings(areas: list[Area], out_dir: Path) -> Path:
             pyogrio.raw.write(tmp, geometry=np.array([g for _, g in features], dtype=object), field_data=columns,
                               fields=names, crs="EPSG:4326", geometry_type=geometry_type, driver="GPKG",
                               layer=layer, append=tmp.exists(), promote_to_multi=True)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+
+    return save_atomic(out_dir / "findings.gpkg", write)
 
 
 def _dtype(features: list[tuple[dict, bytes]], name: str):

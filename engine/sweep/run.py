@@ -15,6 +15,7 @@ import importlib.metadata
 import json
 import logging
 import platform
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -68,6 +69,7 @@ class SweepResult:
     skipped: list[str]
     summary: list[dict[str, object]]
     dashboard: str | None = None
+    phases_s: dict[str, float] = field(default_factory=dict)  # plan, cluster_start, measure, cluster_close, outputs
 
     @property
     def failed(self) -> list[dict[str, object]]:
@@ -174,7 +176,13 @@ def _engine_version() -> str:
 def sweep(config: SweepConfig, progress: Progress | None = None, on_dashboard: Callable[[str], None] | None = None
           ) -> SweepResult:
     """Measure every area not done yet (all with ``force``), then write the summary, findings and record."""
-    from distributed import as_completed
+    phases: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        phases[name] = round(time.perf_counter() - clock, 3)
+        clock = time.perf_counter()
 
     areas, dates = plan(config)
     todo = [t for t in tasks_for(config, areas, dates)
@@ -183,30 +191,45 @@ def sweep(config: SweepConfig, progress: Progress | None = None, on_dashboard: C
     started = dt.datetime.now(dt.UTC)
     outcomes: list[AreaOutcome] = []
     dashboard = None
+    lap("plan")
     if todo:
         with client_for(config) as client:
+            lap("cluster_start")
             dashboard = _dashboard(client)
             if dashboard and on_dashboard is not None:
                 on_dashboard(dashboard)
-            semaphore = None
-            if config.narrate is not None:
-                from distributed import Semaphore
-
-                semaphore = Semaphore(max_leases=config.narrate.concurrency, name=f"narrative-{started.timestamp()}")
-            futures = {client.submit(measure_area, t, semaphore, key=f"area-{i}-{t.stem}", pure=False): t
-                       for i, t in enumerate(todo)}
-            failed = 0
-            for future in as_completed(list(futures)):
-                outcomes.append(_outcome(future, futures[future]))
-                failed += outcomes[-1].status != "ok"
-                if progress is not None:
-                    progress(len(outcomes) - failed, failed, len(todo) - len(outcomes))
-            client.cancel(list(futures))
+            outcomes = _measure(client, config, todo, started, progress)
+            lap("measure")
+        lap("cluster_close")
     summary = [summary_row(a, config.out_dir) for a in areas]
     write_summary(summary, config.out_dir)
     write_findings(areas, config.out_dir)
-    _write_record(config, dates, outcomes, skipped, started)
-    return SweepResult(outcomes, skipped, summary, dashboard)
+    lap("outputs")
+    _write_record(config, dates, outcomes, skipped, started, phases)
+    return SweepResult(outcomes, skipped, summary, dashboard, phases)
+
+
+def _measure(client, config: SweepConfig, todo: list[AreaTask], started: dt.datetime,
+             progress: Progress | None) -> list[AreaOutcome]:
+    """One task per area on the cluster; the outcomes as they complete."""
+    from distributed import as_completed
+
+    semaphore = None
+    if config.narrate is not None:
+        from distributed import Semaphore
+
+        semaphore = Semaphore(max_leases=config.narrate.concurrency, name=f"narrative-{started.timestamp()}")
+    futures = {client.submit(measure_area, t, semaphore, key=f"area-{i}-{t.stem}", pure=False): t
+               for i, t in enumerate(todo)}
+    outcomes: list[AreaOutcome] = []
+    failed = 0
+    for future in as_completed(list(futures)):
+        outcomes.append(_outcome(future, futures[future]))
+        failed += outcomes[-1].status != "ok"
+        if progress is not None:
+            progress(len(outcomes) - failed, failed, len(todo) - len(outcomes))
+    client.cancel(list(futures))
+    return outcomes
 
 
 def _outcome(future, task: AreaTask) -> AreaOutcome:
@@ -229,7 +252,7 @@ def _dashboard(client) -> str | None:
 
 
 def _write_record(config: SweepConfig, dates: list[DatedProducts], outcomes: list[AreaOutcome],
-                  skipped: list[str], started: dt.datetime) -> None:
+                  skipped: list[str], started: dt.datetime, phases: dict[str, float]) -> None:
     """``sweep.json``: the inputs, this run's outcome and the versions, so the sweep can be reproduced."""
     versions = {"engine": __version__, "python": platform.python_version()}
     for package in ("rasterio", "numpy", "dask", "distributed", "pyproj", "shapely"):
@@ -253,7 +276,8 @@ def _write_record(config: SweepConfig, dates: list[DatedProducts], outcomes: lis
                 "measured": [o.name for o in outcomes if o.status == "ok"],
                 "failed": {o.name: o.error for o in outcomes if o.status != "ok"}, "skipped_done": skipped,
                 "seconds": {o.name: round(o.seconds, 2) for o in outcomes},
-                "peak_worker_rss_mb": {o.name: round(o.peak_rss_mb) for o in outcomes if o.peak_rss_mb}},
+                "peak_worker_rss_mb": {o.name: round(o.peak_rss_mb) for o in outcomes if o.peak_rss_mb},
+                "phases_s": phases},
         "versions": versions,
     }
     write_atomic(config.out_dir / "sweep.json", json.dumps(record, ensure_ascii=False, indent=2,
