@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from engine import __version__
 from engine.cli_measure import Bars, add_extent_options, add_run_options, positive_int
+from engine.cli_model import add_backend_options, backend_from, generation_from, setting
 from engine.errors import EngineError
 from engine.types import BandRole, Extent, LayerSpec
 
@@ -53,25 +53,6 @@ def _add_layer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--assume-crs", default=None, metavar="CRS",
                    help="CRS to use for a raster that has none, e.g. EPSG:32648")
     add_run_options(p)
-
-
-def _add_backend_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, default=None, metavar="FILE.toml",
-                   help="settings file (default $LANDUSE_CONFIG); options and environment variables win over it")
-    p.add_argument("--backend", choices=["auto", "local", "openai", "none"], default=None,
-                   help="how to answer (default $LANDUSE_BACKEND, the config file, else auto)")
-    p.add_argument("--model", default=None, metavar="DIR|HUB_ID",
-                   help="model folder or hub id already downloaded (default $LANDUSE_MODEL, the config file, "
-                        "else Qwen/Qwen2.5-VL-3B-Instruct)")
-    p.add_argument("--precision", choices=["auto", "nf4", "int8", "bf16", "fp32"], default=None,
-                   help="weights: nf4 4-bit (auto: nf4 when bitsandbytes is installed), int8, bf16, fp32")
-    p.add_argument("--device", default=None, help="auto (default), cpu, cuda or cuda:N")
-    p.add_argument("--adapter", type=Path, default=None, metavar="DIR", help="a LoRA adapter folder to apply")
-    p.add_argument("--openai-url", default=None, metavar="URL",
-                   help="OpenAI-compatible server, e.g. http://gpu-server:8000/v1 (default $LANDUSE_OPENAI_URL)")
-    p.add_argument("--openai-model", default=None, metavar="NAME", help="model name on that server")
-    p.add_argument("--max-new-tokens", type=positive_int, default=None, metavar="N", help="default 512")
-    p.add_argument("--temperature", type=float, default=None, help="0 = greedy (default)")
 
 
 def _layer_spec(args: argparse.Namespace) -> LayerSpec:
@@ -150,44 +131,6 @@ DEMO_QUESTION = "2001年到2013年新增耕地面积是多少？"
 DEMO_MMU_HA = 0.18  # the bundled subsets are 41 x 41 pixels: a smaller mapping unit than the default
 
 
-def _setting(args: argparse.Namespace, name: str, env: str | None, default: object) -> object:
-    """An option: given on the command line, else from the environment, else the config file, else ``default``."""
-    value = getattr(args, name, None)
-    if value is not None:
-        return value
-    if env and os.environ.get(env):
-        return os.environ[env]
-    return args.file_config.get(name, default)
-
-
-def _backend(args: argparse.Namespace):  # -> Backend
-    from engine import config_file
-    from engine.model.backends import BackendKind, choose_backend
-    from engine.model.config import DEFAULT_MODEL, ModelConfig
-
-    args.file_config = config_file.load(args.config)
-    kind = BackendKind(_setting(args, "backend", "LANDUSE_BACKEND", "auto"))
-    model = _setting(args, "model", "LANDUSE_MODEL", None)
-    adapter = _setting(args, "adapter", None, None)
-    config = ModelConfig(source=str(model or DEFAULT_MODEL), precision=_setting(args, "precision", None, "auto"),
-                         device=str(_setting(args, "device", None, "auto")),
-                         adapter=Path(adapter) if adapter else None)
-    backend, note = choose_backend(kind, config, model is not None,
-                                   _setting(args, "openai_url", "LANDUSE_OPENAI_URL", None),
-                                   _setting(args, "openai_model", "LANDUSE_OPENAI_MODEL", None),
-                                   _setting(args, "openai_key", "LANDUSE_OPENAI_KEY", None))
-    if note and not args.json:
-        print(f"note: {note}", file=sys.stderr)
-    return backend
-
-
-def _generation(args: argparse.Namespace):  # -> GenerationConfig
-    from engine.model.config import GenerationConfig
-
-    return GenerationConfig(max_new_tokens=int(_setting(args, "max_new_tokens", None, 512)),
-                            temperature=float(_setting(args, "temperature", None, 0.0)))
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
     from engine.analysis.areas import AreaUnit
     from engine.analysis.cache import AnalysisCache
@@ -213,8 +156,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     request = AskRequest(question=question, layers=specs, extent=extent,
                          zones=ZoneSpec(args.zones) if args.zones else None,
                          unit=AreaUnit(args.unit) if args.unit else None, analysis=AnalysisConfig(mmu_ha=mmu))
-    backend = _backend(args)
-    events = ask(request, backend, generation=_generation(args), cache=None if args.no_cache else AnalysisCache())
+    backend = backend_from(args)
+    events = ask(request, backend, generation=generation_from(args), cache=None if args.no_cache else AnalysisCache())
     if args.json:
         print(json.dumps(collect(events), ensure_ascii=False, indent=2))
         return 0
@@ -269,7 +212,7 @@ def _token(args: argparse.Namespace) -> str | None:
         if not token:
             raise ValueError(f"{args.token_file} holds no token")
         return token
-    return _setting(args, "token", "LANDUSE_TOKEN", None) or None
+    return setting(args, "token", "LANDUSE_TOKEN", None) or None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -280,16 +223,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from engine.service.settings import ServiceSettings
 
     args.json = False
-    backend = _backend(args)
-    settings = ServiceSettings(host=str(_setting(args, "host", None, "127.0.0.1")),
-                               port=int(_setting(args, "port", None, 8765)),
+    backend = backend_from(args)
+    settings = ServiceSettings(host=str(setting(args, "host", None, "127.0.0.1")),
+                               port=int(setting(args, "port", None, 8765)),
                                token=_token(args),
-                               max_body_bytes=int(_setting(args, "max_body_mb", None, 16)) << 20,
+                               max_body_bytes=int(setting(args, "max_body_mb", None, 16)) << 20,
                                allowed_hosts=tuple(args.allowed_host or args.file_config.get("allowed_hosts", [])),
                                roots=tuple(Path(r) for r in (args.root or args.file_config.get("roots", []))),
-                               queue_size=int(_setting(args, "queue_size", None, 8)))
+                               queue_size=int(setting(args, "queue_size", None, 8)))
     backend.prepare()  # load the model now: errors show at start, and the first ask is not slowed
-    app = create_app(settings, backend, _generation(args), AnalysisCache())
+    app = create_app(settings, backend, generation_from(args), AnalysisCache())
     info = backend.info()
     model = f"，模型 {info.get('model')}" if info.get("model") else ""
     print(f"分析引擎服务已启动 / engine service on http://{settings.host}:{settings.port}（后端 / backend "
@@ -383,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="area unit of the answer (default: the one named in the question, else 亩/ha)")
     p.add_argument("--mmu-ha", type=float, default=None, metavar="HA",
                    help="minimum mapping unit in hectares (default 0.5; 0.18 with --demo)")
-    _add_backend_options(p)
+    add_backend_options(p)
     p.add_argument("--sensor", default=None, help="override the sensor of every layer")
     p.add_argument("--assume-crs", default=None, metavar="CRS", help="CRS for rasters that have none")
     p.add_argument("--no-cache", action="store_true", help="recompute the analysis")
@@ -412,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "loopback)")
     p.add_argument("--queue-size", type=positive_int, default=None, metavar="N",
                    help="asks admitted at once, running or waiting (default 8); beyond: 429 with Retry-After")
-    _add_backend_options(p)
+    add_backend_options(p)
     add_run_options(p)
     p.set_defaults(func=cmd_serve)
 
@@ -429,8 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="tracebacks instead of one-line errors")
     p.set_defaults(func=cmd_audit)
 
-    from engine import cli_sweep
+    from engine import cli_report, cli_sweep
 
+    cli_report.add_parser(sub)
     cli_sweep.add_parser(sub)
 
     p = sub.add_parser("make-tiny-model", help="write a tiny random Qwen-VL checkpoint (for tests and demos)",

@@ -190,6 +190,12 @@ class AoiError(EngineError, ValueError):
     code = "bad_aoi"
 
 
+class ReportError(EngineError, ValueError):
+    """A report cannot be made from these inputs (e.g. an area outside China's CGCS2000 plane zones)."""
+
+    code = "bad_report"
+
+
 class SweepError(EngineError, ValueError):
     """A sweep's inputs are unusable (areas file, name field, layers, output folder)."""
 

@@ -1,0 +1,147 @@
+"""One analysis into the bureau's files: ``report.docx``, ``patches.xlsx``, ``patches.gpkg`` (+ ``.qml``),
+optionally a Shapefile, ``report.pdf`` when LibreOffice is installed, and ``facts.json`` (the measurements every
+figure comes from).
+
+The summary paragraph is the analytics answer to ``REPORT_QUESTION`` (written from the facts alone), or a
+model's explanation given by the caller; either way it carries its numbers audit, and the document says which
+figures, if any, are not supported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.answer.analytics import answer as analytics_answer
+from engine.answer.audit import audit
+from engine.cachefs import write_atomic
+from engine.errors import ReportError
+from engine.outputs.document import Summary, write_document
+from engine.outputs.files import write_register_vectors, write_register_xlsx, write_style
+from engine.outputs.labels import LANGS, Labels
+from engine.outputs.pictures import overview_map, patch_chips
+from engine.outputs.register import Register, patch_register
+from engine.units import AreaUnit
+
+log = logging.getLogger(__name__)
+
+REPORT_QUESTION = {"zh": "监测期内土地利用结构有何变化？",
+                   "en": "How did the land-use structure change over the period?"}
+PDF_TIMEOUT_S = 180
+Stage = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    title: str | None = None
+    unit: str = "mu"  # the summary's unit: mu (亩) or ha (公顷); the tables give both
+    lang: str = "zh"
+    max_chips: int = 6  # before/after pairs of the largest patches
+    shapefile: bool = False
+    pdf: bool = True  # when LibreOffice is installed
+
+    def __post_init__(self) -> None:
+        if self.unit not in ("mu", "ha"):
+            raise ReportError(f"--unit {self.unit}: use mu (亩) or ha (公顷)")
+        if self.lang not in LANGS:
+            raise ReportError(f"--lang {self.lang}: use one of {', '.join(LANGS)}")
+        if not 0 <= self.max_chips <= 50:
+            raise ReportError(f"--max-chips {self.max_chips}: give 0 to 50")
+
+
+@dataclass
+class ReportFiles:
+    folder: Path
+    files: dict[str, Path]  # docx, xlsx, gpkg, qml, facts, and shp / pdf when made
+    patches: int
+    total_mu: float
+    summary: Summary
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"folder": str(self.folder), "files": {k: str(v) for k, v in self.files.items()},
+                "patches": self.patches, "total_mu": self.total_mu, "summary": self.summary.text,
+                "audit": self.summary.audit, "by_model": self.summary.by_model, "notes": self.notes}
+
+
+def analytics_summary(facts, lang: str, unit: str) -> Summary:
+    """The report question answered from the facts alone, with its audit."""
+    question = REPORT_QUESTION[lang]
+    text = analytics_answer(question, facts, AreaUnit(unit), lang).text
+    return Summary(text, audit(text, facts.to_dict(), question).to_dict(), by_model=False)
+
+
+def make_report(analysis, out_dir: Path, config: ReportConfig | None = None, summary: Summary | None = None,
+                stage: Stage | None = None) -> ReportFiles:
+    """Write every output of ``analysis`` (measured with its change patches: ``keep_class_maps=True``) into
+    ``out_dir``."""
+    config = config or ReportConfig()
+    stage = stage or (lambda name: log.info("report: %s", name))
+    labels = Labels.for_lang(config.lang)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"--out {out_dir}: {exc.strerror or exc}") from None
+    facts = analysis.facts.to_dict()
+    summary = summary or analytics_summary(analysis.facts, config.lang, config.unit)
+    stage("register")
+    register = patch_register(analysis)
+    files = {"facts": out_dir / "facts.json"}
+    write_atomic(files["facts"], json.dumps(facts, ensure_ascii=False, indent=2).encode("utf-8"))
+    files["xlsx"] = write_register_xlsx(register, labels, out_dir / "patches.xlsx")
+    files["gpkg"] = write_register_vectors(register, labels, out_dir / "patches.gpkg")
+    files["qml"] = write_style(out_dir / "patches.qml", labels)
+    if config.shapefile:
+        folder = out_dir / "patches_shp"
+        folder.mkdir(exist_ok=True)
+        files["shp"] = write_register_vectors(register, labels, folder / "patches.shp", driver="ESRI Shapefile")
+    stage("map")
+    picture = overview_map(analysis, register.rows, labels)
+    stage("pictures")
+    chips = patch_chips(analysis, register.rows, config.max_chips)
+    stage("document")
+    files["docx"] = write_document(out_dir / "report.docx", facts, register, summary, picture, chips, labels,
+                                   config.title)
+    notes = []
+    if picture.font is None and config.lang == "zh":
+        notes.append("no CJK font installed: the map's words are in English (apt-get install fonts-wqy-zenhei)")
+    if config.pdf:
+        stage("pdf")
+        pdf, note = to_pdf(files["docx"])
+        if pdf is not None:
+            files["pdf"] = pdf
+        elif note:
+            notes.append(note)
+    return ReportFiles(out_dir, files, len(register.rows), _total_mu(register), summary, notes)
+
+
+def _total_mu(register: Register) -> float:
+    return round(sum(r.area_mu for r in register.rows), 2)
+
+
+def office() -> str | None:
+    """LibreOffice's command, when installed."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def to_pdf(docx: Path) -> tuple[Path | None, str | None]:
+    """``docx`` converted by LibreOffice beside it, or (None, why not)."""
+    command = office()
+    if command is None:
+        return None, "report.pdf not made: LibreOffice is not installed (apt-get install libreoffice-writer-nogui)"
+    profile = docx.parent / ".libreoffice-profile"  # its own profile: a running LibreOffice does not block it
+    try:
+        subprocess.run([command, f"-env:UserInstallation=file://{profile.resolve()}", "--headless", "--convert-to",
+                        "pdf", "--outdir", str(docx.parent), str(docx)], check=True, capture_output=True,
+                       timeout=PDF_TIMEOUT_S)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"report.pdf not made: LibreOffice failed ({type(exc).__name__})"
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    pdf = docx.with_suffix(".pdf")
+    return (pdf, None) if pdf.is_file() else (None, "report.pdf not made: LibreOffice wrote nothing")
