@@ -53,10 +53,11 @@ def _wants_model(args: argparse.Namespace) -> bool:
 def cmd_report(args: argparse.Namespace) -> int:
     from engine.analysis.cache import AnalysisCache
     from engine.analysis.run import analyse
-    from engine.outputs.report import ReportConfig, make_report
+    from engine.outputs.report import ReportConfig, make_report, prepare_out
 
     config = ReportConfig(title=args.title, unit=args.unit, lang=args.lang, max_chips=args.max_chips,
                           shapefile=args.shapefile, pdf=not args.no_pdf)  # bad settings fail before any reading
+    prepare_out(args.out)
     inputs = measure_inputs(args)
     cache = None if args.no_cache else AnalysisCache()
     with Bars(args.quiet) as bars:

@@ -3,17 +3,20 @@
 #   scripts/setup.sh            the engine/training virtual environment (.venv) from requirements.txt
 #   scripts/setup.sh --qgis     also Debian's QGIS (qgis, python3-qgis), Xvfb, pytest, a CJK font and pyrcc5/lrelease,
 #                               and the plugin installed into your default QGIS profile, enabled, pointed at this engine
+#   scripts/setup.sh --office   also LibreOffice Writer (report.pdf) and poppler-utils (the report page test)
 #   scripts/setup.sh --deepspeed  also DeepSpeed (optional, for multi-GPU training)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_qgis=0
 want_deepspeed=0
+want_office=0
 for arg in "$@"; do
   case "$arg" in
     --qgis) want_qgis=1 ;;
     --deepspeed) want_deepspeed=1 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    --office) want_office=1 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -56,6 +59,16 @@ fi
 if ! (cd / && "$OLDPWD/.venv/bin/python" -c 'import engine, training' 2>/dev/null); then
   echo "setup.sh: installing the project into .venv (editable)" >&2
   .venv/bin/python -m pip install --quiet --no-deps -e .
+fi
+
+# a CJK font for the report's map (matplotlib draws Chinese with it; without one the map's words are English)
+if ! fc-list :lang=zh 2>/dev/null | grep -q . && { [ "$(id -u)" = 0 ] || command -v sudo >/dev/null; }; then
+  echo "setup.sh: installing a CJK font (fonts-wqy-zenhei) for the report's map" >&2
+  apt_install fonts-wqy-zenhei fontconfig
+fi
+if [ "$want_office" = 1 ] && { ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null; }; then
+  echo "setup.sh: installing LibreOffice Writer (no GUI) and poppler-utils (report.pdf and its page test)" >&2
+  apt_install libreoffice-writer-nogui poppler-utils fonts-wqy-zenhei
 fi
 
 # compile the analysis kernels (numba) once, here rather than in the user's first analysis; cached per checkout

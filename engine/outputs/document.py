@@ -84,7 +84,8 @@ def write_document(path: Path, facts: dict, register: Register, summary: Summary
             for d in facts["per_date"]])
 
     doc.add_heading(labels["summary"], level=1)
-    doc.add_paragraph(summary.text)
+    for paragraph in summary.text.split("\n\n"):
+        doc.add_paragraph(paragraph)
     doc.add_paragraph(labels["summary_source_model" if summary.by_model else "summary_source_facts"])
     unsupported = list(summary.audit.get("unsupported", []))
     doc.add_paragraph(labels["audit_bad"] + " " + "、".join(unsupported) if unsupported else labels["audit_ok"])

@@ -211,10 +211,10 @@ def _outlined(image: np.ndarray, to_pixel: Affine, geom: BaseGeometry, side: int
 
     scale = max(1, math.ceil(side / image.shape[1]))
     picture = Image.fromarray(image).resize((image.shape[1] * scale, image.shape[0] * scale), Image.NEAREST)
-    to_pixel = Affine.scale(scale) * to_pixel
+    to_pixel = Affine.scale(scale) @ to_pixel
     draw = ImageDraw.Draw(picture)
     for xs, ys in _rings(geom, holes=False):
-        points = [to_pixel * (x, y) for x, y in zip(xs, ys, strict=True)]
+        points = [to_pixel @ (x, y) for x, y in zip(xs, ys, strict=True)]
         draw.line(points, fill=PATCH_RGB, width=2)
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -30,8 +31,14 @@ from engine.units import AreaUnit
 
 log = logging.getLogger(__name__)
 
-REPORT_QUESTION = {"zh": "监测期内土地利用结构有何变化？",
-                   "en": "How did the land-use structure change over the period?"}
+#: What the summary answers, a paragraph each (the zones' question only when zones were given); a model is asked
+#: the first.
+REPORT_QUESTIONS = {
+    "zh": ("监测期内土地利用结构有何变化？", "本期新增建设用地和耕地变化情况？", "保护区边界是否被侵占？"),
+    "en": ("How did the land-use structure change over the period?",
+           "How much new built-up land and cropland change was there?", "Were the protection zones encroached?"),
+}
+REPORT_QUESTION = {lang: questions[0] for lang, questions in REPORT_QUESTIONS.items()}
 PDF_TIMEOUT_S = 180
 Stage = Callable[[str], None]
 
@@ -70,10 +77,10 @@ class ReportFiles:
 
 
 def analytics_summary(facts, lang: str, unit: str) -> Summary:
-    """The report question answered from the facts alone, with its audit."""
-    question = REPORT_QUESTION[lang]
-    text = analytics_answer(question, facts, AreaUnit(unit), lang).text
-    return Summary(text, audit(text, facts.to_dict(), question).to_dict(), by_model=False)
+    """The report's questions answered from the facts alone (a paragraph each), with their audit."""
+    questions = REPORT_QUESTIONS[lang][:3 if facts.zones else 2]
+    text = "\n\n".join(analytics_answer(q, facts, AreaUnit(unit), lang).text for q in questions)
+    return Summary(text, audit(text, facts.to_dict(), " ".join(questions)).to_dict(), by_model=False)
 
 
 def make_report(analysis, out_dir: Path, config: ReportConfig | None = None, summary: Summary | None = None,
@@ -83,10 +90,7 @@ def make_report(analysis, out_dir: Path, config: ReportConfig | None = None, sum
     config = config or ReportConfig()
     stage = stage or (lambda name: log.info("report: %s", name))
     labels = Labels.for_lang(config.lang)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ReportError(f"--out {out_dir}: {exc.strerror or exc}") from None
+    prepare_out(out_dir)
     facts = analysis.facts.to_dict()
     summary = summary or analytics_summary(analysis.facts, config.lang, config.unit)
     stage("register")
@@ -118,6 +122,18 @@ def make_report(analysis, out_dir: Path, config: ReportConfig | None = None, sum
         elif note:
             notes.append(note)
     return ReportFiles(out_dir, files, len(register.rows), _total_mu(register), summary, notes)
+
+
+def prepare_out(out_dir: Path) -> Path:
+    """The output folder, made and checked writable (before anything is measured, when called first)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ReportError(f"--out {out_dir}: {exc.strerror or exc}") from None
+    return out_dir
 
 
 def _total_mu(register: Register) -> float:
