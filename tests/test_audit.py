@@ -221,6 +221,22 @@ def test_the_engines_own_counts_are_supported() -> None:
     assert not audit("新增建设用地共10个图斑", facts.to_dict()).ok
 
 
+@pytest.mark.parametrize("language, question", [("zh", "新增建设用地多少亩？"), ("en", "How much new built-up land?")])
+def test_a_count_after_an_aside_of_sources_belongs_to_the_clause_not_the_aside(language: str, question: str) -> None:
+    """"new built-up land 1.17 ha (from cropland and grassland 0.99 ha, water 0.18 ha) in 9 patches": the classes
+    named inside the parentheses do not make the count theirs."""
+    from engine.answer.analytics import answer
+
+    facts = make_facts()
+    facts.transitions.append(TransitionFact("water", "built_up", 10 * M2_PER_MU, D1, D2, 2))
+    reply = answer(question, facts, language=language)
+    assert ("9个图斑" if language == "zh" else "9 patches") in reply.text
+    assert audit(reply.text, facts.to_dict(), question).verdict is Verdict.ALL_MEASURED, reply.text
+    aside = "New built-up land 34 ha (from cropland and grassland 33.3 ha, {} 0.7 ha) in {} patches."
+    assert audit(aside.format("water", 9), facts.to_dict()).ok
+    assert not audit(aside.format("bare land", 3), facts.to_dict()).ok  # the 3 patches that were bare land
+
+
 def test_facts_from_elsewhere_never_break_the_audit() -> None:
     broken = json.loads(json.dumps(FACTS))
     broken["transitions"][0]["area_m2"] = "x"

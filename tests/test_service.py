@@ -328,3 +328,39 @@ def test_tiny_model_in_4bit_streams_through_the_service(tiny_engine: Engine) -> 
     # 4000 new tokens take minutes on this model: an empty queue this soon means generation was cancelled
     assert httpx.get(tiny_engine.url + "/v1/health").json()["queue_length"] == 0
     assert kinds[:1] == ["progress"] and "facts" in kinds
+
+
+def test_a_report_as_a_zip_and_again_by_its_id(engine: Engine) -> None:
+    import io
+    import zipfile
+
+    url = engine.url + "/v1/report"
+    made = httpx.post(url, json={"layers": LAYERS, "mmu_ha": 0.18, "max_chips": 1, "shapefile": True},
+                      headers=AUTH, timeout=300)
+    assert made.status_code == 200, made.text
+    assert made.headers["content-type"] == "application/zip"
+    report_id = made.headers["x-report-id"]
+    names = set(zipfile.ZipFile(io.BytesIO(made.content)).namelist())
+    assert {"report.docx", "patches.xlsx", "patches.gpkg", "patches.qml", "facts.json",
+            "patches_shp/patches.shp", "patches_shp/patches.cpg"} <= names
+    facts = json.loads(zipfile.ZipFile(io.BytesIO(made.content)).read("facts.json"))
+    assert facts["dates"] == ["2001-07-30", "2013-07-07"] and facts["mmu_m2"] == 1800.0
+    again = httpx.get(f"{url}/{report_id}", headers=AUTH, timeout=30)
+    assert again.status_code == 200 and again.content == made.content
+    streamed = httpx.post(url, json={"layers": LAYERS, "mmu_ha": 0.18, "max_chips": 0, "stream": True,
+                                     "language": "en"}, headers=AUTH, timeout=300)
+    events = _events(streamed.text)
+    assert events[0][0] == "progress" and events[-1][0] == "done"
+    done = events[-1][1]
+    assert done["url"] == f"/v1/report/{done['id']}" and "report.docx" in done["files"]
+    assert done["audit"]["verdict"] == "all_measured" and not done["by_model"]
+    # the samples lie in Europe: no CGCS2000 plane coordinates, said, and the rest of the report made
+    assert any("outside China's 3-degree Gauss-Kruger zones" in n for n in done["notes"])
+    assert httpx.get(engine.url + done["url"], headers=AUTH, timeout=30).status_code == 200
+    for path, status in ((f"{url}/{'0' * 32}", 404), (f"{url}/..%2F..%2Fetc%2Fpasswd", 404), (f"{url}/x", 404)):
+        reply = httpx.get(path, headers=AUTH, timeout=30)
+        assert reply.status_code == status and reply.json()["error"]["code"] in ("report_not_found", "not_found")
+    for bad, code in (({"layers": LAYERS, "max_chips": 99}, 422), ({"layers": [{"path": "/etc/passwd"}]}, 403),
+                      ({"layers": LAYERS, "language": "fr"}, 422)):
+        assert httpx.post(url, json=bad, headers=AUTH, timeout=60).status_code == code, bad
+    assert httpx.get(f"{url}/{report_id}", timeout=30).status_code == 401  # the token guards reports too

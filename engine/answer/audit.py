@@ -52,6 +52,7 @@ _DIRECTION = re.compile(  # the words that say which way a change went (the last
     r"shr[iau]nk\w*|down\b))")
 _NEGATION = re.compile(r"没有|没|未|不|无|(?i:\bnot\b|\bno\b|\bnever\b|n't)")
 _BOXES = re.compile(r"\"bbox_2d\"\s*:\s*\[[^\]]*\]|\"image\"\s*:\s*\d+")  # grounding JSON: no figures
+_OPEN, _CLOSE = "(（[【", ")）]】"
 _CLAUSE_END = re.compile(r"[。；;！!？?\n]|[，,、](?!\d)|\.(?=\s|$)")
 # GB/T 21010 first-level classes in a survey reference, as the engine's classes
 _SURVEY_CLASS = {"01": "cropland_grassland", "02": "cropland_grassland", "03": "forest",
@@ -157,13 +158,14 @@ def audit(answer: str, facts: Mapping[str, object], question: str = "") -> Audit
     asked = {(q.unit, round(q.value, 9)) for q in read_quantities(question or "")}
     result = Audit()
     text = _BOXES.sub(lambda m: " " * len(m.group(0)), answer or "")  # same length: offsets stay valid
+    starts = _clause_starts(text)
     for q in read_quantities(text):
-        before = _clause_before(text, q.start)
+        before = _without_asides(text[starts[q.start]:q.start])
         if (q.unit, round(q.value, 9)) in asked and _NEGATION.search(before):  # "没有超过2000亩": an echo, denied
             result.numbers.append(AuditedNumber(q.text, q.value, q.unit, True, "repeats the question",
                                                 q.approximate, checked=False))
             continue
-        named = _mentions_before(text, q.start)
+        named = _mentions(before)
         direction = _direction(before)
         candidates = [m for m in measured if (not named or m.tags & named)
                       and m.direction_for(named) * direction >= 0]
@@ -331,11 +333,34 @@ def _class_key(name: str) -> str | None:
         return None
 
 
-def _clause_before(text: str, position: int) -> str:
-    start = 0
-    for m in _CLAUSE_END.finditer(text, 0, position):
-        start = m.end()
-    return text[start:position]
+def _clause_starts(text: str) -> list[int]:
+    """For each position, where its clause starts: after the last clause end before it at its own depth of
+    parentheses (an aside's commas do not end the sentence around it; inside an aside, after its opening)."""
+    starts = [0] * (len(text) + 1)
+    start, outer = 0, []  # the clause starts of the levels outside the open asides
+    for i, ch in enumerate(text):
+        starts[i] = start
+        if ch in _OPEN:
+            outer.append(start)
+            start = i + 1
+        elif ch in _CLOSE and outer:
+            start = outer.pop()
+        elif _CLAUSE_END.match(text, i):
+            start = i + 1
+    starts[len(text)] = start
+    return starts
+
+
+def _without_asides(clause: str) -> str:
+    """``clause`` with its closed parentheses blanked (same length): names and words in an aside are its own."""
+    out, opened = list(clause), []
+    for i, ch in enumerate(clause):
+        if ch in _OPEN:
+            opened.append(i)
+        elif ch in _CLOSE and opened:
+            first = opened.pop()
+            out[first:i + 1] = " " * (i + 1 - first)
+    return "".join(out)
 
 
 def _direction(clause: str) -> int:
@@ -350,11 +375,10 @@ def _sign(value: float) -> int:
     return (value > 0) - (value < 0)
 
 
-def _mentions_before(text: str, position: int) -> frozenset[str]:
-    """Classes and zones named in the clause before ``position``."""
-    start = position - len(_clause_before(text, position))
+def _mentions(clause: str) -> frozenset[str]:
+    """Classes and zones named in ``clause``."""
     named = set()
-    for m in _MENTION.finditer(text, start, position):
+    for m in _MENTION.finditer(clause):
         named.add(_MENTIONS[int(next(k for k, v in m.groupdict().items() if v)[1:])][1])
     return frozenset(named)
 

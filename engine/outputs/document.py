@@ -60,7 +60,7 @@ def patch_cell(row, key: str, labels: Labels) -> str:
     if key in ("lon", "lat"):
         return f"{value:.6f}"
     if key in ("gk_x_m", "gk_y_m"):
-        return f"{value:.2f}"
+        return "—" if value is None else f"{value:.2f}"
     return str(value)
 
 
@@ -125,7 +125,10 @@ def write_document(path: Path, facts: dict, register: Register, summary: Summary
         shown = register.rows[:PATCH_TABLE_ROWS]
         _table(doc, [t for _, t in columns], [[patch_cell(r, k, labels) for k, _ in columns] for r in shown],
                size=7)
-        doc.add_paragraph(labels["gk"].format(name=register.gauss_kruger.name))
+        if register.gauss_kruger is not None:
+            doc.add_paragraph(labels["gk"].format(name=register.gauss_kruger.name))
+        for note in register.notes:
+            doc.add_paragraph(note)
         if len(register.rows) > len(shown):
             doc.add_paragraph(labels["patch_table_more"].format(shown=len(shown), count=len(register.rows)))
     else:

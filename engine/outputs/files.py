@@ -67,11 +67,16 @@ def write_register_xlsx(register: Register, labels: Labels, path: Path) -> Path:
 
 
 def _attributes(row: PatchRow, register: Register, labels: Labels) -> dict[str, object]:
+    gk = register.gauss_kruger
     return {"number": row.number, "cls_from": row.class_from, "cls_to": row.class_to,
             "change": labels.change(row.class_from, row.class_to), "area_m2": row.area_m2, "area_mu": row.area_mu,
-            "area_ha": row.area_ha, "lon": row.lon, "lat": row.lat, "gk_x": row.gk_x_m, "gk_y": row.gk_y_m,
-            "gk_epsg": register.gauss_kruger.epsg, "zone": row.zone or "", "date_from": row.date_from,
-            "date_to": row.date_to, "source": row.source, "method": "measured"}
+            "area_ha": row.area_ha, "lon": row.lon, "lat": row.lat, "gk_x": _nan(row.gk_x_m),
+            "gk_y": _nan(row.gk_y_m), "gk_epsg": gk.epsg if gk is not None else 0, "zone": row.zone or "",
+            "date_from": row.date_from, "date_to": row.date_to, "source": row.source, "method": "measured"}
+
+
+def _nan(value: float | None) -> float:
+    return float("nan") if value is None else value
 
 
 def write_register_vectors(register: Register, labels: Labels, path: Path, driver: str = "GPKG") -> Path:

@@ -63,8 +63,8 @@ class PatchRow:
     area_ha: float
     lon: float  # centroid, CGCS2000 degrees
     lat: float
-    gk_x_m: float  # centroid northing in the zone
-    gk_y_m: float  # centroid easting, zone number in front (e.g. 35512345.67)
+    gk_x_m: float | None  # centroid northing in the zone (None outside China's zones)
+    gk_y_m: float | None  # centroid easting, zone number in front (e.g. 35512345.67)
     zone: str | None  # the protection zone it overlaps most
     date_from: str
     date_to: str
@@ -76,8 +76,9 @@ class PatchRow:
 @dataclass(frozen=True)
 class Register:
     rows: list[PatchRow]
-    gauss_kruger: GaussKruger
+    gauss_kruger: GaussKruger | None  # None: the area lies outside China's zones (no plane coordinates)
     total_m2: float  # the measured change (the facts' transitions), which the rows add up to
+    notes: tuple[str, ...] = ()
 
     @property
     def total_mu(self) -> float:
@@ -93,9 +94,12 @@ def patch_register(analysis) -> Register:  # analysis: engine.analysis.run.Analy
                           "result (analyse(..., keep_class_maps=True))")
     grid = analysis.grid
     to_cgcs = Transformer.from_crs(grid.crs, CGCS2000, always_xy=True)
-    centre = _centre_lon(facts, grid.crs)
-    gk = gauss_kruger_zone(centre)
-    to_gk = Transformer.from_crs(grid.crs, CRS.from_epsg(gk.epsg), always_xy=True)
+    notes: tuple[str, ...] = ()
+    try:
+        gk = gauss_kruger_zone(_centre_lon(facts, grid.crs))
+        to_gk = Transformer.from_crs(grid.crs, CRS.from_epsg(gk.epsg), always_xy=True)
+    except ReportError as exc:
+        gk, to_gk, notes = None, None, (f"{exc}: the register's plane coordinates are left empty",)
     zone_of = zone_lookup(analysis.zones) if analysis.zones is not None else None
     source = " → ".join(f"{d.layer} ({d.date})" for d in (facts.per_date[0], facts.per_date[-1]))
     rows = []
@@ -105,13 +109,13 @@ def patch_register(analysis) -> Register:  # analysis: engine.analysis.run.Analy
         in_map = affine_transform(patch.outline_px(), [t.a, t.b, t.d, t.e, t.c, t.f])
         middle = in_map.centroid
         lon, lat = to_cgcs.transform(middle.x, middle.y)
-        easting, northing = to_gk.transform(middle.x, middle.y)
+        easting, northing = to_gk.transform(middle.x, middle.y) if to_gk is not None else (None, None)
         units = all_units(patch.area_m2)
         rows.append(PatchRow(number, patch.class_from.key, patch.class_to.key, patch.area_m2, units["area_mu"],
                              units["area_ha"], lon, lat, northing, easting,
                              zone_of(in_map) if zone_of is not None else None, facts.dates[0], facts.dates[-1],
                              source, polygonal(reproject(in_map, to_cgcs)), in_map))
-    return Register(rows, gk, sum(tr.area_m2 for tr in facts.transitions))
+    return Register(rows, gk, sum(tr.area_m2 for tr in facts.transitions), notes)
 
 
 def _centre_lon(facts, crs) -> float:

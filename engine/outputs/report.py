@@ -111,7 +111,7 @@ def make_report(analysis, out_dir: Path, config: ReportConfig | None = None, sum
     stage("document")
     files["docx"] = write_document(out_dir / "report.docx", facts, register, summary, picture, chips, labels,
                                    config.title)
-    notes = []
+    notes = list(register.notes)
     if picture.font is None and config.lang == "zh":
         notes.append("no CJK font installed: the map's words are in English (apt-get install fonts-wqy-zenhei)")
     if config.pdf:

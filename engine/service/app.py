@@ -26,7 +26,7 @@ from pathlib import Path
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -39,10 +39,14 @@ from engine.answer.audit import audit, check_facts
 from engine.ask import AskEvent, AskRequest, Sessions, ask, collect, measure
 from engine.model.backends import Backend
 from engine.model.config import GenerationConfig
+from engine.outputs.report import ReportConfig
 from engine.scene.confine import check_confined, check_request
 from engine.scene.describe import describe
 from engine.scene.layer import open_layer
+from engine.scene.overviews import cache_dir
 from engine.service.guards import BodyLimit, HostCheck, OffLoopRoute
+from engine.service.reports import ReportStore, report_events
+from engine.service.reports import new_id as new_report_id
 from engine.service.schemas import (
     AnalyseBody,
     AskBody,
@@ -50,6 +54,7 @@ from engine.service.schemas import (
     ErrorResponse,
     InspectBody,
     LayerBody,
+    ReportBody,
     SweepBody,
 )
 from engine.service.settings import ServiceSettings
@@ -206,7 +211,8 @@ def _layer_spec(layer: LayerBody, settings: ServiceSettings) -> LayerSpec:
     return spec
 
 
-def _ask_request(body: AskBody | AnalyseBody, settings: ServiceSettings) -> tuple[AskRequest, PendingVectors]:
+def _ask_request(body: AskBody | AnalyseBody | ReportBody,
+                 settings: ServiceSettings) -> tuple[AskRequest, PendingVectors]:
     """The request (its zones and area still to be written, once admitted) and those vectors' text."""
     layers = [_layer_spec(layer, settings) for layer in body.layers]
     extent = None
@@ -220,7 +226,7 @@ def _ask_request(body: AskBody | AnalyseBody, settings: ServiceSettings) -> tupl
                 vectors.texts[kind] = checked_text(collection, settings, kind)
     except VectorRefused as exc:
         raise ServiceError(exc.status, exc.code, str(exc)) from None
-    request = AskRequest(question=body.question or "", layers=layers, extent=extent, zones=None,
+    request = AskRequest(question=getattr(body, "question", None) or "", layers=layers, extent=extent, zones=None,
                          session_id=getattr(body, "session_id", None), language=body.language,
                          unit=AreaUnit(body.unit) if body.unit else None)
     request.aoi_label = body.aoi_name
@@ -231,6 +237,15 @@ def _use_vectors(request: AskRequest, paths: dict[str, Path]) -> None:
     """The request's written zones and area, as the analysis takes them."""
     request.zones = ZoneSpec(paths["zones"]) if "zones" in paths else None
     request.aoi = AoiSpec(paths["aoi"], label=request.aoi_label) if "aoi" in paths else None
+
+
+def _zip_response(reports: ReportStore, report_id: str) -> Response:
+    path = reports.zip_of(report_id)
+    if path is None:
+        raise ServiceError(404, "report_not_found", f"no report {report_id!r} (reports are kept while they are among "
+                                                    "the newest 50)")
+    return FileResponse(path, media_type="application/zip", filename=f"report-{report_id}.zip",
+                        headers={"X-Report-Id": report_id})
 
 
 def create_app(settings: ServiceSettings, backend: Backend, generation: GenerationConfig | None = None,
@@ -319,8 +334,10 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
         return await _respond(lambda: sweep_events(config, files), PendingVectors(), threading.Event(), body.stream)
 
     async def _respond(produce: Callable[[], Iterator[AskEvent]], vectors: PendingVectors, cancel: threading.Event,
-                       stream: bool, use_vectors: Callable[[dict[str, Path]], None] | None = None) -> Response:
-        """Admit, run ``produce`` in the worker, and reply with its events streamed (SSE) or collected as one JSON.
+                       stream: bool, use_vectors: Callable[[dict[str, Path]], None] | None = None,
+                       reply: Callable[[dict[str, object]], Response] | None = None) -> Response:
+        """Admit, run ``produce`` in the worker, and reply with its events streamed (SSE) or collected as one JSON
+        (or as ``reply`` makes of the ``done`` event's data).
 
         Temporary files (zones, the area) are written only once admitted, and always removed when the work ends.
         """
@@ -377,7 +394,36 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
             if data.get("code") == "internal_error":
                 return _internal(str(data["id"]))
             return error_response(int(data["status"]), str(data["code"]), str(data["message"]))
+        if reply is not None:
+            return reply(next(e.data for e in collected if e.kind == "done"))
         return json_response(collect(iter(collected)))
+
+    reports = ReportStore(cache_dir() / "reports")
+
+    @app.post("/v1/report", summary="the monitoring report, patch register and patches of layers (a zip)",
+              response_class=Response,
+              responses={200: {"content": {"application/zip": {}, "text/event-stream": {}},
+                               "description": "report.zip (or, with stream, its progress and id)"},
+                         400: ERRORS, 401: ERRORS, 403: ERRORS, 404: ERRORS, 413: ERRORS, 422: ERRORS, 429: ERRORS})
+    async def report_endpoint(body: ReportBody) -> Response:
+        request, vectors = await run_in_threadpool(_ask_request, body, settings)
+        if body.mmu_ha is not None:
+            request.analysis = AnalysisConfig(mmu_ha=body.mmu_ha)
+        try:
+            config = ReportConfig(title=body.title, unit=body.unit, lang=body.language, max_chips=body.max_chips,
+                                  shapefile=body.shapefile)
+        except errors.ReportError as exc:
+            raise ServiceError(422, exc.code, str(exc)) from None
+        cancel, report_id = threading.Event(), new_report_id()
+        return await _respond(lambda: report_events(request, config, reports, report_id, engine.backend, engine.cache,
+                                                    body.model, cancel),
+                              vectors, cancel, body.stream, functools.partial(_use_vectors, request),
+                              reply=lambda done: _zip_response(reports, str(done["id"])))
+
+    @app.get("/v1/report/{report_id}", summary="a report made earlier, by its id (a zip)", response_class=Response,
+             responses={200: {"content": {"application/zip": {}}, "description": "report.zip"}, 404: ERRORS})
+    def report_again(report_id: str) -> Response:
+        return _zip_response(reports, report_id)
 
     @app.post("/v1/inspect", summary="what layers are, from their metadata: date, sensor, band roles",
               responses={401: ERRORS, 403: ERRORS, 404: ERRORS, 422: ERRORS})

@@ -80,6 +80,28 @@ class SweepBody(BaseModel):
     stream: bool = False
 
 
+class ReportBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    layers: list[LayerBody] = Field(min_length=1, max_length=8)
+    extent: ExtentBody | None = None
+    zones: dict[str, Any] | None = Field(default=None, description="a GeoJSON FeatureCollection of zones")
+    aoi: dict[str, Any] | None = Field(default=None, description="area of interest: a GeoJSON FeatureCollection "
+                                                                 "(EPSG:4326) the report is clipped to")
+    aoi_name: str | None = Field(default=None, max_length=200, description="the area's name in the report")
+    mmu_ha: float | None = Field(default=None, ge=0, le=10_000, allow_inf_nan=False,
+                                 description="minimum mapping unit of change patches, ha (default 0.5)")
+    title: str | None = Field(default=None, max_length=200, description="the report's title")
+    language: Literal["zh", "en"] = "zh"
+    unit: Literal["mu", "ha"] = Field(default="mu", description="unit of the summary; the tables give both")
+    max_chips: int = Field(default=6, ge=0, le=50, description="before/after pictures of the largest patches")
+    shapefile: bool = Field(default=False, description="also a Shapefile of the patches in the zip")
+    model: bool = Field(default=True, description="the summary by the service's model when it has one (with its "
+                                                  "numbers audit); false: from the measurements alone")
+    stream: bool = Field(default=False, description="progress events, then `done` with the report's id, instead "
+                                                    "of the zip")
+
+
 class InspectBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
