@@ -24,7 +24,8 @@ from ..common.errors import (
 )
 from .sse import SseParser
 
-TIMEOUT_MS = {"health": 3000, "inspect": 30000, "audit": 30000}  # a stream has none: an analysis may take minutes
+# a stream has none: an analysis may take minutes
+TIMEOUT_MS = {"health": 3000, "inspect": 30000, "audit": 30000, "download": 300000}
 
 
 class _Call(QObject):
@@ -92,6 +93,19 @@ class JsonCall(_Call):
         super()._finished()
 
 
+class BytesCall(_Call):
+    """A request with a file for a reply (a report's zip): ``done(data, error)`` with one of them None."""
+
+    done = pyqtSignal(object, object)
+
+    def _finished(self):
+        if not self.aborted or self.timed_out:
+            body = bytes(self.reply.readAll())
+            error = self._error(body)
+            self.done.emit(None if error is not None else body, error)
+        super()._finished()
+
+
 class StreamCall(_Call):
     """A streamed ask or analysis: ``event(kind, data)`` as server-sent events arrive, then ``ended(error)``."""
 
@@ -152,6 +166,10 @@ class EngineApi:
         reply = QgsNetworkAccessManager.instance().post(self._request(path, "text/event-stream"), data)
         return StreamCall(reply, self.url)
 
+    def download(self, path, accept="application/zip"):
+        reply = QgsNetworkAccessManager.instance().get(self._request(path, accept))
+        return BytesCall(reply, self.url, TIMEOUT_MS["download"])
+
     def delete(self, path):
         reply = QgsNetworkAccessManager.instance().deleteResource(self._request(path))
         return JsonCall(reply, self.url, TIMEOUT_MS["health"])
@@ -168,6 +186,9 @@ class EngineApi:
 
     def analyse(self, body):
         return self.stream("/v1/analyse", body)
+
+    def report(self, body):
+        return self.stream("/v1/report", body)
 
 
 def error_for_status(status, body):
@@ -186,4 +207,4 @@ def error_for_status(status, body):
     return EngineReturnedError(message, details=f"HTTP {status} {code}")
 
 
-__all__ = ["EngineApi", "JsonCall", "PluginError", "StreamCall", "error_for_status"]
+__all__ = ["BytesCall", "EngineApi", "JsonCall", "PluginError", "StreamCall", "error_for_status"]

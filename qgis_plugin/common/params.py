@@ -47,3 +47,13 @@ class AskParams:
         if self.question:
             body["question"] = self.question
         return body
+
+    def report_body(self, model):
+        """The JSON body of POST /v1/report (streamed): the same layers, extent, zones and area; ``model``: the
+        summary by the engine's model (when it has one) rather than from the measurements alone."""
+        keep = ("extent", "layers", "zones", "aoi", "aoi_name")
+        body = {k: v for k, v in self.body().items() if k in keep}
+        body["language"] = self.language if self.language in ("zh", "en") else "zh"
+        body["unit"] = self.unit if self.unit in ("mu", "ha") else "mu"
+        body["model"] = bool(model)
+        return body

@@ -504,10 +504,6 @@
         <translation>正在回答…</translation>
     </message>
     <message>
-        <source>Area</source>
-        <translation>面积</translation>
-    </message>
-    <message>
         <source>Ask in Chinese or English (Enter sends, Shift+Enter: new line)</source>
         <translation>用中文或英文提问（回车发送，Shift+回车换行）</translation>
     </message>
@@ -634,6 +630,42 @@
     <message>
         <source>The engine stopped answering at {}</source>
         <translation>分析引擎（{}）中途停止了响应</translation>
+    </message>
+    <message>
+        <source>Make report</source>
+        <translation>生成报告</translation>
+    </message>
+    <message>
+        <source>Word report, Excel patch register and patches (CGCS2000) of the shown answer, saved in a folder</source>
+        <translation>将当前回答的 Word 报告、Excel 图斑台账和图斑图层（CGCS2000）保存到文件夹</translation>
+    </message>
+    <message>
+        <source>Folder for the report</source>
+        <translation>报告保存文件夹</translation>
+    </message>
+    <message>
+        <source>Making the report…</source>
+        <translation>正在生成报告…</translation>
+    </message>
+    <message>
+        <source>Change patch register</source>
+        <translation>变化图斑台账</translation>
+    </message>
+    <message>
+        <source>Report saved: {} change patches</source>
+        <translation>报告已保存：{} 个变化图斑</translation>
+    </message>
+    <message>
+        <source>Report saved in {}</source>
+        <translation>报告已保存到 {}</translation>
+    </message>
+    <message>
+        <source>The report's archive is malformed</source>
+        <translation>报告压缩包格式错误</translation>
+    </message>
+    <message>
+        <source>The report could not be saved</source>
+        <translation>无法保存报告</translation>
     </message>
 </context>
 </TS>

@@ -63,6 +63,7 @@ class AskDock(QDockWidget):
         self.offered_start = False
         self.last_endpoint = None  # "ask" or "analyse": where the last question went
         self.facts = self.findings = None  # of the turn shown
+        self.report_run = self.report_layer = None  # the report in flight; the register layer it added
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -166,6 +167,11 @@ class AskDock(QDockWidget):
         self.classmap_button = self._button(second, tr("Land-cover maps"), "classMapButton",
                                             lambda: dock_outputs.add_class_maps(self))
         self.classmap_button.setToolTip(tr("Add each date's land-cover map as a styled raster layer"))
+        self.report_button = self._button(second, tr("Make report"), "reportButton",
+                                          lambda: dock_outputs.make_report(self))
+        self.report_button.setToolTip(tr("Word report, Excel patch register and patches (CGCS2000) of the shown "
+                                         "answer, saved in a folder"))
+        self.report_button.setEnabled(False)
         rows.addLayout(first)
         rows.addLayout(second)
         return rows
@@ -270,6 +276,8 @@ class AskDock(QDockWidget):
         """Before the dock goes (plugin unload): stop its requests, its timer and its link to the project."""
         self.engine.stop()
         self.cancel()
+        if self.report_run is not None:
+            self.report_run.cancel()
         self.layers.abort()
         self.history.detach()
 
@@ -331,6 +339,8 @@ class AskDock(QDockWidget):
         events = turn.events if turn is not None else {}
         self.facts, self.findings = events.get("facts"), events.get("findings")
         self.export_button.setEnabled(bool((self.findings or {}).get("features")))
+        self.report_button.setEnabled(self.report_run is None and bool(self.facts)
+                                      and getattr(turn, "params", None) is not None)
         self._show_facts()
 
     def _show_facts(self):

@@ -1,16 +1,18 @@
-"""What the dock hands on: findings as a styled layer, each date's land-cover map, the offer to start the engine."""
+"""What the dock hands on: findings as a styled layer, each date's land-cover map, the report's files, the offer to
+start the engine."""
 
 import os
 
-from qgis.core import Qgis, QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer
-from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QColor
+from qgis.core import Qgis, QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.PyQt.QtCore import QCoreApplication, QUrl
+from qgis.PyQt.QtGui import QColor, QDesktopServices
 from qgis.PyQt.QtWidgets import QFileDialog, QMessageBox, QPushButton
 
 from .. import findings
 from ..common.errors import LayerError
 from ..common.vocab import CLASSES, class_names
 from ..tasks.ask_run import AskRun
+from ..tasks.report_run import ReportRun
 
 
 def tr(text):
@@ -68,6 +70,60 @@ def add_class_maps(dock):
 
     run.done.connect(done)
     return run
+
+
+def make_report(dock, folder=None):
+    """Have the engine write the report of the shown answer (its layers, extent, zones and area), save its files
+    into a folder, add the patch register as a styled layer and open the folder."""
+    turn = dock.thread.selected_turn() or (dock.thread.turns()[-1] if dock.thread.count() else None)
+    if turn is None or turn.params is None or dock.report_run is not None:
+        return None
+    if folder is None:
+        folder = QFileDialog.getExistingDirectory(dock, tr("Folder for the report"))
+        if not folder:
+            return None
+    if os.path.exists(os.path.join(folder, "report.docx")):
+        answer = QMessageBox.question(dock, tr("File exists"), tr("Overwrite {}?").format("report.docx"))
+        if answer != QMessageBox.StandardButton.Yes:
+            return None
+    run = ReportRun(dock.api(), turn.params, folder, model=dock.last_endpoint == "ask")
+    dock.report_run = run  # kept alive until it ends
+    dock.report_button.setEnabled(False)
+    dock.status.setText(tr("Making the report…"))
+    dock.progress.setValue(0)
+    dock.progress.show()
+    run.progressed.connect(lambda percent, stage: dock.progress.setValue(percent))
+
+    def done(result):
+        dock.report_run = None
+        dock.report_button.setEnabled(True)
+        dock.progress.hide()
+        if not result.ok:
+            dock.status.setText(result.error)
+            dock._warn(result.error, details=result.details)
+            return
+        layer = patches_layer(os.path.join(folder, "patches.gpkg"), tr("Change patch register"))
+        patches = result.done.get("patches", 0)
+        dock.status.setText(tr("Report saved: {} change patches").format(patches))
+        dock.iface.messageBar().pushMessage(tr("Land-use monitor"), tr("Report saved in {}").format(folder),
+                                            level=Qgis.MessageLevel.Success, duration=8)
+        dock.report_layer = layer
+        QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
+
+    run.done.connect(done)
+    return run
+
+
+def patches_layer(path, name):
+    """The report's patches (GeoPackage, CGCS2000) as a layer with the style written beside them."""
+    layer = QgsVectorLayer(f"{path}|layername=patches", name, "ogr")
+    if not layer.isValid():
+        return None
+    style = os.path.splitext(path)[0] + ".qml"
+    if os.path.exists(style):
+        layer.loadNamedStyle(style)
+    QgsProject.instance().addMapLayer(layer)
+    return layer
 
 
 def class_map_layer(path, name):
