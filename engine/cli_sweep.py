@@ -42,6 +42,10 @@ def add_parser(sub) -> None:
                    help="the served model's name for --narrate (default $LANDUSE_OPENAI_MODEL)")
     p.add_argument("--narrate-concurrency", type=positive_int, default=4, metavar="N",
                    help="most narrative requests at once, across all workers (default 4)")
+    p.add_argument("--reports", action="store_true",
+                   help="also a report per area (reports/<area>/: report.docx, patches.xlsx, patches.gpkg, as "
+                        "`engine report` writes) and summary_report.docx over all areas")
+    p.add_argument("--report-lang", choices=["zh", "en"], default="zh", help="language of the reports (default zh)")
     add_measure_options(p, aoi=False)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -55,6 +59,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     import distributed  # noqa: F401  (it sets its loggers up on import; quieten them after)
     from tqdm import tqdm
 
+    from engine.outputs.report import sweep_report_settings
     from engine.sweep.run import SweepConfig, sweep
 
     if not args.debug:  # Dask's scheduler and nanny talk at INFO; the progress bar says what matters
@@ -80,7 +85,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                          zones=zones, reference=reference, workers=args.workers, scheduler=args.scheduler,
                          force=args.force, mmu_ha=inputs.config.mmu_ha, thresholds=inputs.config.thresholds.to_dict(),
                          budget_mb=args.budget_mb, max_memory_mb=args.max_memory_mb, sensor=args.sensor,
-                         assume_crs=args.assume_crs, use_cache=not args.no_cache, narrate=narrate)
+                         assume_crs=args.assume_crs, use_cache=not args.no_cache, narrate=narrate,
+                         report=sweep_report_settings(args.report_lang) if args.reports else None)
     bar = None
 
     def progress(done: int, failed: int, remaining: int) -> None:

@@ -509,3 +509,44 @@ def test_a_rerun_with_other_inputs_measures_again_and_a_failure_leaves_no_old_fi
     row = _summary(out)["城关镇"]
     assert row["status"] == "failed" and row["analysed_mu"] == "" and "outside" in row["error"]
     assert not (out / "facts" / "城关镇.json").exists()
+
+
+def test_reports_per_area_and_a_summary_report(scene, towns: Path, local_sweep: Path, tmp_path: Path) -> None:
+    """With reports, each measured area gets `engine report`'s files, whose register holds all its patches, and
+    summary_report.docx has every area's figures as summary.csv has them; the failed area is listed with why."""
+    from docx import Document
+    from openpyxl import load_workbook
+
+    from engine.outputs.report import sweep_report_settings
+
+    out = tmp_path / "reported"
+    done = _cli("sweep", "--areas", str(towns), "--name-field", "XZQMC", "--out", str(out), "--workers", "1",
+                "--quiet", "--no-cache", "--reports", *(a for p in scene.layers for a in ("--layer", str(p))),
+                timeout=900)
+    assert done.returncode == 1, done.stderr  # 远方乡 lies outside the layers
+    record = json.loads((out / "sweep.json").read_text(encoding="utf-8"))
+    assert record["inputs"]["report"] == sweep_report_settings("zh")
+    rows = _summary(out)
+    for name in TOWNS:
+        folder = out / "reports" / name
+        assert {"report.docx", "patches.xlsx", "patches.gpkg", "patches.qml", "facts.json"} <= {
+            p.name for p in folder.iterdir()}, name
+        facts = json.loads((out / "facts" / f"{name}.json").read_text(encoding="utf-8"))
+        assert json.loads((folder / "facts.json").read_text(encoding="utf-8")) == facts
+        sheet = load_workbook(folder / "patches.xlsx").active
+        registered = [r for r in sheet.iter_rows(min_row=2, values_only=True) if isinstance(r[0], int)]
+        assert len(registered) == facts["findings_count"] == int(rows[name]["change_patches"])
+    assert not (out / "reports" / "远方乡").exists()
+    table = Document(str(out / "summary_report.docx")).tables
+    measured = {r[0]: r for r in ([c.text for c in row.cells] for row in table[0].rows[1:])}
+    assert set(measured) == {*TOWNS, "合计"}
+    for name in TOWNS:
+        assert measured[name][1] == f"{float(rows[name]['analysed_mu']):.2f}"
+        assert measured[name][2] == f"{float(rows[name]['new_built_up_mu']):.2f}"
+        assert measured[name][4] == rows[name]["change_patches"]
+    assert measured["合计"][4] == str(sum(int(rows[n]["change_patches"]) for n in TOWNS))
+    failed = [[c.text for c in row.cells] for row in table[1].rows[1:]]
+    assert failed[0][0] == "远方乡" and "outside" in failed[0][1]
+    # the same sweep without reports is another sweep: its areas are measured again, not skipped as done
+    again = sweep(_config(scene, towns, out, workers=1))
+    assert sorted(again.skipped) == [] and len(again.outcomes) == 5

@@ -71,15 +71,15 @@ def write_document(path: Path, facts: dict, register: Register, summary: Summary
     from docx.shared import Cm
 
     doc = Document()
-    _fonts(doc)
+    set_fonts(doc)
     area_name = (facts.get("aoi") or {}).get("name")
     doc.add_heading(title or labels["title"], level=0)
-    _pairs(doc, [(labels["area"], area_name or _extent_text(facts)),
+    add_pairs(doc, [(labels["area"], area_name or _extent_text(facts)),
                  (labels["dates"], " — ".join(facts["dates"])),
                  (labels["made"], dt.datetime.now().strftime("%Y-%m-%d %H:%M"))])
 
     doc.add_heading(labels["sources"], level=1)
-    _table(doc, [labels["date"], labels["layer"], labels["sensor"], labels["valid"], labels["cloud"]],
+    add_table(doc, [labels["date"], labels["layer"], labels["sensor"], labels["valid"], labels["cloud"]],
            [[d["date"], d["layer"], d["sensor"], fmt_pct(d["valid_fraction"]), fmt_pct(1 - d["valid_fraction"])]
             for d in facts["per_date"]])
 
@@ -99,11 +99,11 @@ def write_document(path: Path, facts: dict, register: Register, summary: Summary
     header = [labels["class"]] + [f"{d} ({labels[u]})" for d in dates for u in ("unit_mu", "unit_ha")]
     rows = [[labels.cls(c.key)] + [f(facts["classes"][d][c.key][k]) for d in dates
                                    for k, f in (("area_mu", fmt_mu), ("area_ha", fmt_ha))] for c in MEASURED]
-    _table(doc, header, rows)
+    add_table(doc, header, rows)
 
     doc.add_heading(labels["transitions"], level=1)
     if facts["transitions"]:
-        _table(doc, [labels["from_to"], labels["unit_mu"], labels["unit_ha"], labels["patches_n"]],
+        add_table(doc, [labels["from_to"], labels["unit_mu"], labels["unit_ha"], labels["patches_n"]],
                [[labels.change(t["from"], t["to"]), fmt_mu(t["area_mu"]), fmt_ha(t["area_ha"]), str(t["patches"])]
                 for t in facts["transitions"]])
     else:
@@ -112,7 +112,7 @@ def write_document(path: Path, facts: dict, register: Register, summary: Summary
     doc.add_heading(labels["violations"], level=1)
     violations = [(z, v) for z in facts["zones"] for v in z.get("violations", [])]
     if violations:
-        _table(doc, [labels["zone"], labels["kind"], labels["from_to"], labels["unit_mu"], labels["unit_ha"]],
+        add_table(doc, [labels["zone"], labels["kind"], labels["from_to"], labels["unit_mu"], labels["unit_ha"]],
                [[z["name"], z.get("kind_zh", z["kind"]) if labels.zh else z["kind"],
                  labels.change(v["class_from"], v["class_to"]), fmt_mu(v["area_mu"]), fmt_ha(v["area_ha"])]
                 for z, v in violations])
@@ -123,7 +123,7 @@ def write_document(path: Path, facts: dict, register: Register, summary: Summary
     if register.rows:
         columns = labels.columns(PATCH_COLUMNS)
         shown = register.rows[:PATCH_TABLE_ROWS]
-        _table(doc, [t for _, t in columns], [[patch_cell(r, k, labels) for k, _ in columns] for r in shown],
+        add_table(doc, [t for _, t in columns], [[patch_cell(r, k, labels) for k, _ in columns] for r in shown],
                size=7)
         if register.gauss_kruger is not None:
             doc.add_paragraph(labels["gk"].format(name=register.gauss_kruger.name))
@@ -157,7 +157,7 @@ def write_document(path: Path, facts: dict, register: Register, summary: Summary
     return save_atomic(path, doc.save)
 
 
-def _fonts(doc) -> None:
+def set_fonts(doc) -> None:
     from docx.oxml.ns import qn
 
     for name in ("Normal", "Title", "Heading 1", "Heading 2", "Table Grid"):
@@ -174,14 +174,14 @@ def _fonts(doc) -> None:
         fonts.set(qn("w:eastAsia"), EAST_ASIAN_FONT)
 
 
-def _pairs(doc, pairs: list[tuple[str, str]]) -> None:
+def add_pairs(doc, pairs: list[tuple[str, str]]) -> None:
     for key, value in pairs:
         paragraph = doc.add_paragraph()
         paragraph.add_run(f"{key}：").bold = True
         paragraph.add_run(str(value))
 
 
-def _table(doc, header: list[str], rows: list[list[str]], size: int | None = None) -> None:
+def add_table(doc, header: list[str], rows: list[list[str]], size: int | None = None) -> None:
     from docx.shared import Pt
 
     table = doc.add_table(rows=1, cols=len(header))

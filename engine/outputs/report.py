@@ -76,6 +76,14 @@ class ReportFiles:
                 "audit": self.summary.audit, "by_model": self.summary.by_model, "notes": self.notes}
 
 
+def sweep_report_settings(lang: str) -> dict:
+    """A sweep's report settings (``ReportConfig`` fields, checked here, plain data for the workers): no PDF, since
+    workers may have no LibreOffice."""
+    from dataclasses import asdict
+
+    return asdict(ReportConfig(lang=lang, pdf=False))
+
+
 def analytics_summary(facts, lang: str, unit: str) -> Summary:
     """The report's questions answered from the facts alone (a paragraph each), with their audit."""
     questions = REPORT_QUESTIONS[lang][:3 if facts.zones else 2]

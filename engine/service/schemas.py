@@ -75,6 +75,7 @@ class SweepBody(BaseModel):
     zones: dict[str, Any] | None = Field(default=None, description="a GeoJSON FeatureCollection of zones")
     workers: int | None = Field(default=None, ge=1, le=256, description="local Dask workers (default: CPU cores)")
     force: bool = Field(default=False, description="measure again the areas already measured")
+    reports: bool = Field(default=False, description="also a report per area and a summary report")
     mmu_ha: float | None = Field(default=None, ge=0, le=10_000, allow_inf_nan=False,
                                  description="minimum mapping unit of change patches, ha (default 0.5)")
     stream: bool = False

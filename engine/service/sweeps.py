@@ -15,6 +15,7 @@ from pathlib import Path
 
 from engine.ask import AskEvent, threaded
 from engine.cachefs import write_atomic
+from engine.outputs.report import sweep_report_settings
 from engine.service.schemas import SweepBody
 from engine.service.settings import ServiceSettings
 from engine.service.vectors import VectorRefused, checked_text
@@ -89,7 +90,7 @@ def sweep_config(body: SweepBody, settings: ServiceSettings) -> tuple[SweepConfi
     config = SweepConfig(areas=out / "areas.geojson", name_field=body.name_field, layers=tuple(layers), out_dir=out,
                          zones={"path": out / "zones.geojson"} if body.zones is not None else None,
                          workers=body.workers, force=body.force, mmu_ha=body.mmu_ha if body.mmu_ha is not None
-                         else 0.5)
+                         else 0.5, report=sweep_report_settings("zh") if body.reports else None)
     return config, files
 
 
@@ -113,6 +114,8 @@ def sweep_events(config: SweepConfig, files: dict[str, str]) -> Iterator[AskEven
     yield AskEvent("done", {
         "out": str(out), "findings": str(out / "findings.gpkg"), "summary_csv": str(out / "summary.csv"),
         "summary_xlsx": str(out / "summary.xlsx"), "record": str(out / "sweep.json"),
+        **({"summary_report": str(out / "summary_report.docx"), "reports": str(out / "reports")}
+           if config.report is not None else {}),
         "areas": len(result.summary), "measured": sum(r["status"] == "ok" for r in result.summary),
         "failed": [{"area": r["area"], "error": r["error"]} for r in result.failed],
         "skipped": result.skipped})

@@ -56,6 +56,7 @@ class SweepConfig:
     assume_crs: str | None = None
     use_cache: bool = True
     narrate: NarrativeConfig | None = None  # the model's narrative per area (optional)
+    report: dict | None = None  # ReportConfig fields: a report per area and a summary report (optional)
 
     @property
     def worker_memory_mb(self) -> int:
@@ -107,7 +108,8 @@ def tasks_for(config: SweepConfig, areas: list[Area], dates: list[DatedProducts]
     common = {"layers": [[file_identity(s.path) for s in d.specs] for d in dates],  # a mosaic: its products
               "areas": sha256_of(config.areas), "name_field": config.name_field, "mmu_ha": config.mmu_ha,
               "thresholds": config.thresholds, "zones": zones and [zones, sha256_of(Path(zones["path"]))],
-              "reference": reference and [reference, file_identity(reference["path"])]}
+              "reference": reference and [reference, file_identity(reference["path"])],
+              **({"report": config.report} if config.report else {})}  # (fingerprints without reports unchanged)
     tasks = []
     for a in areas:
         fingerprint = hashlib.sha256(json.dumps([common, a.name], sort_keys=True, default=str).encode()).hexdigest()
@@ -115,7 +117,8 @@ def tasks_for(config: SweepConfig, areas: list[Area], dates: list[DatedProducts]
                               name_field=config.name_field, layers=layers, out_dir=str(config.out_dir.resolve()),
                               mmu_ha=config.mmu_ha, thresholds=config.thresholds, budget_mb=config.budget_mb,
                               max_memory_mb=config.max_memory_mb, zones=zones, reference=reference,
-                              use_cache=config.use_cache, narrate=config.narrate, fingerprint=fingerprint))
+                              use_cache=config.use_cache, narrate=config.narrate, fingerprint=fingerprint,
+                              report=config.report))
     return tasks
 
 
@@ -204,6 +207,10 @@ def sweep(config: SweepConfig, progress: Progress | None = None, on_dashboard: C
     summary = [summary_row(a, config.out_dir) for a in areas]
     write_summary(summary, config.out_dir)
     write_findings(areas, config.out_dir)
+    if config.report is not None:
+        from engine.outputs.sweep_report import write_sweep_report
+
+        write_sweep_report(summary, config.out_dir / "summary_report.docx", config.report)
     lap("outputs")
     _write_record(config, dates, outcomes, skipped, started, phases)
     return SweepResult(outcomes, skipped, summary, dashboard, phases)

@@ -41,6 +41,7 @@ class AreaTask:
     max_findings: int = 5000
     narrate: object | None = None  # a narrative.NarrativeConfig: the model explains the facts (optional)
     fingerprint: str = ""  # of the inputs (files and settings): an area is done only for the inputs it was made from
+    report: dict | None = None  # ReportConfig fields: also write reports/<stem>/ (engine.outputs.report)
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,10 @@ def measure_area(task: AreaTask, semaphore=None) -> AreaOutcome:
     worker = f"{socket.gethostname()}:{os.getpid()}"
     where[DONE].unlink(missing_ok=True)  # not done until this run says so
     try:
-        measured, findings = _analyse(task)
+        measured, findings, analysis = _analyse(task)
         facts = measured.to_dict()
+        if task.report is not None:
+            _report(task, analysis)
     except Exception as exc:  # an area's failure is recorded, and the sweep goes on
         error = _describe(exc)
         for key in (FACTS, FINDINGS):  # an earlier run's results are not this run's
@@ -119,9 +122,24 @@ def _peak_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
-def _analyse(task: AreaTask):  # -> (Facts, findings)
+def _report(task: AreaTask, analysis) -> None:
+    """The area's report files in ``reports/<stem>/``; an area measured in chunks has no patch outlines to draw, so
+    its folder says so instead."""
+    from engine.cachefs import write_atomic
+    from engine.outputs.report import ReportConfig, make_report
+
+    folder = Path(task.out_dir) / "reports" / task.stem
+    if analysis is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(folder / "NO_REPORT.txt", b"this area was larger than the memory budget and was measured in "
+                     b"chunks: its figures are in facts/ and summary.xlsx, but no report was drawn\n")
+        return
+    make_report(analysis, folder, ReportConfig(**task.report))
+
+
+def _analyse(task: AreaTask):  # -> (Facts, findings, Analysis or None)
     """``analyse`` with the area as its AOI; an area too large for the memory budget at once, in chunks of rows
-    (``engine.analysis.chunked``: the same facts, without the cache)."""
+    (``engine.analysis.chunked``: the same facts, without the cache, and no Analysis to draw a report from)."""
     from engine.analysis.aoi import AoiSpec
     from engine.analysis.cache import AnalysisCache
     from engine.analysis.classify import Thresholds
@@ -139,14 +157,14 @@ def _analyse(task: AreaTask):  # -> (Facts, findings)
     aoi = AoiSpec(Path(task.areas_path), task.name, task.name_field)
     try:
         result = analyse(specs, None, config, None, zones, AnalysisCache() if task.use_cache else None, reference,
-                         aoi=aoi)
+                         keep_class_maps=task.report is not None, aoi=aoi)  # a report needs the patches
     except AnalysisMemoryError:
         if reference is not None:
             raise
         from engine.analysis.chunked import analyse_in_chunks
 
-        return analyse_in_chunks(specs, aoi, config, zones, max_findings=task.max_findings)
-    return result.facts, result.findings(task.max_findings)
+        return (*analyse_in_chunks(specs, aoi, config, zones, max_findings=task.max_findings), None)
+    return result.facts, result.findings(task.max_findings), result
 
 
 def _describe(exc: BaseException) -> str:
