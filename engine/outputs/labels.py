@@ -82,6 +82,13 @@ _TEXT = {
     "unit_mu": ("亩", "mu"),
     "unit_ha": ("公顷", "ha"),
     "total": ("合计", "Total"),
+    "sweep_title": ("区域土地利用变化监测汇总报告", "Summary report of the areas' land-use change"),
+    "sweep_areas": ("区域数", "Areas"),
+    "sweep_ok": ("已测量", "measured"),
+    "sweep_failed": ("未能测量的区域", "Areas not measured"),
+    "sweep_reason": ("原因", "Reason"),
+    "sweep_reports": ("各区域的报告见 reports/<区域>/report.docx；全部图斑见各区域的 patches.xlsx。",
+                      "Each area's report is in reports/<area>/report.docx, its patches in patches.xlsx beside it."),
 }
 
 _METHOD = {

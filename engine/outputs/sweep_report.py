@@ -20,47 +20,29 @@ _COLUMNS = (  # (summary row key, Chinese, English)
     ("zone_violations", "保护区疑似违规数", "Suspected violations"),
     ("zone_violation_mu", "疑似违规面积（亩）", "Violations (mu)"),
 )
-_TEXT = {
-    "title": ("区域土地利用变化监测汇总报告", "Summary report of the areas' land-use change"),
-    "areas": ("区域数", "Areas"),
-    "ok": ("已测量", "measured"),
-    "failed": ("未能测量的区域", "Areas not measured"),
-    "reports": ("各区域的报告见 reports/<区域>/report.docx；全部图斑见各区域的 patches.xlsx。",
-                "Each area's report is in reports/<area>/report.docx, its patches in patches.xlsx beside it."),
-    "total": ("合计", "Total"),
-    "made": ("生成时间", "Made"),
-    "dates": ("监测时相", "Dates"),
-}
-
-
 def write_sweep_report(rows: list[dict[str, object]], path: Path, report: dict | None = None) -> Path:
     from docx import Document
 
-    lang = (report or {}).get("lang", "zh")
-    labels = Labels.for_lang(lang)
+    labels = Labels.for_lang((report or {}).get("lang", "zh"))
     zh = labels.zh
-
-    def text(key: str) -> str:
-        return _TEXT[key][0 if zh else 1]
-
     ok = [r for r in rows if r["status"] == "ok"]
     doc = Document()
     set_fonts(doc)
-    doc.add_heading((report or {}).get("title") or text("title"), level=0)
+    doc.add_heading((report or {}).get("title") or labels["sweep_title"], level=0)
     dates = sorted({f"{r['date_from']} — {r['date_to']}" for r in ok})
-    add_pairs(doc, [(text("areas"), f"{len(rows)}（{text('ok')} {len(ok)}）" if zh else
-                     f"{len(rows)} ({len(ok)} {text('ok')})"),
-                    (text("dates"), "; ".join(dates) or "—"),
-                    (text("made"), dt.datetime.now().strftime("%Y-%m-%d %H:%M"))])
+    add_pairs(doc, [(labels["sweep_areas"], f"{len(rows)}（{labels['sweep_ok']} {len(ok)}）" if zh else
+                     f"{len(rows)} ({len(ok)} {labels['sweep_ok']})"),
+                    (labels["dates"], "; ".join(dates) or "—"),
+                    (labels["made"], dt.datetime.now().strftime("%Y-%m-%d %H:%M"))])
     body = [[str(r["area"]), *(_cell(r[key], key) for key, _, _ in _COLUMNS[1:])] for r in ok]
-    total = [text("total"), *(_cell(round(sum(float(r[key]) for r in ok), 2 if key.endswith("_mu") else 0), key)
+    total = [labels["total"], *(_cell(round(sum(float(r[key]) for r in ok), 2 if key.endswith("_mu") else 0), key)
                               for key, _, _ in _COLUMNS[1:])]
     add_table(doc, [zh_text if zh else en for _, zh_text, en in _COLUMNS], [*body, total])
-    doc.add_paragraph(text("reports"))
+    doc.add_paragraph(labels["sweep_reports"])
     failed = [r for r in rows if r["status"] != "ok"]
     if failed:
-        doc.add_heading(text("failed"), level=1)
-        add_table(doc, [_COLUMNS[0][1 if zh else 2], "原因" if zh else "Reason"],
+        doc.add_heading(labels["sweep_failed"], level=1)
+        add_table(doc, [_COLUMNS[0][1 if zh else 2], labels["sweep_reason"]],
                   [[str(r["area"]), str(r["error"])] for r in failed])
     return save_atomic(path, doc.save)
 

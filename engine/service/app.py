@@ -31,36 +31,32 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import __version__, errors
-from engine.analysis.aoi import AoiSpec
-from engine.analysis.areas import AreaUnit
 from engine.analysis.cache import AnalysisCache
-from engine.analysis.run import AnalysisConfig, ZoneSpec
+from engine.analysis.run import AnalysisConfig
 from engine.answer.audit import audit, check_facts
-from engine.ask import AskEvent, AskRequest, Sessions, ask, collect, measure
+from engine.ask import AskEvent, Sessions, ask, collect, measure
 from engine.model.backends import Backend
 from engine.model.config import GenerationConfig
 from engine.outputs.report import ReportConfig
-from engine.scene.confine import check_confined, check_request
 from engine.scene.describe import describe
-from engine.scene.layer import open_layer
 from engine.scene.overviews import cache_dir
+from engine.service.errors import ServiceError
 from engine.service.guards import BodyLimit, HostCheck, OffLoopRoute
 from engine.service.reports import ReportStore, report_events
 from engine.service.reports import new_id as new_report_id
+from engine.service.requests import ask_request, layer_spec, use_vectors
 from engine.service.schemas import (
     AnalyseBody,
     AskBody,
     AuditBody,
     ErrorResponse,
     InspectBody,
-    LayerBody,
     ReportBody,
     SweepBody,
 )
 from engine.service.settings import ServiceSettings
 from engine.service.sweeps import SweepRefused, sweep_config, sweep_events
-from engine.service.vectors import PendingVectors, VectorRefused, checked_text
-from engine.types import Extent, LayerSpec
+from engine.service.vectors import PendingVectors
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +73,6 @@ STATUS: dict[type[errors.EngineError], int] = {
                             errors.FactsError)},
 }
 ERRORS = {"model": ErrorResponse}
-
-
-class ServiceError(Exception):
-    """A refusal with an HTTP status (bad path, busy, unauthorised...)."""
-
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.code, self.headers = status, code, headers or {}
 
 
 def _incident(what: str) -> str:
@@ -182,63 +170,6 @@ def _versions() -> dict[str, str | None]:
     return versions
 
 
-def _layer_spec(layer: LayerBody, settings: ServiceSettings) -> LayerSpec:
-    """A request's layer as a ``LayerSpec``, refused unless it is a file or folder the service may read."""
-    if "\0" in layer.path:
-        raise ServiceError(422, "invalid_layer", "a path cannot contain a NUL character")
-    if not settings.allows(Path(layer.path)):
-        raise ServiceError(403, "path_not_allowed", f"{layer.path} is outside the folders this service may read")
-    try:
-        path = Path(layer.path).expanduser()
-        exists, plain = path.exists(), path.is_file() or path.is_dir()
-    except (RuntimeError, OSError):  # "~user" for a user this machine does not have; a name too long
-        exists = False
-    if not exists:
-        raise ServiceError(404, errors.LayerNotFoundError.code, f"layer not found: {layer.path}")
-    if not plain:  # a device or a pipe: reading it could block forever
-        raise ServiceError(422, errors.NotARasterError.code, f"{layer.path} is not a file or a folder")
-    try:
-        spec = LayerSpec(path=path, date=layer.date, sensor=layer.sensor, band_map=layer.band_map or {})
-    except (ValueError, KeyError) as exc:
-        raise ServiceError(422, "invalid_layer", f"{layer.path}: {exc}") from None
-    if settings.roots:  # every file the layer reads, not only the one named: MTL/SAFE references, VRT sources
-        check_request(path, settings.allows)  # the path, its metadata's references, VRT sources: before GDAL
-        try:
-            product = open_layer(spec)
-        except errors.EngineError:  # it cannot be read as it is (inspect says why); nothing more will be opened
-            return spec
-        check_confined(product, settings.allows)
-    return spec
-
-
-def _ask_request(body: AskBody | AnalyseBody | ReportBody,
-                 settings: ServiceSettings) -> tuple[AskRequest, PendingVectors]:
-    """The request (its zones and area still to be written, once admitted) and those vectors' text."""
-    layers = [_layer_spec(layer, settings) for layer in body.layers]
-    extent = None
-    if body.extent is not None:
-        e = body.extent
-        extent = Extent(e.xmin, e.ymin, e.xmax, e.ymax, e.crs)
-    vectors = PendingVectors()
-    try:
-        for kind, collection in (("zones", body.zones), ("aoi", body.aoi)):
-            if collection is not None:
-                vectors.texts[kind] = checked_text(collection, settings, kind)
-    except VectorRefused as exc:
-        raise ServiceError(exc.status, exc.code, str(exc)) from None
-    request = AskRequest(question=getattr(body, "question", None) or "", layers=layers, extent=extent, zones=None,
-                         session_id=getattr(body, "session_id", None), language=body.language,
-                         unit=AreaUnit(body.unit) if body.unit else None)
-    request.aoi_label = body.aoi_name
-    return request, vectors
-
-
-def _use_vectors(request: AskRequest, paths: dict[str, Path]) -> None:
-    """The request's written zones and area, as the analysis takes them."""
-    request.zones = ZoneSpec(paths["zones"]) if "zones" in paths else None
-    request.aoi = AoiSpec(paths["aoi"], label=request.aoi_label) if "aoi" in paths else None
-
-
 def _zip_response(reports: ReportStore, report_id: str) -> Response:
     path = reports.zip_of(report_id)
     if path is None:
@@ -306,23 +237,23 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
               responses={400: ERRORS, 401: ERRORS, 403: ERRORS, 404: ERRORS, 413: ERRORS, 422: ERRORS,
                          429: ERRORS})
     async def ask_endpoint(body: AskBody) -> Response:
-        request, vectors = await run_in_threadpool(_ask_request, body, settings)  # opens layers: off the loop
+        request, vectors = await run_in_threadpool(ask_request, body, settings)  # opens layers: off the loop
         cancel = threading.Event()
         return await _respond(lambda: ask(request, engine.backend, engine.sessions, engine.generation, engine.cache,
                                           cancel, history_tokens=settings.history_tokens),
-                              vectors, cancel, body.stream, functools.partial(_use_vectors, request))
+                              vectors, cancel, body.stream, functools.partial(use_vectors, request))
 
     @app.post("/v1/analyse", summary="measure layers over an extent without the model: facts and findings",
               responses={400: ERRORS, 401: ERRORS, 403: ERRORS, 404: ERRORS, 413: ERRORS, 422: ERRORS,
                          429: ERRORS})
     async def analyse_endpoint(body: AnalyseBody) -> Response:
-        request, vectors = await run_in_threadpool(_ask_request, body, settings)
+        request, vectors = await run_in_threadpool(ask_request, body, settings)
         if body.mmu_ha is not None:
             request.analysis = AnalysisConfig(mmu_ha=body.mmu_ha)
         request.class_maps = body.class_maps
         cancel = threading.Event()
         return await _respond(lambda: measure(request, engine.cache, body.max_findings, cancel), vectors, cancel,
-                              body.stream, functools.partial(_use_vectors, request))
+                              body.stream, functools.partial(use_vectors, request))
 
     @app.post("/v1/sweep", summary="measure every area of a boundary layer on Dask (as `engine sweep`)",
               responses={400: ERRORS, 401: ERRORS, 403: ERRORS, 413: ERRORS, 422: ERRORS, 429: ERRORS})
@@ -406,7 +337,7 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
                                "description": "report.zip (or, with stream, its progress and id)"},
                          400: ERRORS, 401: ERRORS, 403: ERRORS, 404: ERRORS, 413: ERRORS, 422: ERRORS, 429: ERRORS})
     async def report_endpoint(body: ReportBody) -> Response:
-        request, vectors = await run_in_threadpool(_ask_request, body, settings)
+        request, vectors = await run_in_threadpool(ask_request, body, settings)
         if body.mmu_ha is not None:
             request.analysis = AnalysisConfig(mmu_ha=body.mmu_ha)
         try:
@@ -417,7 +348,7 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
         cancel, report_id = threading.Event(), new_report_id()
         return await _respond(lambda: report_events(request, config, reports, report_id, engine.backend, engine.cache,
                                                     body.model, cancel),
-                              vectors, cancel, body.stream, functools.partial(_use_vectors, request),
+                              vectors, cancel, body.stream, functools.partial(use_vectors, request),
                               reply=lambda done: _zip_response(reports, str(done["id"])))
 
     @app.get("/v1/report/{report_id}", summary="a report made earlier, by its id (a zip)", response_class=Response,
@@ -429,7 +360,7 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
               responses={401: ERRORS, 403: ERRORS, 404: ERRORS, 422: ERRORS})
     def inspect_endpoint(body: InspectBody) -> Response:
         # a plain def: FastAPI runs it in its thread pool, beside (never behind) the asks
-        specs = [_layer_spec(layer, settings) for layer in body.layers]
+        specs = [layer_spec(layer, settings) for layer in body.layers]
         return json_response({"layers": [describe(spec).to_dict() for spec in specs]})
 
     @app.post("/v1/audit", summary="check every figure of a text against measured facts",

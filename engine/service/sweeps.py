@@ -16,18 +16,15 @@ from pathlib import Path
 from engine.ask import AskEvent, threaded
 from engine.cachefs import write_atomic
 from engine.outputs.report import sweep_report_settings
+from engine.service.errors import ServiceError
 from engine.service.schemas import SweepBody
 from engine.service.settings import ServiceSettings
 from engine.service.vectors import VectorRefused, checked_text
 from engine.sweep.run import SweepConfig, SweepResult, sweep
 
 
-class SweepRefused(Exception):
-    """A sweep request the service will not run: ``status`` and ``code`` for the HTTP reply."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code = status, code
+class SweepRefused(ServiceError):
+    """A sweep request the service will not run."""
 
 
 def _allowed(path: Path, settings: ServiceSettings, what: str) -> Path:

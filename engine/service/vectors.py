@@ -14,15 +14,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.service.errors import ServiceError
 from engine.service.settings import ServiceSettings
 
 
-class VectorRefused(Exception):
-    """An inline vector the service will not take: ``status`` and ``code`` for the HTTP reply."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code = status, code
+class VectorRefused(ServiceError):
+    """An inline vector the service will not take."""
 
 
 def checked_text(collection: dict[str, object], settings: ServiceSettings, what: str) -> str:
