@@ -667,5 +667,13 @@
         <source>The report could not be saved</source>
         <translation>无法保存报告</translation>
     </message>
+    <message>
+        <source>Write a report per area and a summary report</source>
+        <translation>为每个区域生成报告并生成汇总报告</translation>
+    </message>
+    <message>
+        <source>Summary report (Word)</source>
+        <translation>汇总报告（Word）</translation>
+    </message>
 </context>
 </TS>

@@ -50,9 +50,12 @@ class SweepAreas(_Base):
                                                             optional=True))
         self.addParameter(QgsProcessingParameterBoolean("FORCE", tr("Measure again the areas already measured"),
                                                         defaultValue=False))
+        self.addParameter(QgsProcessingParameterBoolean("REPORTS", tr("Write a report per area and a summary report"),
+                                                        defaultValue=False))
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT", tr("Sweep folder")))
         self.addOutput(QgsProcessingOutputFile("FINDINGS", tr("Findings (GeoPackage)")))
         self.addOutput(QgsProcessingOutputFile("SUMMARY", tr("Summary table (Excel)")))
+        self.addOutput(QgsProcessingOutputFile("SUMMARY_REPORT", tr("Summary report (Word)")))
 
     def processAlgorithm(self, parameters, context, feedback):
         source = self.parameterAsSource(parameters, "AREAS", context)
@@ -64,7 +67,8 @@ class SweepAreas(_Base):
             body = {"areas": features_geojson(source.sourceCrs(), [field], source.getFeatures(), source.sourceName(),
                                               tr("The boundary layer {} has no polygons")),
                     "name_field": field, "layers": [layer_params(layer).path for layer in layers], "out": out,
-                    "force": self.parameterAsBoolean(parameters, "FORCE", context), "stream": True}
+                    "force": self.parameterAsBoolean(parameters, "FORCE", context),
+                    "reports": self.parameterAsBoolean(parameters, "REPORTS", context), "stream": True}
             if zones is not None:
                 body["zones"] = zones_geojson(zones)
         except LayerError as exc:
@@ -76,7 +80,8 @@ class SweepAreas(_Base):
         feedback.pushInfo(tr("{} of {} areas measured; results in {}").format(done.get("measured", 0),
                                                                             done.get("areas", 0), out))
         self._load(done, context)
-        return {"OUTPUT": out, "FINDINGS": done.get("findings", ""), "SUMMARY": done.get("summary_xlsx", "")}
+        return {"OUTPUT": out, "FINDINGS": done.get("findings", ""), "SUMMARY": done.get("summary_xlsx", ""),
+                "SUMMARY_REPORT": done.get("summary_report", "")}
 
     @staticmethod
     def _load(done, context):

@@ -113,8 +113,10 @@ def test_sweep_areas_measures_the_selected_townships_and_loads_the_results(provi
     out = tmp_path / "sweep"
     result = processing.run("landusemonitor:sweepareas", {
         "AREAS": QgsProcessingFeatureSourceDefinition(towns.id(), True), "NAME_FIELD": "XZQMC",
-        "LAYERS": [current, baseline], "OUTPUT": str(out)})
+        "LAYERS": [current, baseline], "REPORTS": True, "OUTPUT": str(out)})
     assert result["OUTPUT"] == str(out) and result["FINDINGS"].endswith("findings.gpkg")
+    assert result["SUMMARY_REPORT"] == str(out / "summary_report.docx") and (out / "summary_report.docx").is_file()
+    assert {"report.docx", "patches.gpkg"} <= {p.name for p in (out / "reports" / "西镇").iterdir()}
     rows = list(csv.DictReader((out / "summary.csv").read_text(encoding="utf-8-sig").splitlines()))
     assert [(r["area"], r["status"]) for r in rows] == [("西镇", "ok")]
     assert json.loads((out / "facts" / "西镇.json").read_text(encoding="utf-8"))["aoi"]["name"] == "西镇"
