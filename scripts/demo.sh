@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up the engine environment and run the main job on the bundled Landsat samples:
 # inspect the 2001 and 2013 scenes, render them in true and false colour into demo-output/,
-# and ask the demo question (answered from the measurements unless a model is configured).
+# ask the demo question (answered from the measurements unless a model is configured), and write
+# the report files of the pair into demo-output/report/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -18,3 +19,7 @@ done
 echo "== images written to $out/"
 echo "== ask --demo"
 .venv/bin/python -m engine ask --demo --quiet
+echo "== report: the bureau's files for the same pair (report.docx, patches.xlsx, patches.gpkg) in $out/report/"
+.venv/bin/python -m engine report --layer tests/data/landsat/LE07_L1TP_195025_20010730_20170204_01_T1 \
+  --layer tests/data/landsat/LC08_L1TP_195025_20130707_20170503_01_T1 --mmu-ha 0.18 --max-chips 2 \
+  --out "$out/report" --quiet
