@@ -85,3 +85,24 @@ def test_a_sweep_measures_an_area_over_its_memory_budget_in_chunks(tmp_path: Pat
     assert [o.status for o in result.outcomes] == ["ok"], result.outcomes
     at_once = analyse([LayerSpec(path=p) for p in big.layers], aoi=AoiSpec(aoi, "大镇", "XZQMC")).facts.to_dict()
     _close(json.loads((tmp_path / "out" / "facts" / "大镇.json").read_text(encoding="utf-8")), at_once)
+
+
+def test_a_chunked_area_in_a_sweep_with_reports_says_why_it_has_none(tmp_path: Path) -> None:
+    """Chunks keep no patch outlines to draw: the area's report folder says so, and the summary report has it."""
+    from docx import Document
+
+    from engine.outputs.report import sweep_report_settings
+    from engine.sweep.run import SweepConfig, sweep
+
+    big = write_scene(SyntheticSpec(width=512, height=512, patch_px=16, noise=0.01), tmp_path / "scene")
+    area = Polygon([(500103.3, 3995003.3), (505003.3, 3995203.3), (504903.3, 3999903.3), (500303.3, 3999503.3)])
+    aoi = _geojson(tmp_path / "towns.geojson", [({"XZQMC": "大镇"}, area)])
+    result = sweep(SweepConfig(areas=aoi, name_field="XZQMC", layers=tuple(str(p) for p in big.layers),
+                               out_dir=tmp_path / "out", workers=1, use_cache=False, max_memory_mb=1,
+                               report=sweep_report_settings("zh")))
+    assert [o.status for o in result.outcomes] == ["ok"], result.outcomes
+    folder = tmp_path / "out" / "reports" / "大镇"
+    assert [p.name for p in folder.iterdir()] == ["NO_REPORT.txt"]
+    assert "measured in chunks" in (folder / "NO_REPORT.txt").read_text()
+    rows = Document(str(tmp_path / "out" / "summary_report.docx")).tables[0].rows
+    assert [row.cells[0].text for row in rows[1:]] == ["大镇", "合计"]
