@@ -230,13 +230,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                max_body_bytes=int(setting(args, "max_body_mb", None, 16)) << 20,
                                allowed_hosts=tuple(args.allowed_host or args.file_config.get("allowed_hosts", [])),
                                roots=tuple(Path(r) for r in (args.root or args.file_config.get("roots", []))),
-                               queue_size=int(setting(args, "queue_size", None, 8)))
+                               queue_size=int(setting(args, "queue_size", None, 8)), ui=not args.no_ui,
+                               max_upload_bytes=int(setting(args, "max_upload_mb", None, 2048)) << 20)
     backend.prepare()  # load the model now: errors show at start, and the first ask is not slowed
     app = create_app(settings, backend, generation_from(args), AnalysisCache())
     info = backend.info()
     model = f"，模型 {info.get('model')}" if info.get("model") else ""
+    page = f"; 浏览器页面 / browser page http://{settings.host}:{settings.port}/ui/" if settings.ui else ""
     print(f"分析引擎服务已启动 / engine service on http://{settings.host}:{settings.port}（后端 / backend "
-          f"{info.get('backend')}{model}）; API /openapi.json", file=sys.stderr, flush=True)
+          f"{info.get('backend')}{model}）; API /openapi.json{page}", file=sys.stderr, flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="debug" if args.debug else "warning")
     return 0
 
@@ -355,6 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "loopback)")
     p.add_argument("--queue-size", type=positive_int, default=None, metavar="N",
                    help="asks admitted at once, running or waiting (default 8); beyond: 429 with Retry-After")
+    p.add_argument("--no-ui", action="store_true", help="no browser page at /ui")
+    p.add_argument("--max-upload-mb", type=positive_int, default=None, metavar="N",
+                   help="largest file the browser page takes (default 2048)")
     add_backend_options(p)
     add_run_options(p)
     p.set_defaults(func=cmd_serve)

@@ -4,6 +4,7 @@
 #   scripts/setup.sh --qgis     also Debian's QGIS (qgis, python3-qgis), Xvfb, pytest, a CJK font and pyrcc5/lrelease,
 #                               and the plugin installed into your default QGIS profile, enabled, pointed at this engine
 #   scripts/setup.sh --office   also LibreOffice Writer (report.pdf) and poppler-utils (the report page test)
+#   scripts/setup.sh --browser  also Debian's chromium and chromium-driver (the browser page's tests)
 #   scripts/setup.sh --deepspeed  also DeepSpeed (optional, for multi-GPU training)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,12 +12,14 @@ cd "$(dirname "$0")/.."
 want_qgis=0
 want_deepspeed=0
 want_office=0
+want_browser=0
 for arg in "$@"; do
   case "$arg" in
     --qgis) want_qgis=1 ;;
     --deepspeed) want_deepspeed=1 ;;
     --office) want_office=1 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --browser) want_browser=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -69,6 +72,11 @@ fi
 if [ "$want_office" = 1 ] && { ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null; }; then
   echo "setup.sh: installing LibreOffice Writer (no GUI) and poppler-utils (report.pdf and its page test)" >&2
   apt_install libreoffice-writer-nogui poppler-utils fonts-wqy-zenhei
+fi
+
+if [ "$want_browser" = 1 ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
+  echo "setup.sh: installing Debian's chromium and chromium-driver (the browser page's tests)" >&2
+  apt_install chromium chromium-driver
 fi
 
 # compile the analysis kernels (numba) once, here rather than in the user's first analysis; cached per checkout

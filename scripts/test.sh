@@ -3,7 +3,7 @@
 # plugin tests inside Debian's QGIS. Fails on any failure, and when a suite runs no test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --qgis --office || exit 1
+scripts/setup.sh --qgis --office --browser || exit 1
 
 status=0
 run_suite() {  # name, command...

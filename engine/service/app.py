@@ -196,6 +196,14 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
 
     @app.middleware("http")
     async def authorise(request: Request, call_next):
+        if settings.token and settings.ui and request.url.path.startswith("/ui"):  # the page: a cookie
+            from engine.web import login
+
+            if request.url.path == login.LOGIN:
+                return await login.login(request, settings.token)
+            if not login.has_cookie(request, settings.token):
+                return login.refuse(request)
+            return await call_next(request)
         if settings.token:  # every path: the API, its schema and /docs
             given = request.headers.get("authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {settings.token}".encode()):
@@ -203,7 +211,7 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
         return await call_next(request)
 
     # outermost last: the Host is checked first, then the body's size, then the token
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, exempt="/ui/" if settings.ui else None)
     app.add_middleware(HostCheck, allowed=settings.allowed_hosts)
 
     @app.exception_handler(ServiceError)
@@ -376,4 +384,8 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
             raise ServiceError(404, "session_not_found", f"no session {session_id!r}")
         return Response(status_code=204)
 
+    if settings.ui:
+        from engine.web.page import mount
+
+        app = mount(app, engine, settings.max_upload_bytes)
     return app

@@ -30,11 +30,14 @@ async def _send_error(send, status: int, code: str, message: str) -> None:
 
 
 class BodyLimit:
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+    """Refuse (413) a request body over ``max_bytes``, read whole before anything parses it; paths under
+    ``exempt`` (the browser page, whose uploads Gradio streams to disk under its own limit) pass through."""
+
+    def __init__(self, app, max_bytes: int, exempt: str | None = None):
+        self.app, self.max_bytes, self.exempt = app, max_bytes, exempt
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.exempt and scope.get("path", "").startswith(self.exempt)):
             return await self.app(scope, receive, send)
         message = f"the request body exceeds {self.max_bytes // 2**20} MB (--max-body-mb)"
         declared = dict(scope.get("headers") or []).get(b"content-length")

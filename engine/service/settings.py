@@ -34,6 +34,8 @@ class ServiceSettings:
     allowed_hosts: tuple[str, ...] = ()  # Host header names served besides loopback ones (DNS rebinding guard)
     history_tokens: int = 2048
     recent_asks: int = 20  # asks kept for the health report's latency and speed
+    ui: bool = True  # the browser page at /ui
+    max_upload_bytes: int = 2 * 2**30  # one file uploaded to the page; beyond it the page refuses it
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

@@ -1,0 +1,1 @@
+"""The browser page on the engine service (Gradio at /ui)."""

@@ -1,0 +1,75 @@
+"""Files a browser uploaded, as the layers the engine reads.
+
+Gradio stores uploads under ``<cache>/uploads`` (``GRADIO_TEMP_DIR``, set by ``engine.web.page``) and removes
+them after a day. A GeoTIFF is a layer as it is; a zip (a Landsat or Sentinel-2 product, or a few GeoTIFFs) is
+unpacked beside itself, inside the same folder and nowhere else, and searched for layers.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from engine.errors import EngineError, LayerNotFoundError
+from engine.types import LayerSpec
+
+RASTER_SUFFIXES = (".tif", ".tiff")
+MAX_UNPACKED_BYTES = 8 * 2**30  # a zip bomb stops here
+
+
+class UploadError(EngineError, ValueError):
+    """An upload that cannot be used as a layer."""
+
+    code = "bad_upload"
+
+
+def layer_specs(paths: list[str]) -> list[LayerSpec]:
+    """The layers in the uploaded files (``UploadError`` when one is neither a GeoTIFF nor a zip of layers)."""
+    from engine.sweep.layers import expand
+
+    specs: list[LayerSpec] = []
+    for name in paths:
+        path = Path(name)
+        suffix = path.suffix.lower()
+        if suffix in RASTER_SUFFIXES:
+            specs.append(LayerSpec(path=path))
+        elif suffix == ".zip":
+            folder = unpack(path)
+            try:
+                specs += expand(folder)
+            except EngineError as exc:
+                raise UploadError(f"{path.name}: no Landsat, Sentinel-2 or GeoTIFF layer inside ({exc})") from None
+        else:
+            raise UploadError(f"{path.name}: upload GeoTIFF (.tif) files or a zipped Landsat/Sentinel-2 product")
+    if not specs:
+        raise LayerNotFoundError("upload one GeoTIFF per date, or a zipped product")
+    return specs
+
+
+def unpack(archive_path: Path) -> Path:
+    """The zip unpacked into a folder beside it (once); every member must land inside that folder."""
+    folder = archive_path.with_suffix("")
+    if folder.is_dir():
+        return _single_child(folder)
+    target = folder.with_name(folder.name + ".part")
+    try:
+        with zipfile.ZipFile(archive_path) as archive:
+            members = archive.infolist()
+            if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+                raise UploadError(f"{archive_path.name}: unpacks to more than {MAX_UNPACKED_BYTES >> 30} GB")
+            root = target.resolve()
+            for member in members:
+                destination = (root / member.filename).resolve()
+                if not destination.is_relative_to(root) or member.filename.startswith("/"):
+                    raise UploadError(f"{archive_path.name}: the member {member.filename!r} would land outside")
+            archive.extractall(target)
+    except zipfile.BadZipFile as exc:
+        raise UploadError(f"{archive_path.name}: not a zip file ({exc})") from None
+    target.rename(folder)
+    return _single_child(folder)
+
+
+def _single_child(folder: Path) -> Path:
+    """A zip of one folder (``LC08_…/`` or ``S2A_….SAFE/``) is that folder."""
+    children = [p for p in folder.iterdir() if not p.name.startswith((".", "__MACOSX"))]
+    return children[0] if len(children) == 1 and children[0].is_dir() else folder

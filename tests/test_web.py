@@ -1,0 +1,155 @@
+"""The browser page at /ui, in a real headless Chromium (Debian's chromium and chromium-driver, through selenium).
+
+The browser may reach 127.0.0.1 only: Selenium Manager is off (``SE_OFFLINE``), chromedriver is Debian's, and
+Chromium resolves every other host to nothing and fetches no component or background data.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_service import Engine
+
+from engine.synthetic import SyntheticSpec, write_scene
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+                                reason="needs Debian's chromium and chromium-driver: scripts/setup.sh --browser "
+                                       "(scripts/test.sh does)")
+TOKEN = "web-token"
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory):
+    return write_scene(SyntheticSpec(width=256, height=256, patch_px=16), tmp_path_factory.mktemp("web-scene"))
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    cache = tmp_path_factory.mktemp("web-cache")
+    server = Engine("--backend", "none", "--max-upload-mb", "1",
+                    env={"LANDUSE_CACHE_DIR": str(cache), "GRADIO_ANALYTICS_ENABLED": "False"})
+    server.cache = cache
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def browser(tmp_path: Path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager never runs (it would download drivers)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1100",
+                     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                     "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                     "--lang=zh-CN", f"--user-data-dir={tmp_path / 'chromium'}"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _wait(driver, condition, seconds: float = 120):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, seconds, poll_frequency=0.25).until(condition)
+
+
+def _text(driver, css: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    found = driver.find_elements(By.CSS_SELECTOR, css)
+    return found[0].text if found else ""
+
+
+def _upload(driver, paths: list[Path]) -> None:
+    from selenium.webdriver.common.by import By
+
+    field = _wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "#upload input[type=file]"))
+    field.send_keys("\n".join(str(p) for p in paths))
+
+
+def _ask(driver, question: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    box = driver.find_element(By.CSS_SELECTOR, "#question textarea, #question input")
+    box.clear()
+    box.send_keys(question)
+    driver.find_element(By.CSS_SELECTOR, "#ask").click()
+
+
+def test_upload_two_dates_ask_in_chinese_and_read_a_measured_answer(page: Engine, browser, scene) -> None:
+    browser.get(page.url + "/ui/")
+    _upload(browser, scene.layers)
+    _wait(browser, lambda d: "2024-05-01" in _text(d, "#layers") and "2023-05-01" in _text(d, "#layers"))
+    _ask(browser, "新增建设用地多少亩？")
+    _wait(browser, lambda d: "亩" in _text(d, "#answer") and "数字核查" in _text(d, "#audit"))
+    answer, audit = _text(browser, "#answer"), _text(browser, "#audit")
+    assert answer.startswith("2023-05-01至2024-05-01，新增建设用地"), answer
+    assert "回答中的数字均来自测量" in audit
+    assert "建设用地" in _text(browser, "#facts") and "2024-05-01" in _text(browser, "#facts")  # dates head it
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "web_answer.png"))
+
+
+def test_an_example_question_fills_the_box_and_is_answered(page: Engine, browser, scene) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(page.url + "/ui/")
+    _upload(browser, scene.layers)
+    _wait(browser, lambda d: "2024-05-01" in _text(d, "#layers"))
+    example = _wait(browser, lambda d: next((b for b in d.find_elements(By.CSS_SELECTOR, "button")
+                                             if "疑似违规建设的分布区域？" in b.text), None))
+    example.click()
+    _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#question textarea, #question input")
+          .get_attribute("value") == "疑似违规建设的分布区域？", 30)
+    browser.find_element(By.CSS_SELECTOR, "#ask").click()
+    _wait(browser, lambda d: "数字核查" in _text(d, "#audit"))
+    assert "⚠" not in _text(browser, "#answer")
+
+
+def test_an_oversize_upload_is_refused_on_the_page(page: Engine, browser, tmp_path: Path) -> None:
+    big = tmp_path / "big_2024-05-01.tif"
+    big.write_bytes(b"\0" * (2 * 2**20))  # over the 1 MB this service was started with
+    browser.get(page.url + "/ui/")
+    _upload(browser, [big])
+    _wait(browser, lambda d: "exceed the maximum allowed size of 1.0 Mb" in _text(d, "body"), 60)
+    assert "big_2024-05-01.tif" not in _text(browser, "#layers")
+    uploads = Path(page.cache) / "uploads"
+    assert not [p for p in uploads.rglob("*") if p.is_file() and p.stat().st_size > 2**20]  # nothing kept
+
+
+def test_with_a_token_the_page_asks_for_it_once(tmp_path_factory: pytest.TempPathFactory, browser) -> None:
+    import httpx
+    from selenium.webdriver.common.by import By
+
+    server = Engine("--backend", "none", "--token", TOKEN,
+                    env={"LANDUSE_CACHE_DIR": str(tmp_path_factory.mktemp("web-token-cache"))})
+    try:
+        assert httpx.get(server.url + "/ui/", timeout=10, follow_redirects=False).status_code == 303
+        assert httpx.get(server.url + "/ui/config", timeout=10).status_code == 401
+        browser.get(server.url + "/ui/")
+        field = _wait(browser, lambda d: d.find_element(By.ID, "token"), 30)
+        field.send_keys("wrong")
+        browser.find_element(By.ID, "login").click()
+        _wait(browser, lambda d: "令牌不正确" in d.find_element(By.TAG_NAME, "body").text, 30)
+        browser.find_element(By.ID, "token").send_keys(TOKEN)
+        browser.find_element(By.ID, "login").click()
+        _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#upload input[type=file]"), 60)
+        cookie = browser.get_cookie("landuse_ui_token")
+        assert cookie["path"] == "/ui" and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        browser.get(server.url + "/ui/")  # asked once: the cookie opens the page again
+        _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#upload input[type=file]"), 60)
+        assert httpx.get(server.url + "/v1/health", timeout=10).status_code == 401  # the API still needs the token
+    finally:
+        server.stop()
