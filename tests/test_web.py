@@ -53,6 +53,7 @@ def browser(tmp_path: Path):
                      "--disable-background-networking", "--disable-component-update", "--no-first-run",
                      "--lang=zh-CN", f"--user-data-dir={tmp_path / 'chromium'}"):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # every request the page makes
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
     yield driver
@@ -70,6 +71,21 @@ def _text(driver, css: str) -> str:
 
     found = driver.find_elements(By.CSS_SELECTOR, css)
     return found[0].text if found else ""
+
+
+def _requested_hosts(driver) -> set[str]:
+    """The hosts of every request the page has made so far (Chrome's performance log)."""
+    import json
+    from urllib.parse import urlsplit
+
+    hosts = set()
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            url = urlsplit(message["params"]["request"]["url"])
+            if url.scheme in ("http", "https", "ws", "wss"):  # not data:, blob: or Chromium's own chrome://
+                hosts.add(url.hostname)
+    return hosts
 
 
 def _upload(driver, paths: list[Path]) -> None:
@@ -100,6 +116,8 @@ def test_upload_two_dates_ask_in_chinese_and_read_a_measured_answer(page: Engine
     assert "建设用地" in _text(browser, "#facts") and "2024-05-01" in _text(browser, "#facts")  # dates head it
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "web_answer.png"))
+    hosts = _requested_hosts(browser)
+    assert hosts == {"127.0.0.1"}, hosts  # no fonts, scripts or tiles from anywhere else
 
 
 def test_an_example_question_fills_the_box_and_is_answered(page: Engine, browser, scene) -> None:
