@@ -171,3 +171,50 @@ def test_with_a_token_the_page_asks_for_it_once(tmp_path_factory: pytest.TempPat
         assert httpx.get(server.url + "/v1/health", timeout=10).status_code == 401  # the API still needs the token
     finally:
         server.stop()
+
+
+def test_corrected_dates_findings_and_the_report_come_from_the_page(page: Engine, browser, scene, tmp_path) -> None:
+    """A layer whose date the engine cannot read gets one typed into the table; the findings and the report are
+    offered for download, and the report's facts are the answer's."""
+    import io
+    import json
+    import zipfile
+
+    import httpx
+    import rasterio
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    undated = [tmp_path / "before.tif", tmp_path / "after.tif"]  # no date in the names, nor in the tags
+    for source, target in zip(scene.layers, undated, strict=True):
+        with rasterio.open(source) as src, rasterio.open(target, "w", **src.profile) as dst:
+            dst.write(src.read())
+            dst.descriptions = src.descriptions
+            dst.update_tags(**{k: v for k, v in src.tags().items() if k != "ACQUISITION_DATE"})
+    browser.get(page.url + "/ui/")
+    _upload(browser, undated)
+    _wait(browser, lambda d: _text(d, "#layers").count("（未知）") == 2)
+    for row, date in ((0, "2023-05-01"), (1, "2024-05-01")):  # the date column of each row, as a person edits it
+        cell = browser.find_element(By.CSS_SELECTOR, f'#layers [data-testid="cell-{row}-1"]')
+        ActionChains(browser).double_click(cell).perform()
+        editor = _wait(browser, lambda d: d.switch_to.active_element if d.switch_to.active_element.tag_name ==
+                       "textarea" else None, 10)
+        editor.send_keys(Keys.CONTROL, "a")
+        editor.send_keys(date, Keys.ENTER)
+    _wait(browser, lambda d: "2024-05-01" in _text(d, "#layers"), 30)
+    _ask(browser, "新增建设用地多少亩？")
+    try:
+        _wait(browser, lambda d: "数字核查" in _text(d, "#audit"))
+    finally:
+        browser.save_screenshot(str(ARTIFACTS / "web_dates.png"))
+    assert _text(browser, "#answer").startswith("2023-05-01至2024-05-01"), _text(browser, "#answer")
+    link = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#findings a"), 30)[0].get_attribute("href")
+    findings = httpx.get(link, timeout=30).json()
+    assert findings["type"] == "FeatureCollection" and findings["features"]
+    browser.find_element(By.CSS_SELECTOR, "#report").click()
+    _wait(browser, lambda d: "报告已生成" in _text(d, "#report-status"), 180)
+    link = browser.find_elements(By.CSS_SELECTOR, "#report-file a")[0].get_attribute("href")
+    archive = zipfile.ZipFile(io.BytesIO(httpx.get(link, timeout=60).content))
+    assert {"report.docx", "patches.xlsx", "patches.gpkg", "facts.json"} <= set(archive.namelist())
+    assert json.loads(archive.read("facts.json"))["dates"] == ["2023-05-01", "2024-05-01"]

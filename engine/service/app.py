@@ -387,5 +387,5 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
     if settings.ui:
         from engine.web.page import mount
 
-        app = mount(app, engine, settings.max_upload_bytes)
+        app = mount(app, engine, reports, settings.max_upload_bytes)
     return app

@@ -1,0 +1,31 @@
+"""What the browser page offers to download: the findings of the last answer (GeoJSON) and its report (the zip
+``POST /v1/report`` gives: report.docx, patches.xlsx, patches.gpkg), both written under the engine's cache."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+from engine.ask import AskRequest
+from engine.cachefs import write_atomic
+from engine.outputs.report import ReportConfig
+
+
+def findings_file(findings: dict, folder: Path) -> Path:
+    """The answer's findings as an RFC 7946 GeoJSON file in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "findings.geojson"
+    write_atomic(path, json.dumps(findings, ensure_ascii=False).encode("utf-8"))
+    return path
+
+
+def report_events(engine, store, request: AskRequest, unit: str, lang: str):
+    """The report of ``request``'s layers, made as ``POST /v1/report`` makes it (the service's model when it has
+    one); its events, the last ``done`` naming the zip."""
+    from engine.service.reports import new_id
+    from engine.service.reports import report_events as make
+
+    report_id = new_id()
+    config = ReportConfig(unit=unit if unit in ("mu", "ha") else "mu", lang=lang, max_chips=4, pdf=False)
+    return lambda: make(request, config, store, report_id, engine.backend, engine.cache, True, threading.Event())
