@@ -218,3 +218,36 @@ def test_corrected_dates_findings_and_the_report_come_from_the_page(page: Engine
     archive = zipfile.ZipFile(io.BytesIO(httpx.get(link, timeout=60).content))
     assert {"report.docx", "patches.xlsx", "patches.gpkg", "facts.json"} <= set(archive.namelist())
     assert json.loads(archive.read("facts.json"))["dates"] == ["2023-05-01", "2024-05-01"]
+
+
+@pytest.fixture(scope="module")
+def tiny_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The page on an engine serving the tiny Qwen2.5-VL in 4-bit (its answers are random tokens)."""
+    import subprocess
+    import sys
+
+    model = tmp_path_factory.mktemp("web-tiny-qwen")
+    subprocess.run([sys.executable, "-m", "engine", "make-tiny-model", str(model)], check=True, capture_output=True)
+    server = Engine("--backend", "local", "--model", str(model), "--precision", "nf4", "--device", "cpu",
+                    "--max-new-tokens", "24",
+                    env={"LANDUSE_CACHE_DIR": str(tmp_path_factory.mktemp("web-tiny-cache")),
+                         "GRADIO_ANALYTICS_ENABLED": "False"})
+    yield server
+    server.stop()
+
+
+def test_the_tiny_model_answers_on_the_page_and_its_figures_are_audited(tiny_page: Engine, browser, scene) -> None:
+    import httpx
+
+    assert httpx.get(tiny_page.url + "/v1/health", timeout=10).json()["precision"] == "nf4"
+    browser.get(tiny_page.url + "/ui/")
+    _upload(browser, scene.layers)
+    _wait(browser, lambda d: "2024-05-01" in _text(d, "#layers"))
+    _ask(browser, "新增建设用地多少亩？")
+    _wait(browser, lambda d: "数字核查" in _text(d, "#audit"), 240)
+    answer, audit = _text(browser, "#answer"), _text(browser, "#audit")
+    # the model answered (the tiny one writes blank lines: the page says so), not the measurements' own answer
+    assert answer == "⚠ 模型没有给出回答；测量结果见下表。" or not answer.startswith(("⚠", "正在", "已测量")), answer
+    assert "新增建设用地" not in answer and ("没有可核对的数字" in audit or "✘" in audit), audit
+    assert "建设用地" in _text(browser, "#facts")  # measured, in 亩, whatever the model wrote
+    browser.save_screenshot(str(ARTIFACTS / "web_tiny_model.png"))

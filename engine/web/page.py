@@ -35,6 +35,7 @@ EXAMPLES = ["本季度耕地面积变化情况？", "疑似违规建设的分布
             "近一年土地利用结构趋势？"]  # the seed's four scenarios
 UNITS = [("亩", "mu"), ("公顷", "ha"), ("平方公里", "km2")]
 UPLOAD_MAX_AGE_S = 24 * 3600
+NO_ANSWER = "⚠ 模型没有给出回答；测量结果见下表。"
 
 
 def _events(engine, produce: Callable[[], Iterator[AskEvent]]) -> Iterator[AskEvent]:
@@ -163,7 +164,8 @@ def build_page(engine, reports, uploads: Path):  # engine: the service's _Engine
                 path = downloads.findings_file(event.data, uploads / "answers" / session)
                 yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), str(path)
             elif event.kind == "audit":
-                yield text, audit_text(event.data), gr.skip(), gr.skip(), gr.skip()
+                shown = text if text.strip() else NO_ANSWER
+                yield shown, audit_text(event.data), gr.skip(), gr.skip(), gr.skip()
             elif event.kind == "error" and not text:
                 yield f"⚠ {event.data.get('message', '')}", "", gr.skip(), gr.skip(), gr.skip()
 
