@@ -114,6 +114,10 @@ def test_upload_two_dates_ask_in_chinese_and_read_a_measured_answer(page: Engine
     assert answer.startswith("2023-05-01至2024-05-01，新增建设用地"), answer
     assert "回答中的数字均来自测量" in audit
     assert "建设用地" in _text(browser, "#facts") and "2024-05-01" in _text(browser, "#facts")  # dates head it
+    from selenium.webdriver.common.by import By
+
+    image = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#map img"), 60)[0]  # the patches drawn
+    assert image.get_attribute("src").startswith("http://127.0.0.1") and image.size["width"] > 200
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "web_answer.png"))
     hosts = _requested_hosts(browser)

@@ -70,6 +70,31 @@ def _extent(facts) -> Extent:
 
 def overview_map(analysis, rows: list[PatchRow], labels: Labels, max_pixels: int = 1200 * 1200) -> MapPicture:
     """The analysed extent with patches and zones drawn on it (see the module docstring)."""
+    zones = [(z.name, z.geometry) for z in analysis.zones.zones] if analysis.zones is not None else []
+    return draw_map(analysis.products[-1], _extent(analysis.facts), analysis.grid.crs,
+                    [(r.number, r.map_geometry) for r in rows], zones, labels, max_pixels)
+
+
+def findings_map(product, facts: dict, findings: dict, labels: Labels, max_pixels: int = 900 * 900) -> MapPicture:
+    """The same map from a facts record and its findings (RFC 7946, lon/lat): what a client of the service has."""
+    from pyproj import Transformer
+    from shapely.geometry import shape
+
+    from engine.analysis.geo import reproject
+
+    to_grid = Transformer.from_crs("EPSG:4326", product.grid.crs, always_xy=True)
+    patches = [(i, reproject(shape(f["geometry"]), to_grid))
+               for i, f in enumerate(findings.get("features", []), start=1)
+               if (f.get("properties") or {}).get("source") == "measured"]
+    e = facts["extent"]
+    extent = Extent(float(e["xmin"]), float(e["ymin"]), float(e["xmax"]), float(e["ymax"]), str(e["crs"]))
+    return draw_map(product, extent, product.grid.crs, patches, [], labels, max_pixels)
+
+
+def draw_map(product, extent: Extent, crs, patches: list[tuple[int, BaseGeometry]],
+             zones: list[tuple[str, BaseGeometry]], labels: Labels, max_pixels: int) -> MapPicture:
+    """``extent`` of ``product`` in true colour, the numbered patches and the named zones (grid coordinates)
+    drawn on it, with legend, scale bar, north arrow and CRS."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -84,8 +109,6 @@ def overview_map(analysis, rows: list[PatchRow], labels: Labels, max_pixels: int
         log.warning("no CJK font installed (e.g. apt-get install fonts-wqy-zenhei): the map's words are in English")
         labels = Labels.for_lang("en")
     font = FontProperties(fname=font_path) if font_path else FontProperties()
-    extent = _extent(analysis.facts)
-    product = analysis.products[-1]
     _, (tile,) = render_composites(product, extent, [Composite.TRUE_COLOR],
                                    RenderConfig(min_pixels=28 * 28, max_pixels=max_pixels))
     height, width = tile.image.shape[:2]
@@ -103,28 +126,26 @@ def overview_map(analysis, rows: list[PatchRow], labels: Labels, max_pixels: int
     patch_colour = tuple(c / 255 for c in PATCH_RGB)
     zone_colour = tuple(c / 255 for c in ZONE_RGB)
     halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
-    zones = analysis.zones.zones if analysis.zones is not None else []
-    for zone in zones:
-        for ring in _rings(zone.geometry):
+    for name, geometry in zones:
+        for ring in _rings(geometry):
             ax.plot(*ring, color=zone_colour, linewidth=1.6, linestyle="--")
-        if not zone.geometry.is_empty:
-            p = zone.geometry.representative_point()
-            ax.text(p.x, p.y, zone.name, fontproperties=font, fontsize=8, color="black", ha="center",
+        if not geometry.is_empty:
+            p = geometry.representative_point()
+            ax.text(p.x, p.y, name, fontproperties=font, fontsize=8, color="black", ha="center",
                     path_effects=[patheffects.withStroke(linewidth=2.5, foreground=zone_colour)], clip_on=True)
     # outlines only (unchanged specks inside a patch would be dots at this scale), one collection for them all
-    outlines = [np.column_stack(ring) for row in rows for ring in _rings(row.map_geometry, holes=False)]
+    outlines = [np.column_stack(ring) for _, geometry in patches for ring in _rings(geometry, holes=False)]
     ax.add_collection(LineCollection(outlines, colors=[patch_colour], linewidths=1.2))
-    for row in rows[:NUMBERED_ON_MAP]:
-        p = row.map_geometry.representative_point()
-        ax.text(p.x, p.y, str(row.number), fontsize=7, color=patch_colour, ha="center", va="center",
+    for number, geometry in patches[:NUMBERED_ON_MAP]:
+        p = geometry.representative_point()
+        ax.text(p.x, p.y, str(number), fontsize=7, color=patch_colour, ha="center", va="center",
                 fontweight="bold", path_effects=halo, clip_on=True)
     handles = [Line2D([], [], color=patch_colour, linewidth=1.5, label=labels["legend_patch"])]
     if zones:
         handles.append(Line2D([], [], color=zone_colour, linewidth=1.5, linestyle="--", label=labels["legend_zone"]))
     ax.legend(handles=handles, loc="lower left", prop=font, fontsize=8, framealpha=0.85)
     _north_arrow(ax, labels, font)
-    _scale_bar(ax, analysis.grid, left, right, bottom, top)
-    crs = analysis.grid.crs
+    _scale_bar(ax, crs, left, right, bottom, top)
     fig.text(0.02, 0.01, f"{labels['crs']}: {crs.to_string()}" + (f" ({_crs_name(crs)})" if _crs_name(crs) else ""),
              fontproperties=font, fontsize=7)
     buffer = io.BytesIO()
@@ -164,10 +185,10 @@ def _north_arrow(ax, labels: Labels, font) -> None:
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
 
 
-def _scale_bar(ax, grid, left: float, right: float, bottom: float, top: float) -> None:
+def _scale_bar(ax, crs, left: float, right: float, bottom: float, top: float) -> None:
     """A bar of a round length, about a fifth of the map's width, in metres or kilometres."""
     metres_per_unit = 1.0
-    if grid.crs.is_geographic:  # degrees: metres along the parallel at the map's middle
+    if crs.is_geographic:  # degrees: metres along the parallel at the map's middle
         metres_per_unit = 111_320.0 * math.cos(math.radians((bottom + top) / 2))
     width_m = (right - left) * metres_per_unit
     target = width_m / 5

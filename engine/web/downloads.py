@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from pathlib import Path
 
 from engine.ask import AskRequest
 from engine.cachefs import write_atomic
 from engine.outputs.report import ReportConfig
+
+log = logging.getLogger(__name__)
 
 
 def findings_file(findings: dict, folder: Path) -> Path:
@@ -29,3 +32,23 @@ def report_events(engine, store, request: AskRequest, unit: str, lang: str):
     report_id = new_id()
     config = ReportConfig(unit=unit if unit in ("mu", "ha") else "mu", lang=lang, max_chips=4, pdf=False)
     return lambda: make(request, config, store, report_id, engine.backend, engine.cache, True, threading.Event())
+
+
+def map_file(layers: list, facts: dict | None, findings: dict, folder: Path) -> str | None:
+    """The last date in true colour with the answer's change patches drawn and numbered (``findings_map``)."""
+    from engine.errors import EngineError
+    from engine.outputs.labels import Labels
+    from engine.outputs.pictures import findings_map
+    from engine.scene.layer import open_layer
+
+    if not facts:
+        return None
+    try:
+        last = max((open_layer(spec) for spec in layers), key=lambda p: p.acquired or 0)
+        picture = findings_map(last, facts, findings, Labels.for_lang("zh"))
+    except (EngineError, ValueError, OSError) as exc:  # the answer stands without its picture
+        log.warning("no map for the answer: %s", exc)
+        return None
+    path = folder / "map.png"
+    write_atomic(path, picture.png)
+    return str(path)

@@ -140,34 +140,35 @@ def build_page(engine, reports, uploads: Path):  # engine: the service's _Engine
         question = (question or "").strip()
         if not files:
             yield "请先上传影像：每个日期一个 GeoTIFF，或一个压缩的 Landsat/Sentinel-2 产品。", "", gr.skip(), None, \
-                gr.skip()
+                gr.skip(), gr.skip()
             return
         if not question:
-            yield "请输入问题，或点击下面的示例问题。", "", gr.skip(), None, gr.skip()
+            yield "请输入问题，或点击下面的示例问题。", "", gr.skip(), None, gr.skip(), gr.skip()
             return
         try:
             request = requested(files, table, question, unit, session)
         except (EngineError, ValueError) as exc:
-            yield f"⚠ {exc}", "", gr.skip(), None, gr.skip()
+            yield f"⚠ {exc}", "", gr.skip(), None, gr.skip(), gr.skip()
             return
         text, facts = "", None
-        yield "正在读取并测量…", "", gr.skip(), None, None
+        yield "正在读取并测量…", "", gr.skip(), None, None, None
         for event in _events(engine, lambda: ask(request, engine.backend, engine.sessions, engine.generation,
                                                   engine.cache)):
             if event.kind == "facts":
                 facts = event.data
-                yield "已测量，正在回答…", gr.skip(), facts_rows(facts, unit), facts, gr.skip()
+                yield "已测量，正在回答…", gr.skip(), facts_rows(facts, unit), facts, gr.skip(), gr.skip()
             elif event.kind == "token":
                 text += str(event.data.get("text", ""))
-                yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                yield text, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             elif event.kind == "findings":
                 path = downloads.findings_file(event.data, uploads / "answers" / session)
-                yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), str(path)
+                picture = downloads.map_file(request.layers, facts, event.data, uploads / "answers" / session)
+                yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), str(path), picture
             elif event.kind == "audit":
                 shown = text if text.strip() else NO_ANSWER
-                yield shown, audit_text(event.data), gr.skip(), gr.skip(), gr.skip()
+                yield shown, audit_text(event.data), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             elif event.kind == "error" and not text:
-                yield f"⚠ {event.data.get('message', '')}", "", gr.skip(), gr.skip(), gr.skip()
+                yield f"⚠ {event.data.get('message', '')}", "", gr.skip(), gr.skip(), gr.skip(), gr.skip()
 
     theme = gr.themes.Base(font=["system-ui", "sans-serif"], font_mono=["monospace"])  # no web fonts
     with gr.Blocks(title="县域土地利用监测", analytics_enabled=False,
@@ -191,6 +192,8 @@ def build_page(engine, reports, uploads: Path):  # engine: the service's _Engine
                 unit = gr.Radio(UNITS, value="mu", label="面积单位", elem_id="unit")
                 facts = gr.Dataframe(headers=["地类", "前时相", "后时相"], interactive=False, elem_id="facts",
                                      label="各时相地类面积")
+                picture = gr.Image(label="变化图斑（最后一期真彩色）", elem_id="map", interactive=False,
+                                   type="filepath")
                 with gr.Row():
                     findings = gr.File(label="变化图斑（GeoJSON）", elem_id="findings", interactive=False)
                     with gr.Column():
@@ -200,7 +203,8 @@ def build_page(engine, reports, uploads: Path):  # engine: the service's _Engine
                                          interactive=False)
         upload.change(describe_uploads, [upload], [layers])
         for trigger in (ask_button.click, question.submit):
-            trigger(on_ask, [upload, layers, question, unit, session], [answer, audit, facts, facts_state, findings])
+            trigger(on_ask, [upload, layers, question, unit, session], [answer, audit, facts, facts_state, findings,
+                                                                    picture])
         report_button.click(on_report, [upload, layers, unit, session], [report_status, report])
         unit.change(facts_rows, [facts_state, unit], [facts])
     return page, theme
