@@ -23,3 +23,5 @@ echo "== report: the bureau's files for the same pair (report.docx, patches.xlsx
 .venv/bin/python -m engine report --layer tests/data/landsat/LE07_L1TP_195025_20010730_20170204_01_T1 \
   --layer tests/data/landsat/LC08_L1TP_195025_20130707_20170503_01_T1 --mmu-ha 0.18 --max-chips 2 \
   --out "$out/report" --quiet
+echo "== next: the QGIS dock (scripts/setup.sh --qgis), or the browser page: run"
+echo "   .venv/bin/python -m engine serve   and open http://127.0.0.1:8765/ui/"
