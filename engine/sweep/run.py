@@ -131,8 +131,8 @@ def _absolute(spec: dict | None) -> dict | None:
 
 @contextlib.contextmanager
 def client_for(config: SweepConfig) -> Iterator:
-    """A Dask client on the cluster at ``scheduler``, or on a local cluster of processes on 127.0.0.1 that is
-    shut down (workers and scheduler) when the block ends."""
+    """A Dask client on the cluster at ``scheduler``, or on a local cluster on 127.0.0.1 (worker processes, or with
+    one worker a thread of this process) that is shut down (workers and scheduler) when the block ends."""
     from distributed import Client, LocalCluster
 
     if config.scheduler:
@@ -151,9 +151,14 @@ def client_for(config: SweepConfig) -> Iterator:
     # (tests/bench_sweep.py). The engine returns freed memory itself (engine.memory.release_free_heap).
     environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
                if k != "MALLOC_TRIM_THRESHOLD_"}
+    # One worker runs in this process (a thread): a worker process would only add its start, its imports and its
+    # compiled kernels' loading to the sweep (tests/bench_sweep.py), and the engine's own budgets bound memory.
+    in_process = config.workers == 1
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-        cluster = LocalCluster(n_workers=config.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address="127.0.0.1:0", memory_limit=f"{config.worker_memory_mb}MB")
+        where = {} if in_process else {"host": "127.0.0.1"}  # in process: Dask's inproc transport, no socket
+        cluster = LocalCluster(n_workers=config.workers, threads_per_worker=1, processes=not in_process,
+                               dashboard_address="127.0.0.1:0", memory_limit=f"{config.worker_memory_mb}MB",
+                               **where)
     with cluster, Client(cluster) as client:  # a client does not close a cluster it was given: the cluster does
         yield client
 
