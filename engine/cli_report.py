@@ -64,7 +64,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         # keep_class_maps: the register needs every patch itself, not the stored result's capped findings
         result = analyse(inputs.specs, inputs.extent, inputs.config, bars.update, inputs.zones, cache,
                          inputs.reference, keep_class_maps=True, aoi=inputs.aoi)
-        summary = _model_summary(args, inputs, cache) if _wants_model(args) else None
+        summary = _model_summary(args, inputs, cache, config) if _wants_model(args) else None
         stages = iter(range(1, 7))
         made = make_report(result, args.out, config, summary,
                            stage=lambda name: bars.update("report", next(stages, 6), 6, unit="steps"))
@@ -83,17 +83,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_summary(args: argparse.Namespace, inputs, cache):  # -> Summary
-    """The model's explanation of the report question (through ``ask``: same facts, then the numbers audit)."""
-    from engine.ask import AskRequest, ask, collect
+def _model_summary(args: argparse.Namespace, inputs, cache, config):  # -> Summary
+    """The model's explanation, with the backend the model options choose."""
+    from engine.ask import AskRequest
     from engine.cli_model import backend_from, generation_from
-    from engine.outputs.document import Summary
-    from engine.outputs.report import REPORT_QUESTION
-    from engine.units import AreaUnit
+    from engine.outputs.report import model_summary
 
-    request = AskRequest(question=REPORT_QUESTION[args.lang], layers=inputs.specs, extent=inputs.extent,
-                         zones=inputs.zones, language=args.lang, unit=AreaUnit(args.unit), analysis=inputs.config,
-                         aoi=inputs.aoi)
-    backend = backend_from(args)
-    reply = collect(ask(request, backend, generation=generation_from(args), cache=cache))
-    return Summary(str(reply.get("answer", "")), dict(reply.get("audit", {})), by_model=not reply.get("fallback"))
+    request = AskRequest(question="", layers=inputs.specs, extent=inputs.extent, zones=inputs.zones,
+                         analysis=inputs.config, aoi=inputs.aoi)
+    return model_summary(request, config, backend_from(args), cache, generation_from(args))

@@ -93,7 +93,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture
 def openai_stub() -> Iterator[tuple[str, list, list[dict]]]:
-    """An OpenAI-compatible server replying with the queued texts in turn (HTTP 500 for an int)."""
+    """An OpenAI-compatible server replying with the queued texts in turn (HTTP 500 for an int), streamed when the
+    request asks for a stream."""
     queue: list = []
     calls: list[dict] = []  # the request bodies
 
@@ -105,6 +106,15 @@ def openai_stub() -> Iterator[tuple[str, list, list[dict]]]:
                 self.send_response(item)
                 self.end_headers()
                 self.wfile.write(b"server error")
+                return
+            if calls[-1].get("stream"):  # as a server does: the reply as an event stream of deltas
+                chunk = json.dumps({"choices": [{"delta": {"content": item}}]}, ensure_ascii=False)
+                body = f"data: {chunk}\n\ndata: [DONE]\n\n".encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
                 return
             body = json.dumps({"choices": [{"message": {"role": "assistant", "content": item}}]}).encode()
             self.send_response(200)

@@ -271,3 +271,25 @@ def test_the_first_page_as_a_person_sees_it(made, tmp_path: Path) -> None:
     page = np.asarray(Image.open(ARTIFACTS / "report_page1.png").convert("L"))
     assert page.shape[0] > page.shape[1] > 500  # a portrait page
     assert (page < 128).mean() > 0.01  # text and tables drawn on it
+
+
+def test_a_models_summary_keeps_its_audit_and_an_invented_figure_is_named(made, tmp_path: Path,
+                                                                        openai_stub) -> None:
+    """With a model configured (an OpenAI-compatible server), the summary is the model's, asked the report's
+    question over the same layers, and its invented figure is named in the report."""
+    from docx import Document
+
+    url, queue, calls = openai_stub
+    queue.append("监测期内新增建设用地 999 亩。")
+    _, _, paths = made
+    done = subprocess.run([sys.executable, "-m", "engine", "report", "--layer", str(paths[0]), "--layer", str(paths[1]),
+                           "--quiet", "--no-pdf", "--max-chips", "0", "--json", "--out", str(tmp_path / "model"),
+                           "--backend", "openai", "--openai-url", url, "--openai-model", "stub"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["by_model"] and record["summary"] == "监测期内新增建设用地 999 亩。"
+    assert record["audit"]["unsupported"] == ["999 亩"]
+    assert "监测期内土地利用结构有何变化？" in json.dumps(calls[0], ensure_ascii=False)  # the report's question
+    paragraphs = [p.text for p in Document(record["files"]["docx"]).paragraphs]
+    assert Labels.for_lang("zh")["audit_bad"] + " 999 亩" in paragraphs

@@ -84,6 +84,19 @@ def sweep_report_settings(lang: str) -> dict:
     return asdict(ReportConfig(lang=lang, pdf=False))
 
 
+def model_summary(request, config: ReportConfig, backend, cache=None, generation=None, cancel=None) -> Summary:
+    """The model's explanation of the report's first question over ``request``'s layers, extent, zones and area
+    (through ``engine.ask``: the same facts, then the numbers audit)."""
+    import dataclasses
+
+    from engine.ask import ask, collect
+
+    asked = dataclasses.replace(request, question=REPORT_QUESTION[config.lang], language=config.lang,
+                                unit=AreaUnit(config.unit), session_id=None, class_maps=False)
+    reply = collect(ask(asked, backend, generation=generation, cache=cache, cancel=cancel))
+    return Summary(str(reply.get("answer", "")), dict(reply.get("audit", {})), by_model=not reply.get("fallback"))
+
+
 def analytics_summary(facts, lang: str, unit: str) -> Summary:
     """The report's questions answered from the facts alone (a paragraph each), with their audit."""
     questions = REPORT_QUESTIONS[lang][:3 if facts.zones else 2]

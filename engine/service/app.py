@@ -17,6 +17,7 @@ import functools
 import hmac
 import importlib.metadata
 import logging
+import queue
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -55,7 +56,7 @@ from engine.service.schemas import (
     SweepBody,
 )
 from engine.service.settings import ServiceSettings
-from engine.service.sweeps import SweepRefused, sweep_config, sweep_events
+from engine.service.sweeps import sweep_config, sweep_events
 from engine.service.vectors import PendingVectors
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,26 @@ class _Engine:
                                     "id": incident, "status": 500}))
         finally:
             emit(None)
+
+    def events(self, produce: Callable[[], Iterator[AskEvent]]) -> Iterator[AskEvent]:
+        """``produce``'s events for a caller in another thread (the browser page): admitted like an API request
+        (``ServiceError`` 429 when the queue is full), run by the one worker, yielded as they come."""
+        self.admit()
+        events: queue.Queue[AskEvent | None] = queue.Queue()
+
+        def job() -> None:
+            try:
+                self.run(produce, events.put)
+            finally:
+                self.release()
+
+        try:
+            self.worker.submit(job)
+        except RuntimeError:  # the worker is shutting down
+            self.release()
+            raise ServiceError(503, "shutting_down", "the service is stopping") from None
+        while (event := events.get()) is not None:
+            yield event
 
     def health(self) -> dict[str, object]:
         def mean(key: str) -> float | None:
@@ -266,10 +287,7 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
     @app.post("/v1/sweep", summary="measure every area of a boundary layer on Dask (as `engine sweep`)",
               responses={400: ERRORS, 401: ERRORS, 403: ERRORS, 413: ERRORS, 422: ERRORS, 429: ERRORS})
     async def sweep_endpoint(body: SweepBody) -> Response:
-        try:
-            config, files = await run_in_threadpool(sweep_config, body, settings)
-        except SweepRefused as exc:
-            raise ServiceError(exc.status, exc.code, str(exc)) from None
+        config, files = await run_in_threadpool(sweep_config, body, settings)  # its refusals are ServiceErrors
         return await _respond(lambda: sweep_events(config, files), PendingVectors(), threading.Event(), body.stream)
 
     async def _respond(produce: Callable[[], Iterator[AskEvent]], vectors: PendingVectors, cancel: threading.Event,
@@ -348,11 +366,8 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
         request, vectors = await run_in_threadpool(ask_request, body, settings)
         if body.mmu_ha is not None:
             request.analysis = AnalysisConfig(mmu_ha=body.mmu_ha)
-        try:
-            config = ReportConfig(title=body.title, unit=body.unit, lang=body.language, max_chips=body.max_chips,
-                                  shapefile=body.shapefile)
-        except errors.ReportError as exc:
-            raise ServiceError(422, exc.code, str(exc)) from None
+        config = ReportConfig(title=body.title, unit=body.unit, lang=body.language, max_chips=body.max_chips,
+                              shapefile=body.shapefile)  # a ReportError is a 422 (STATUS)
         cancel, report_id = threading.Event(), new_report_id()
         return await _respond(lambda: report_events(request, config, reports, report_id, engine.backend, engine.cache,
                                                     body.model, cancel),

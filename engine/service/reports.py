@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.ask import AskEvent, AskRequest, analyse_live, ask, collect, threaded
+from engine.ask import AskEvent, AskRequest, analyse_live, threaded
 from engine.cachefs import save_atomic
 from engine.model.backends import BackendKind
-from engine.outputs.document import Summary
-from engine.outputs.report import REPORT_QUESTION, ReportConfig, make_report
+from engine.outputs.report import ReportConfig, make_report, model_summary
 
 KEEP = 50
 ID = re.compile(r"^[0-9a-f]{32}$")
@@ -70,14 +69,7 @@ def report_events(request: AskRequest, config: ReportConfig, store: ReportStore,
     summary = None
     if use_model and backend.kind is not BackendKind.NONE:
         yield AskEvent("progress", {"stage": "model", "done": 0, "total": 1})
-        asked = AskRequest(question=REPORT_QUESTION[config.lang], layers=request.layers, extent=request.extent,
-                           zones=request.zones, language=config.lang, analysis=request.analysis, aoi=request.aoi,
-                           aoi_label=request.aoi_label)
-        from engine.units import AreaUnit
-
-        asked.unit = AreaUnit(config.unit)
-        reply = collect(ask(asked, backend, cache=cache, cancel=cancel))
-        summary = Summary(str(reply.get("answer", "")), dict(reply.get("audit", {})), not reply.get("fallback"))
+        summary = model_summary(request, config, backend, cache, cancel=cancel)
     folder = store.folder(report_id)
 
     def work(put) -> object:

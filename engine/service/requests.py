@@ -15,7 +15,7 @@ from engine.scene.layer import open_layer
 from engine.service.errors import ServiceError
 from engine.service.schemas import AnalyseBody, AskBody, LayerBody, ReportBody
 from engine.service.settings import ServiceSettings
-from engine.service.vectors import PendingVectors, VectorRefused, checked_text
+from engine.service.vectors import PendingVectors, checked_text
 from engine.types import Extent, LayerSpec
 
 
@@ -57,12 +57,9 @@ def ask_request(body: AskBody | AnalyseBody | ReportBody,
         e = body.extent
         extent = Extent(e.xmin, e.ymin, e.xmax, e.ymax, e.crs)
     vectors = PendingVectors()
-    try:
-        for kind, collection in (("zones", body.zones), ("aoi", body.aoi)):
-            if collection is not None:
-                vectors.texts[kind] = checked_text(collection, settings, kind)
-    except VectorRefused as exc:
-        raise ServiceError(exc.status, exc.code, str(exc)) from None
+    for kind, collection in (("zones", body.zones), ("aoi", body.aoi)):  # a refusal is a ServiceError
+        if collection is not None:
+            vectors.texts[kind] = checked_text(collection, settings, kind)
     request = AskRequest(question=getattr(body, "question", None) or "", layers=layers, extent=extent, zones=None,
                          session_id=getattr(body, "session_id", None), language=body.language,
                          unit=AreaUnit(body.unit) if body.unit else None)

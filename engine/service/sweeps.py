@@ -19,7 +19,7 @@ from engine.outputs.report import sweep_report_settings
 from engine.service.errors import ServiceError
 from engine.service.schemas import SweepBody
 from engine.service.settings import ServiceSettings
-from engine.service.vectors import VectorRefused, checked_text
+from engine.service.vectors import checked_text
 from engine.sweep.run import SweepConfig, SweepResult, sweep
 
 
@@ -78,12 +78,9 @@ def sweep_config(body: SweepBody, settings: ServiceSettings) -> tuple[SweepConfi
         raise SweepRefused(422, "bad_sweep", "a path cannot contain a NUL character")
     out = _allowed(Path(body.out).expanduser().resolve(), settings, "the output folder")
     layers = _layers(body.layers, settings)
-    try:
-        files = {"areas.geojson": checked_text(body.areas, settings, "areas")}
-        if body.zones is not None:
-            files["zones.geojson"] = checked_text(body.zones, settings, "zones")
-    except VectorRefused as exc:
-        raise SweepRefused(exc.status, exc.code, str(exc)) from None
+    files = {"areas.geojson": checked_text(body.areas, settings, "areas")}  # a refusal is a ServiceError
+    if body.zones is not None:
+        files["zones.geojson"] = checked_text(body.zones, settings, "zones")
     config = SweepConfig(areas=out / "areas.geojson", name_field=body.name_field, layers=tuple(layers), out_dir=out,
                          zones={"path": out / "zones.geojson"} if body.zones is not None else None,
                          workers=body.workers, force=body.force, mmu_ha=body.mmu_ha if body.mmu_ha is not None

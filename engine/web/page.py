@@ -14,7 +14,6 @@ import dataclasses
 import datetime as dt
 import logging
 import os
-import queue
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -39,25 +38,14 @@ NO_ANSWER = "⚠ 模型没有给出回答；测量结果见下表。"
 
 
 def _events(engine, produce: Callable[[], Iterator[AskEvent]]) -> Iterator[AskEvent]:
-    """``produce``'s events, run by the service's worker after admission (a full queue: an ``error`` event)."""
+    """``produce``'s events through the service's queue and worker (``_Engine.events``); a refusal (queue full,
+    stopping) as an ``error`` event the page shows."""
     from engine.service.errors import ServiceError
 
     try:
-        engine.admit()
+        yield from engine.events(produce)
     except ServiceError as exc:
         yield AskEvent("error", {"code": exc.code, "message": str(exc)})
-        return
-    events: queue.Queue[AskEvent | None] = queue.Queue()
-
-    def job() -> None:
-        try:
-            engine.run(produce, events.put)
-        finally:
-            engine.release()
-
-    engine.worker.submit(job)
-    while (event := events.get()) is not None:
-        yield event
 
 
 def facts_rows(facts: dict | None, unit: str) -> dict:
