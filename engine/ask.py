@@ -37,7 +37,7 @@ from engine.answer.grounding import boxes_to_features
 from engine.errors import CancelledError, EngineError
 from engine.model.backends import Backend, BackendKind, png_data_url
 from engine.model.config import GenerationConfig
-from engine.prompt.builder import ImageFrame, PromptImage, Turn, approx_tokens, build_prompt
+from engine.prompt.builder import ImageFrame, PromptImage, PromptVideo, Turn, approx_tokens, build_prompt, time_lapse
 from engine.scene.product import Product
 from engine.scene.render import Composite, RenderConfig, render_composites
 from engine.types import Extent, LayerSpec
@@ -161,6 +161,7 @@ def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
     first_token_s = None
     fallback = None
     images: list[PromptImage] = []
+    video: PromptVideo | None = None
     dropped_turns = used_turns = 0
     t = time.perf_counter()
     try:
@@ -171,10 +172,12 @@ def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
         timings["model_load_s"] = time.perf_counter() - t
         t = time.perf_counter()
         images = render_images(result, image_pixels) if backend.kind is not BackendKind.NONE else []
+        if backend.takes_video():  # three or more dates: a time-lapse
+            video, images = time_lapse(images)
         timings["render_s"] = time.perf_counter() - t
         t = time.perf_counter()
         prompt = build_prompt(request.question, result.facts, images, sessions.history(request.session_id),
-                              language, unit, count_tokens, history_tokens)
+                              language, unit, count_tokens, history_tokens, video=video)
         dropped_turns, used_turns = prompt.dropped_turns, len(prompt.history)
         timings["prompt_s"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -214,10 +217,11 @@ def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
     sessions.add(request.session_id, Turn(request.question, text))
     timings["total_s"] = time.perf_counter() - started
     yield AskEvent("done", {
-        "answer": text, "language": language, "unit": unit.value, "backend": backend.info(),
+        "answer": text, "language": language, "mode": "layers", "unit": unit.value, "backend": backend.info(),
         "fallback": fallback is not None, "cancelled": cancel.is_set() and fallback is None,
         "images": [{"caption": img.caption(i + 1, language), "thumbnail": thumbnail(img.pixels)}
                    for i, img in enumerate(images)],
+        "video": {"frames": len(video.frames), "dates": video.dates} if video else None,
         "history_turns": used_turns, "dropped_history_turns": dropped_turns,
         "timings": {k: round(v, 4) for k, v in timings.items()},
     })

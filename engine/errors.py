@@ -200,3 +200,9 @@ class SweepError(EngineError, ValueError):
     """A sweep's inputs are unusable (areas file, name field, layers, output folder)."""
 
     code = "bad_sweep"
+
+
+class PhotoError(EngineError, ValueError):
+    """A file given as a photo is not a readable PNG or JPEG image."""
+
+    code = "bad_photo"

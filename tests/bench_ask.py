@@ -58,6 +58,9 @@ class _InstantModel:
     def box_scale(self) -> None:
         return None
 
+    def takes_video(self) -> bool:
+        return False
+
     def count_tokens(self, text: str) -> int:
         return len(text)
 

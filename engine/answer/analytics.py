@@ -327,17 +327,12 @@ def answer(question: str, facts: Facts, unit: AreaUnit | None = None, language: 
         body = w.single_date()
     elif needs_change and not (first.measurable and last.measurable):
         body = w.unmeasurable(unmeasurable) + w.t("因此无法计算变化。", " So change cannot be measured.")
-    elif scenario is Scenario.CROPLAND_CHANGE:
-        body = w.cropland()
-    elif scenario is Scenario.NEW_BUILT_UP:
-        body = w.new_built_up()
-    elif scenario is Scenario.ILLEGAL_CONSTRUCTION:
-        body = w.illegal_construction()
-    elif scenario is Scenario.ENCROACHMENT:
-        body = w.encroachment()
     elif scenario is Scenario.STRUCTURE_TREND:
-        body = w.trend()
-    else:
-        body = w.generic()
+        body = w.trend()  # with each interval's changes
+    else:  # with three or more dates, each interval's measured changes too (a time-lapse without a model)
+        write = {Scenario.CROPLAND_CHANGE: w.cropland, Scenario.NEW_BUILT_UP: w.new_built_up,
+                 Scenario.ILLEGAL_CONSTRUCTION: w.illegal_construction,
+                 Scenario.ENCROACHMENT: w.encroachment}.get(scenario, w.generic)
+        body = write() + w.intervals()
     return Answer(text=w.years_note(question) + body + w.caveats(question), language=lang, scenario=scenario,
                   unit=chosen)

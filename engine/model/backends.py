@@ -58,6 +58,9 @@ class Backend(Protocol):
     def box_scale(self) -> int | None:
         """What the model's grounding boxes are relative to (None: the image's pixels; Qwen3-VL: 1000)."""
 
+    def takes_video(self) -> bool:
+        """Whether the model is given several dates as one video (``Prompt.video``)."""
+
 
 class NoneBackend:
     """No model: the ask pipeline answers from the measurements alone (``engine.answer.analytics``)."""
@@ -75,6 +78,9 @@ class NoneBackend:
 
     def box_scale(self) -> None:
         return None
+
+    def takes_video(self) -> bool:
+        return False
 
     def image_pixels(self) -> None:
         return None  # no model sees images
@@ -104,9 +110,10 @@ def openai_messages(prompt: Prompt) -> list[dict[str, object]]:
     messages: list[dict[str, object]] = [{"role": "system", "content": prompt.system}]
     for turn in prompt.history:
         messages += [{"role": "user", "content": turn.question}, {"role": "assistant", "content": turn.answer}]
+    stills = [*(prompt.video.frames if prompt.video else []), *prompt.images]
     content: list[dict[str, object]] = [
         {"type": "image_url", "image_url": {"url": png_data_url(i.pixels)}}
-        for i in prompt.images]
+        for i in stills]
     content.append({"type": "text", "text": prompt.text})
     messages.append({"role": "user", "content": content})
     return messages
@@ -138,6 +145,9 @@ class OpenAIBackend:
 
     def box_scale(self) -> None:
         return None  # nor is its family: boxes are read as the image's pixels, as Qwen2/2.5-VL give them
+
+    def takes_video(self) -> bool:
+        return False  # video input is not part of the OpenAI chat format: the dates go as images
 
     def count_tokens(self, text: str) -> int:
         return approx_tokens(text)
@@ -212,6 +222,9 @@ class LocalBackend:
     def box_scale(self) -> int | None:
         return self.loaded().family.box_scale
 
+    def takes_video(self) -> bool:
+        return True  # every Qwen-VL family the engine runs (ModelFamily) takes video
+
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` with the model's own tokenizer (for the history budget)."""
         return len(self.loaded().processor.tokenizer(text, add_special_tokens=False).input_ids)
@@ -224,6 +237,32 @@ class LocalBackend:
         high = getattr(processor, "max_pixels", None) or getattr(size, "longest_edge", None)
         return int(low or 256 * 28 * 28), int(high or 1280 * 28 * 28)
 
+    def inputs(self, prompt: Prompt):  # -> transformers BatchFeature on the model's device
+        """The processor's tensors for ``prompt``: the video (if any), then the images, then the text."""
+        from PIL import Image
+
+        lm = self.loaded()
+        messages: list[dict[str, object]] = [{"role": "system", "content": [{"type": "text", "text": prompt.system}]}]
+        for turn in prompt.history:
+            messages += [{"role": "user", "content": [{"type": "text", "text": turn.question}]},
+                         {"role": "assistant", "content": [{"type": "text", "text": turn.answer}]}]
+        visual = [*([{"type": "video"}] if prompt.video else []), *({"type": "image"} for _ in prompt.images)]
+        messages.append({"role": "user", "content": [*visual, {"type": "text", "text": prompt.text}]})
+        text = lm.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        images = [Image.fromarray(i.pixels) for i in prompt.images] or None
+        videos = None
+        if prompt.video:  # the frames of one video share one size: the first frame's
+            first = Image.fromarray(prompt.video.frames[0].pixels)
+            videos = [[first, *(Image.fromarray(f.pixels).resize(first.size, Image.Resampling.BILINEAR)
+                                for f in prompt.video.frames[1:])]]
+        inputs = lm.processor(text=[text], images=images, videos=videos, return_tensors="pt",
+                              **({"cap_pixels_per_frame": True} if videos else {}))  # as qwen-vl-utils caps
+        log.info("model input: %s%d images, %d tokens",
+                 f"1 video of {len(prompt.video.frames)} frames ({', '.join(prompt.video.dates)}; grid "
+                 f"{inputs['video_grid_thw'][0].tolist()}), " if prompt.video else "",
+                 len(prompt.images), inputs["input_ids"].shape[1])
+        return inputs.to(lm.device)
+
     def info(self) -> dict[str, object]:
         from engine.model import loading
 
@@ -233,19 +272,10 @@ class LocalBackend:
 
     def stream(self, prompt: Prompt, generation: GenerationConfig, cancel: threading.Event) -> Iterator[str]:
         import torch
-        from PIL import Image
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         lm = self.loaded()
-        messages: list[dict[str, object]] = [{"role": "system", "content": [{"type": "text", "text": prompt.system}]}]
-        for turn in prompt.history:
-            messages += [{"role": "user", "content": [{"type": "text", "text": turn.question}]},
-                         {"role": "assistant", "content": [{"type": "text", "text": turn.answer}]}]
-        messages.append({"role": "user", "content": [*({"type": "image"} for _ in prompt.images),
-                                                     {"type": "text", "text": prompt.text}]})
-        text = lm.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        images = [Image.fromarray(i.pixels) for i in prompt.images] or None
-        inputs = lm.processor(text=[text], images=images, return_tensors="pt").to(lm.device)
+        inputs = self.inputs(prompt)
         streamer = TextIteratorStreamer(lm.processor.tokenizer, skip_prompt=True, skip_special_tokens=True,
                                         timeout=TOKEN_TIMEOUT_S)
         stop = threading.Event()  # set when the consumer stops reading

@@ -1,5 +1,8 @@
 """The prompt: a system rule, the measured facts as a compact table, the images by date, history, the question.
 
+With three or more dates, the dates' true-colour images can go to a model that takes video as the frames of one
+video (a time-lapse, ``time_lapse``), their dates named in the text; the false-colour images stay stills.
+
 The system prompt is in the question's language and says the one rule that
 sets this product apart: every number comes from the facts table. History is
 kept within a token budget, oldest turns dropped first. Backends turn a
@@ -65,6 +68,37 @@ class PromptImage:
         return f"Image {number}: {self.frame.date} {kind}, {self.frame.width}x{self.frame.height} px"
 
 
+@dataclass(frozen=True)
+class PromptVideo:
+    """The dates' true-colour images as the frames of one video, in date order (a time-lapse)."""
+
+    frames: list[PromptImage]
+
+    @property
+    def dates(self) -> list[str]:
+        return [f.frame.date for f in self.frames]
+
+    def caption(self, language: str) -> str:
+        if language == "zh":
+            return f"视频：{len(self.frames)} 帧真彩色，每个日期一帧，按时间顺序依次为 {'、'.join(self.dates)}"
+        return f"Video: {len(self.frames)} true-colour frames, one per date, in order: {', '.join(self.dates)}"
+
+
+MIN_TIME_LAPSE_DATES = 3
+
+
+def time_lapse(images: list[PromptImage]) -> tuple[PromptVideo | None, list[PromptImage]]:
+    """With three or more dates: their true-colour images as one video, and the other images as stills.
+
+    Example: true and false colour of 2022, 2023 and 2024 -> a video of the three true-colour images (date order)
+    and the three false-colour stills; two dates -> no video, the images unchanged.
+    """
+    frames = sorted((i for i in images if i.frame.composite == "true_color"), key=lambda i: i.frame.date)
+    if len({f.frame.date for f in frames}) < MIN_TIME_LAPSE_DATES:
+        return None, images
+    return PromptVideo(frames), [i for i in images if i.frame.composite != "true_color"]
+
+
 @dataclass
 class Turn:
     question: str
@@ -82,9 +116,10 @@ class Prompt:
     question: str
     language: str
     unit: AreaUnit
-    facts: Facts
+    facts: Facts | None  # None: a photo, nothing measured
     dropped_turns: int = 0
     notes: list[str] = field(default_factory=list)
+    video: PromptVideo | None = None  # shown before the images
 
 
 def facts_table(facts: Facts, unit: AreaUnit, language: str) -> str:
@@ -122,22 +157,30 @@ def facts_table(facts: Facts, unit: AreaUnit, language: str) -> str:
     return "\n".join(lines)
 
 
-def build_prompt(question: str, facts: Facts, images: list[PromptImage], history: list[Turn], language: str,
-                 unit: AreaUnit, count_tokens: Callable[[str], int], history_budget_tokens: int = 2048) -> Prompt:
-    """The prompt for ``question``; history beyond ``history_budget_tokens`` is dropped, oldest first."""
+def kept_history(history: list[Turn], count_tokens: Callable[[str], int], budget_tokens: int) -> list[Turn]:
+    """The most recent turns within ``budget_tokens``; older ones are dropped first."""
     kept: list[Turn] = []
     used = 0
     for turn in reversed(history):
         cost = count_tokens(turn.question) + count_tokens(turn.answer)
-        if used + cost > history_budget_tokens:
+        if used + cost > budget_tokens:
             break
         kept.insert(0, turn)
         used += cost
-    captions = "\n".join(img.caption(i + 1, language) for i, img in enumerate(images))
+    return kept
+
+
+def build_prompt(question: str, facts: Facts, images: list[PromptImage], history: list[Turn], language: str,
+                 unit: AreaUnit, count_tokens: Callable[[str], int], history_budget_tokens: int = 2048,
+                 video: PromptVideo | None = None) -> Prompt:
+    """The prompt for ``question``; history beyond ``history_budget_tokens`` is dropped, oldest first."""
+    kept = kept_history(history, count_tokens, history_budget_tokens)
+    captions = "\n".join([*([video.caption(language)] if video else []),
+                          *(img.caption(i + 1, language) for i, img in enumerate(images))])
     label = "问题：" if language == "zh" else "Question: "
     text = "\n\n".join(filter(None, [captions, facts_table(facts, unit, language), label + question]))
     return Prompt(system=SYSTEM[language], history=kept, images=images, text=text, question=question,
-                  language=language, unit=unit, facts=facts, dropped_turns=len(history) - len(kept))
+                  language=language, unit=unit, facts=facts, dropped_turns=len(history) - len(kept), video=video)
 
 
 def approx_tokens(text: str) -> int:

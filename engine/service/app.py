@@ -69,7 +69,7 @@ STATUS: dict[type[errors.EngineError], int] = {
                             errors.ExtentOutsideError, errors.NoValidPixelsError, errors.BandRolesUnknownError,
                             errors.MissingBandError, errors.MetadataError, errors.InvalidExtentError,
                             errors.NoOverlapError, errors.ZonesError, errors.ReferenceLayerError, errors.AoiError,
-                            errors.SweepError, errors.ReportError,
+                            errors.SweepError, errors.ReportError, errors.PhotoError,
                             errors.InvalidResolutionError, errors.ExtentTooLargeError,
                             errors.FactsError)},
 }
