@@ -38,17 +38,20 @@ def _free_port() -> int:
 class Engine:
     """A ``python -m engine serve`` child process on loopback."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None):
+    def __init__(self, *args: str, env: dict[str, str] | None = None, log: Path | None = None):
+        """``log``: a file the service's output goes to (else a pipe, read only if it exits at start)."""
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
         self.process = subprocess.Popen(
             [sys.executable, "-m", "engine", "serve", "--port", str(self.port), *args],
             cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            stdout=log.open("w") if log else subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the service exited: {self.process.stdout.read()}")
+                output = log.read_text() if log else self.process.stdout.read()
+                raise RuntimeError(f"the service exited: {output}")
             try:
                 httpx.get(self.url + "/openapi.json", timeout=1)
                 return

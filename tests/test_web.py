@@ -31,6 +31,14 @@ def scene(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
+def three(tmp_path_factory: pytest.TempPathFactory):
+    """Three dates of one synthetic scene (a time-lapse)."""
+    return write_scene(SyntheticSpec(width=128, height=128, patch_px=16,
+                                     dates=("2022-05-01", "2023-05-01", "2024-05-01")),
+                       tmp_path_factory.mktemp("web-three"))
+
+
+@pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     cache = tmp_path_factory.mktemp("web-cache")
     server = Engine("--backend", "none", "--max-upload-mb", "1",
@@ -40,8 +48,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     server.stop()
 
 
-@pytest.fixture
-def browser(tmp_path: Path):
+def _chrome(profile: Path, language: str):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -51,11 +58,26 @@ def browser(tmp_path: Path):
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1100",
                      "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
                      "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                     "--lang=zh-CN", f"--user-data-dir={tmp_path / 'chromium'}"):
+                     f"--lang={language}", f"--user-data-dir={profile}"):
         options.add_argument(argument)
+    # headless Chromium takes its language (navigator.language, Accept-Language) from this preference only
+    options.add_experimental_option("prefs", {"intl.accept_languages": f"{language},{language.split('-')[0]}"})
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # every request the page makes
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture
+def browser(tmp_path: Path):
+    driver = _chrome(tmp_path / "chromium", "zh-CN")
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def english_browser(tmp_path: Path):
+    driver = _chrome(tmp_path / "chromium-en", "en-US")
     yield driver
     driver.quit()
 
@@ -235,7 +257,8 @@ def tiny_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     server = Engine("--backend", "local", "--model", str(model), "--precision", "nf4", "--device", "cpu",
                     "--max-new-tokens", "24",
                     env={"LANDUSE_CACHE_DIR": str(tmp_path_factory.mktemp("web-tiny-cache")),
-                         "GRADIO_ANALYTICS_ENABLED": "False"})
+                         "GRADIO_ANALYTICS_ENABLED": "False", "LANDUSE_LOG_LEVEL": "INFO"},
+                    log=tmp_path_factory.mktemp("web-tiny-log") / "serve.log")
     yield server
     server.stop()
 
@@ -255,3 +278,151 @@ def test_the_tiny_model_answers_on_the_page_and_its_figures_are_audited(tiny_pag
     assert "新增建设用地" not in answer and ("没有可核对的数字" in audit or "✘" in audit), audit
     assert "建设用地" in _text(browser, "#facts")  # measured, in 亩, whatever the model wrote
     browser.save_screenshot(str(ARTIFACTS / "web_tiny_model.png"))
+
+
+def _gif_frames(url: str) -> int:
+    import io
+
+    import httpx
+    from PIL import Image
+
+    content = httpx.get(url, timeout=30).content
+    assert content[:6] == b"GIF89a", content[:16]
+    return Image.open(io.BytesIO(content)).n_frames
+
+
+def _time_lapse(driver) -> str:
+    from selenium.webdriver.common.by import By
+
+    image = _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#timelapse img"), 60)[0]
+    return image.get_attribute("src")
+
+
+def test_three_dates_play_as_a_time_lapse_and_the_tiny_model_sees_them_as_one_video(tiny_page: Engine, browser,
+                                                                                    three) -> None:
+    browser.get(tiny_page.url + "/ui/")
+    _upload(browser, three.layers)
+    _wait(browser, lambda d: all(day in _text(d, "#layers") for day in ("2022-05-01", "2023-05-01", "2024-05-01")))
+    assert _gif_frames(_time_lapse(browser)) == 3  # the page plays the three dates
+    _ask(browser, "近三年土地利用结构趋势？")
+    _wait(browser, lambda d: "数字核查" in _text(d, "#audit") and _text(d, "#seen"), 240)
+    seen = _text(browser, "#seen")
+    assert "3 个日期组成的一段视频（2022-05-01、2023-05-01、2024-05-01）" in seen, seen
+    assert "3 幅影像" in seen  # the false-colour stills beside it
+    browser.save_screenshot(str(ARTIFACTS / "web_time_lapse.png"))
+    log = tiny_page.log.read_text()
+    assert "model input: 1 video of 3 frames (2022-05-01, 2023-05-01, 2024-05-01; grid [2," in log, log[-3000:]
+
+
+def test_three_dates_without_a_model_are_answered_with_each_intervals_trend(page: Engine, browser, three) -> None:
+    browser.get(page.url + "/ui/")
+    _upload(browser, three.layers)
+    _wait(browser, lambda d: "2022-05-01" in _text(d, "#layers"))
+    assert _gif_frames(_time_lapse(browser)) == 3
+    _ask(browser, "本季度耕地面积变化情况？")
+    _wait(browser, lambda d: "数字核查" in _text(d, "#audit"))
+    answer = _text(browser, "#answer")
+    assert "分期变化：2022-05-01至2023-05-01" in answer and "2023-05-01至2024-05-01：" in answer, answer
+    assert "回答中的数字均来自测量" in _text(browser, "#audit")
+    assert "没有模型回答" in _text(browser, "#seen")
+
+
+def test_two_dates_have_no_time_lapse(page: Engine, browser, scene) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(page.url + "/ui/")
+    _upload(browser, scene.layers)
+    _wait(browser, lambda d: "2024-05-01" in _text(d, "#layers"))
+    assert not browser.find_elements(By.CSS_SELECTOR, "#timelapse img")
+
+
+def _photo(path: Path) -> Path:
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.random.default_rng(1).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def test_a_photo_is_a_free_visual_question_to_the_model(tiny_page: Engine, browser, tmp_path: Path) -> None:
+    browser.get(tiny_page.url + "/ui/")
+    _upload(browser, [_photo(tmp_path / "field.jpg")])
+    _wait(browser, lambda d: "field.jpg" in _text(d, "#layers") and "无地理参考" in _text(d, "#layers"))
+    _ask(browser, "照片里有什么？")
+    _wait(browser, lambda d: "数字核查" in _text(d, "#audit"), 240)
+    assert "自由视觉问答" in _text(browser, "#seen") and "没有做任何测量" in _text(browser, "#seen")
+    assert not _text(browser, "#answer").startswith("⚠ 照片"), _text(browser, "#answer")
+    assert "建设用地" not in _text(browser, "#facts")  # nothing measured
+    assert "model input: 1 images" in tiny_page.log.read_text()
+    browser.save_screenshot(str(ARTIFACTS / "web_photo.png"))
+
+
+def test_a_photo_without_a_model_says_a_model_is_needed(page: Engine, browser, tmp_path: Path) -> None:
+    browser.get(page.url + "/ui/")
+    _upload(browser, [_photo(tmp_path / "field.png")])
+    _wait(browser, lambda d: "field.png" in _text(d, "#layers"))
+    _ask(browser, "照片里有什么？")
+    _wait(browser, lambda d: "视觉语言模型" in _text(d, "#answer"), 60)
+    assert _text(browser, "#answer").startswith("⚠")
+
+
+def test_off_loopback_the_page_needs_the_token_and_offers_the_roots_layers(tmp_path_factory, browser, scene) -> None:
+    import httpx
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    cache = str(tmp_path_factory.mktemp("web-lan-cache"))
+    with pytest.raises(RuntimeError, match="needs --token"):  # off loopback, a page without a token is refused
+        Engine("--backend", "none", "--host", "0.0.0.0", "--root", str(scene.layers[0].parent),
+               env={"LANDUSE_CACHE_DIR": cache})
+    server = Engine("--backend", "none", "--host", "0.0.0.0", "--token", TOKEN, "--root",
+                    str(scene.layers[0].parent), env={"LANDUSE_CACHE_DIR": cache})
+    try:
+        assert httpx.get(server.url + "/ui/", timeout=10, follow_redirects=False).headers["location"] == "/ui/login"
+        browser.get(server.url + "/ui/")
+        _wait(browser, lambda d: d.find_element(By.ID, "token"), 30).send_keys(TOKEN)
+        browser.find_element(By.ID, "login").click()
+        box = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#roots input"), 60)
+        for layer in scene.layers:  # picked from the service's root, nothing uploaded
+            box.click()
+            box.send_keys(layer.name)
+            option = _wait(browser, lambda d, name=layer.name: next(
+                (o for o in d.find_elements(By.CSS_SELECTOR, "#roots li[data-testid=dropdown-option]")
+                 if name in o.text), None), 30)
+            option.click()
+            box.send_keys(Keys.ESCAPE)
+        _wait(browser, lambda d: "2023-05-01" in _text(d, "#layers") and "2024-05-01" in _text(d, "#layers"), 60)
+        _ask(browser, "新增建设用地多少亩？")
+        _wait(browser, lambda d: "数字核查" in _text(d, "#audit"))
+        assert _text(browser, "#answer").startswith("2023-05-01至2024-05-01，新增建设用地"), _text(browser, "#answer")
+        assert not (Path(cache) / "uploads").exists() or not any((Path(cache) / "uploads").rglob("*.tif"))
+    finally:
+        server.stop()
+
+
+def test_an_english_browser_gets_the_page_in_english(page: Engine, english_browser, scene) -> None:
+    from selenium.webdriver.common.by import By
+
+    english_browser.get(page.url + "/ui/")
+    _wait(english_browser, lambda d: d.find_element(By.CSS_SELECTOR, "#ask").text == "Ask", 60)
+    assert "County land-use monitoring" in _text(english_browser, "body")
+    _upload(english_browser, scene.layers)
+    _wait(english_browser, lambda d: "2024-05-01" in _text(d, "#layers"))
+    _ask(english_browser, "How many hectares of new built-up land?")
+    try:
+        _wait(english_browser, lambda d: "Figures checked" in _text(d, "#audit"))
+    finally:
+        english_browser.save_screenshot(str(ARTIFACTS / "web_english.png"))
+    assert "new built-up" in _text(english_browser, "#answer") and "ha" in _text(english_browser, "#answer")
+    assert "every figure in the answer is measured" in _text(english_browser, "#audit")
+    assert "Class" in _text(english_browser, "#facts") and "cropland and grassland" in _text(english_browser, "#facts")
+    english_browser.save_screenshot(str(ARTIFACTS / "web_english.png"))
+
+
+def test_a_chinese_browser_gets_the_page_in_chinese(page: Engine, browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(page.url + "/ui/")
+    _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#ask").text == "提问", 60)
+    assert "县域土地利用监测" in _text(browser, "body") and "Upload" not in _text(browser, "#upload")

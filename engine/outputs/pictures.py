@@ -30,6 +30,7 @@ PATCH_RGB = (230, 20, 20)
 ZONE_RGB = (255, 215, 0)
 MAP_DPI = 150
 MAP_INCHES = 7.0
+MIN_FRAME_WIDTH = 320  # time-lapse frames: pixels
 NUMBERED_ON_MAP = 40  # the largest patches carry their number on the map; the register numbers all
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
                 "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "AR PL UMing CN")
@@ -240,4 +241,36 @@ def _outlined(image: np.ndarray, to_pixel: Affine, geom: BaseGeometry, side: int
         draw.line(points, fill=PATCH_RGB, width=2)
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def time_lapse_gif(products: list, extent: Extent | None = None, max_pixels: int = 480 * 480,
+                   frame_ms: int = 1200) -> bytes:
+    """The dates in true colour as an animated GIF that loops, one frame per date in date order, each stamped
+    with its date; ``extent`` (default: the first date's layer) is read from every date on its own grid."""
+    from PIL import Image, ImageDraw
+
+    ordered = sorted(products, key=lambda p: str(p.acquired or ""))
+    if extent is None:
+        left, bottom, right, top = ordered[0].grid.bounds
+        extent = Extent(left, bottom, right, top, ordered[0].grid.crs.to_string())
+    frames: list[Image.Image] = []
+    for product in ordered:
+        _, (tile,) = render_composites(product, extent, [Composite.TRUE_COLOR],
+                                       RenderConfig(min_pixels=28 * 28, max_pixels=max_pixels))
+        frame = Image.fromarray(tile.image)
+        if frames and frame.size != frames[0].size:  # another grid: the first date's size
+            frame = frame.resize(frames[0].size, Image.Resampling.BILINEAR)
+        elif frame.width < MIN_FRAME_WIDTH:  # a small extent: enlarged, its pixels kept square
+            factor = -(-MIN_FRAME_WIDTH // frame.width)
+            frame = frame.resize((frame.width * factor, frame.height * factor), Image.Resampling.NEAREST)
+        draw = ImageDraw.Draw(frame)
+        stamp = str(product.acquired or "?")
+        corner = (6, frame.height - 18)  # bottom left: a viewer's caption sits at the top
+        box = draw.textbbox(corner, stamp)
+        draw.rectangle((box[0] - 4, box[1] - 3, box[2] + 4, box[3] + 3), fill=(0, 0, 0))
+        draw.text(corner, stamp, fill=(255, 255, 255))
+        frames.append(frame)
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)
     return buffer.getvalue()

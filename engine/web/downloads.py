@@ -34,7 +34,7 @@ def report_events(engine, store, request: AskRequest, unit: str, lang: str):
     return lambda: make(request, config, store, report_id, engine.backend, engine.cache, True, threading.Event())
 
 
-def map_file(layers: list, facts: dict | None, findings: dict, folder: Path) -> str | None:
+def map_file(layers: list, facts: dict | None, findings: dict, folder: Path, lang: str = "zh") -> str | None:
     """The last date in true colour with the answer's change patches drawn and numbered (``findings_map``)."""
     from engine.errors import EngineError
     from engine.outputs.labels import Labels
@@ -45,10 +45,29 @@ def map_file(layers: list, facts: dict | None, findings: dict, folder: Path) -> 
         return None
     try:
         last = max((open_layer(spec) for spec in layers), key=lambda p: p.acquired or 0)
-        picture = findings_map(last, facts, findings, Labels.for_lang("zh"))
+        picture = findings_map(last, facts, findings, Labels.for_lang(lang))
     except (EngineError, ValueError, OSError) as exc:  # the answer stands without its picture
         log.warning("no map for the answer: %s", exc)
         return None
     path = folder / "map.png"
     write_atomic(path, picture.png)
+    return str(path)
+
+
+def time_lapse_file(layers: list, folder: Path) -> str | None:
+    """The layers' dates in true colour as a looping GIF (``time_lapse_gif``), or None when they cannot be drawn."""
+    import hashlib
+
+    from engine.errors import EngineError
+    from engine.outputs.pictures import time_lapse_gif
+    from engine.scene.layer import open_layer
+
+    try:
+        gif = time_lapse_gif([open_layer(spec) for spec in layers])
+    except (EngineError, ValueError, OSError) as exc:  # the layers stand without their time-lapse
+        log.warning("no time-lapse of the layers: %s", exc)
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.sha256(gif).hexdigest()[:16]}.gif"
+    write_atomic(path, gif)
     return str(path)

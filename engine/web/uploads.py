@@ -7,6 +7,9 @@ unpacked beside itself, inside the same folder and nowhere else, and searched fo
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import re
 import zipfile
 from pathlib import Path
 
@@ -73,3 +76,18 @@ def _single_child(folder: Path) -> Path:
     """A zip of one folder (``LC08_…/`` or ``S2A_….SAFE/``) is that folder."""
     children = [p for p in folder.iterdir() if not p.name.startswith((".", "__MACOSX"))]
     return children[0] if len(children) == 1 and children[0].is_dir() else folder
+
+
+def with_dates(specs: list[LayerSpec], table, unknown: str = "（未知）") -> list[LayerSpec]:
+    """The layers with the dates a person typed into the layers table (file name -> YYYY-MM-DD)."""
+    rows = table.values.tolist() if hasattr(table, "values") else (table or [])
+    typed = {str(r[0]): str(r[1]).strip() for r in rows if len(r) > 1 and r[1]}
+    out = []
+    for spec in specs:
+        text = typed.get(spec.path.name, "")
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            spec = dataclasses.replace(spec, date=dt.date.fromisoformat(text))
+        elif text and text not in (unknown, "（未知）", "(unknown)"):
+            raise ValueError(f"{spec.path.name}: the date {text!r} is not YYYY-MM-DD")
+        out.append(spec)
+    return out

@@ -1,0 +1,203 @@
+"""What the page's buttons do: describe the chosen imagery, ask, make the report.
+
+The chosen imagery is the uploads plus the layers picked from the service's roots (checked as every request's
+layers are). Georeferenced layers go through the service's own queue and worker and the same ``ask`` pipeline as
+``/v1/ask``; photos go to ``engine.photo`` (a free visual question, nothing measured). Handlers yield dicts keyed
+by the page's components (``ui``), so each event updates only what it concerns.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import gradio as gr
+
+from engine.analysis.areas import AreaUnit
+from engine.analysis.classes import MEASURED
+from engine.ask import AskEvent, AskRequest, ask
+from engine.errors import EngineError
+from engine.photo import PHOTO_SUFFIXES, PhotoRequest, ask_photo
+from engine.types import LayerSpec
+from engine.web import downloads
+from engine.web.text import lang_of, say, seen_text
+from engine.web.uploads import layer_specs, with_dates
+
+log = logging.getLogger(__name__)
+
+
+def events(engine, produce: Callable[[], Iterator[AskEvent]]) -> Iterator[AskEvent]:
+    """``produce``'s events through the service's queue and worker (``_Engine.events``); a refusal (queue full,
+    stopping) as an ``error`` event the page shows."""
+    from engine.service.errors import ServiceError
+
+    try:
+        yield from engine.events(produce)
+    except ServiceError as exc:
+        yield AskEvent("error", {"code": exc.code, "message": str(exc)})
+
+
+def facts_rows(facts: dict | None, unit: str, lang: str = "zh") -> dict:
+    """Each class's area per date, in ``unit``, from the facts (no figure computed here), headed by the dates."""
+    if not facts:
+        return {"headers": [say("class", lang), say("before", lang), say("after", lang)], "data": []}
+    key = f"area_{unit}"
+    rows = [[cls.label_en if lang == "en" else cls.label_zh,
+             *(f"{facts['classes'][d][cls.key][key]:,.2f}" for d in facts["dates"])] for cls in MEASURED]
+    return {"headers": [say("class", lang), *facts["dates"]], "data": rows}
+
+
+def audit_text(audit: dict, lang: str = "zh") -> str:
+    """The audit verdict and each figure's check, for people."""
+    verdict = audit.get("verdict")
+    if verdict in ("all_measured", "no_figures"):
+        head = say(verdict, lang)
+    else:
+        unsupported = audit.get("unsupported", [])
+        head = (f"✘ {len(unsupported)} figures are not measured: " + ", ".join(unsupported) if lang == "en" else
+                f"✘ {len(unsupported)} 个数字没有测量依据：" + "、".join(unsupported))
+    lines = [f"- {'✔' if n['supported'] else '✘'} {n['text']}" + (f"（{n['source']}）" if n.get("source") else "")
+             for n in audit.get("numbers", [])]
+    return "\n".join([f"**{say('audit', lang)}：** {head}", *lines])
+
+
+def _path(item) -> str:
+    return item if isinstance(item, str) else str(getattr(item, "name", item))
+
+
+class Actions:
+    """The page's handlers over the service's engine, report store, upload folder and settings."""
+
+    def __init__(self, engine, reports, uploads: Path, ui):
+        self.engine, self.reports, self.uploads, self.ui = engine, reports, uploads, ui
+
+    def chosen(self, files, picked) -> tuple[list[LayerSpec], list[Path]]:
+        """The layers (uploads and picks, picks checked against the roots) and the photos."""
+        from engine.service.requests import layer_spec
+        from engine.service.schemas import LayerBody
+
+        names = [_path(f) for f in files or []]
+        photos = [Path(n) for n in names if Path(n).suffix.lower() in PHOTO_SUFFIXES]
+        rasters = [n for n in names if Path(n).suffix.lower() not in PHOTO_SUFFIXES]
+        specs = layer_specs(rasters) if rasters else []
+        specs += [layer_spec(LayerBody(path=p), self.engine.settings) for p in picked or []]
+        return specs, photos
+
+    def describe(self, files, picked, request: gr.Request = None) -> dict:
+        """The layers table (date and sensor as read, or the photos) and, for three dates or more, the time-lapse."""
+        from engine.scene.describe import describe
+
+        ui, lang = self.ui, _lang(request)
+        try:
+            specs, photos = self.chosen(files, picked)
+        except EngineError as exc:
+            return {ui.layers: [[str(exc), "", ""]], ui.timelapse: _hidden()}
+        rows = [[p.name, say("photo_row", lang), say("no_georeference", lang)] for p in photos]
+        for spec in specs:
+            info = describe(spec).to_dict()
+            rows.append([Path(str(spec.path)).name, info.get("date") or say("unknown_date", lang),
+                         info.get("sensor_label") or info.get("sensor") or ""])
+        dates = {r[1] for r in rows[len(photos):] if r[1] != say("unknown_date", lang)}
+        gif = downloads.time_lapse_file(specs, self.uploads / "timelapse") if len(dates) >= 3 else None
+        return {ui.layers: rows, ui.timelapse: _shown(gif) if gif else _hidden()}
+
+    def ask(self, files, picked, table, question, unit, session, request: gr.Request = None) -> Iterator[dict]:
+        ui, lang = self.ui, _lang(request)
+        question = (question or "").strip()
+        if not files and not picked:
+            yield {ui.answer: say("need_upload", lang)}
+            return
+        if not question:
+            yield {ui.answer: say("need_question", lang)}
+            return
+        try:
+            specs, photos = self.chosen(files, picked)
+            if specs and photos:
+                raise ValueError(say("mixed", lang))
+            specs = with_dates(specs, table, say("unknown_date", lang))
+        except (EngineError, ValueError) as exc:
+            yield {ui.answer: f"⚠ {exc}", ui.audit: ""}
+            return
+        if photos:
+            yield from self._ask_photo(PhotoRequest(question, photos, session_id=session), lang)
+        else:
+            yield from self._ask_layers(AskRequest(question=question, layers=specs, session_id=session,
+                                                   unit=AreaUnit(unit)), unit, lang)
+
+    def _ask_layers(self, request: AskRequest, unit: str, lang: str) -> Iterator[dict]:
+        ui, engine = self.ui, self.engine
+        text, facts = "", None
+        folder = self.uploads / "answers" / str(request.session_id)
+        yield {ui.answer: say("measuring", lang), ui.audit: "", ui.seen: "", ui.findings: None, ui.map: None}
+        for event in events(engine, lambda: ask(request, engine.backend, engine.sessions, engine.generation,
+                                                 engine.cache)):
+            if event.kind == "facts":
+                facts = event.data
+                yield {ui.answer: say("measured", lang), ui.facts: facts_rows(facts, unit, lang),
+                       ui.facts_state: facts}
+            elif event.kind == "token":
+                text += str(event.data.get("text", ""))
+                yield {ui.answer: text}
+            elif event.kind == "findings":
+                yield {ui.findings: str(downloads.findings_file(event.data, folder)),
+                       ui.map: downloads.map_file(request.layers, facts, event.data, folder, lang)}
+            elif event.kind == "audit":
+                yield {ui.answer: text if text.strip() else say("no_answer", lang),
+                       ui.audit: audit_text(event.data, lang)}
+            elif event.kind == "done":
+                yield {ui.seen: seen_text(event.data, lang)}
+            elif event.kind == "error" and not text:
+                yield {ui.answer: f"⚠ {event.data.get('message', '')}"}
+
+    def _ask_photo(self, request: PhotoRequest, lang: str) -> Iterator[dict]:
+        ui, engine = self.ui, self.engine
+        text = ""
+        yield {ui.answer: say("looking", lang), ui.audit: "", ui.seen: say("photo_mode", lang),
+               ui.facts: facts_rows(None, "mu", lang), ui.facts_state: None, ui.findings: None, ui.map: None}
+        for event in events(engine, lambda: ask_photo(request, engine.backend, engine.sessions, engine.generation)):
+            if event.kind == "token":
+                text += str(event.data.get("text", ""))
+                yield {ui.answer: text}
+            elif event.kind == "audit":
+                yield {ui.answer: text if text.strip() else say("no_photo_answer", lang),
+                       ui.audit: audit_text(event.data, lang)}
+            elif event.kind == "error":
+                yield {ui.answer: f"⚠ {event.data.get('message', '')}"}
+
+    def report(self, files, picked, table, unit, session, request: gr.Request = None) -> Iterator[dict]:
+        ui, lang = self.ui, _lang(request)
+        try:
+            specs, _ = self.chosen(files, picked)
+            if not specs:
+                raise ValueError(say("report_need_layers", lang))
+            specs = with_dates(specs, table, say("unknown_date", lang))
+        except (EngineError, ValueError) as exc:
+            yield {ui.report_status: f"⚠ {exc}", ui.report_file: None}
+            return
+        request_ = AskRequest(question="", layers=specs, session_id=session, unit=AreaUnit(unit))
+        yield {ui.report_status: say("reporting", lang), ui.report_file: None}
+        for event in events(self.engine, downloads.report_events(self.engine, self.reports, request_, unit, lang)):
+            if event.kind == "done":
+                zip_path = self.reports.zip_of(str(event.data["id"]))
+                done = (f"Report made: {event.data['patches']} change patches" if lang == "en" else
+                        f"报告已生成：{event.data['patches']} 个变化图斑")
+                yield {ui.report_status: done, ui.report_file: str(zip_path) if zip_path else None}
+            elif event.kind == "error":
+                yield {ui.report_status: f"⚠ {event.data.get('message', '')}", ui.report_file: None}
+
+    def refacts(self, facts, unit, request: gr.Request = None) -> dict:
+        return facts_rows(facts, unit, _lang(request))
+
+
+def _lang(request) -> str:
+    headers = getattr(request, "headers", None) or {}
+    return lang_of(headers.get("accept-language"))
+
+
+def _shown(path: str) -> dict:
+    return gr.update(value=path, visible=True)
+
+
+def _hidden() -> dict:
+    return gr.update(value=None, visible=False)
