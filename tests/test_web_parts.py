@@ -72,3 +72,24 @@ def test_photos_and_layers_cannot_be_asked_about_together(tmp_path: Path) -> Non
     actions = Actions(engine, None, tmp_path / "uploads", ui)
     out = list(actions.ask([str(scene.layers[0]), str(photo)], [], [], "有什么？", "mu", "s"))
     assert out == [{"answer": "⚠ 照片和带地理参考的影像不能一起提问：请只选其中一种。", "audit": ""}]
+
+
+def test_dates_and_sensors_typed_into_the_layers_table_are_used(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from engine.synthetic import SyntheticSpec, write_scene
+    from engine.types import LayerSpec, Sensor
+    from engine.web.uploads import corrected
+
+    scene = write_scene(SyntheticSpec(width=32, height=32, patch_px=16), tmp_path / "scene")
+    specs = [LayerSpec(path=p) for p in scene.layers]
+    a, b = (p.name for p in scene.layers)
+    as_read = corrected(specs, [[a, "2023-05-01", "Sentinel-2 MSI"], [b, "2024-05-01", "Sentinel-2 MSI"]])
+    assert [s.sensor for s in as_read] == [None, None]  # nothing typed: the engine reads it as before
+    typed = corrected(specs, [[a, "2022-06-30", "Landsat 8 OLI"], [b, "2024-05-01", "l9"]])
+    assert typed[0].date == dt.date(2022, 6, 30) and typed[0].sensor is Sensor.LANDSAT_8
+    assert typed[1].sensor is Sensor.LANDSAT_9
+    with pytest.raises(ValueError, match="unknown sensor"):
+        corrected(specs, [[a, "2023-05-01", "a camera"]])
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        corrected(specs, [[a, "May 2023", ""]])

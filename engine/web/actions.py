@@ -22,7 +22,7 @@ from engine.photo import PHOTO_SUFFIXES, PhotoRequest, ask_photo
 from engine.types import LayerSpec
 from engine.web import downloads
 from engine.web.text import lang_of, say, seen_text
-from engine.web.uploads import layer_specs, with_dates
+from engine.web.uploads import corrected, layer_specs
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class Actions:
             specs, photos = self.chosen(files, picked)
             if specs and photos:
                 raise ValueError(say("mixed", lang))
-            specs = with_dates(specs, table, say("unknown_date", lang))
+            specs = corrected(specs, table, say("unknown_date", lang))
         except (EngineError, ValueError) as exc:
             yield {ui.answer: f"⚠ {exc}", ui.audit: ""}
             return
@@ -171,7 +171,7 @@ class Actions:
             specs, _ = self.chosen(files, picked)
             if not specs:
                 raise ValueError(say("report_need_layers", lang))
-            specs = with_dates(specs, table, say("unknown_date", lang))
+            specs = corrected(specs, table, say("unknown_date", lang))
         except (EngineError, ValueError) as exc:
             yield {ui.report_status: f"⚠ {exc}", ui.report_file: None}
             return

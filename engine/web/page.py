@@ -49,7 +49,7 @@ def build_page(engine, reports, uploads: Path):  # engine: the service's _Engine
                 picked = gr.Dropdown(choices=picks, multiselect=True, label=t("roots"), elem_id="roots",
                                      visible=bool(picks))
                 ui.layers = gr.Dataframe(headers=["文件 / file", "日期 / date", "传感器 / sensor"], interactive=True,
-                                         elem_id="layers", label=t("layers"), static_columns=[0, 2])
+                                         elem_id="layers", label=t("layers"), static_columns=[0])
                 ui.timelapse = gr.Image(label=t("timelapse"), elem_id="timelapse", interactive=False,
                                         type="filepath", visible=False)
                 question = gr.Textbox(label=t("question"), placeholder=t("placeholder"), lines=1,

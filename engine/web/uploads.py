@@ -78,16 +78,25 @@ def _single_child(folder: Path) -> Path:
     return children[0] if len(children) == 1 and children[0].is_dir() else folder
 
 
-def with_dates(specs: list[LayerSpec], table, unknown: str = "（未知）") -> list[LayerSpec]:
-    """The layers with the dates a person typed into the layers table (file name -> YYYY-MM-DD)."""
+def corrected(specs: list[LayerSpec], table, unknown: str = "（未知）") -> list[LayerSpec]:
+    """The layers with what a person typed into the layers table (file name -> date YYYY-MM-DD, sensor): a
+    sensor is set only where the text differs from the one the engine read (its label or any name
+    ``Sensor.parse`` knows)."""
+    from engine.scene.describe import describe
+    from engine.types import Sensor
+
     rows = table.values.tolist() if hasattr(table, "values") else (table or [])
-    typed = {str(r[0]): str(r[1]).strip() for r in rows if len(r) > 1 and r[1]}
+    typed = {str(r[0]): [str(c).strip() if c is not None else "" for c in r[1:3]] for r in rows if len(r) > 1}
+    labels = {sensor.label.lower(): sensor for sensor in Sensor}
     out = []
     for spec in specs:
-        text = typed.get(spec.path.name, "")
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            spec = dataclasses.replace(spec, date=dt.date.fromisoformat(text))
-        elif text and text not in (unknown, "（未知）", "(unknown)"):
-            raise ValueError(f"{spec.path.name}: the date {text!r} is not YYYY-MM-DD")
+        date_text, sensor_text = [*typed.get(spec.path.name, []), "", ""][:2]
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", date_text):
+            spec = dataclasses.replace(spec, date=dt.date.fromisoformat(date_text))
+        elif date_text and date_text not in (unknown, "（未知）", "(unknown)"):
+            raise ValueError(f"{spec.path.name}: the date {date_text!r} is not YYYY-MM-DD")
+        if sensor_text and sensor_text != (describe(spec).sensor_label or ""):
+            sensor = labels.get(sensor_text.lower()) or Sensor.parse(sensor_text)  # ValueError: unknown sensor
+            spec = dataclasses.replace(spec, sensor=sensor)
         out.append(spec)
     return out
