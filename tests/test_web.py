@@ -426,3 +426,38 @@ def test_a_chinese_browser_gets_the_page_in_chinese(page: Engine, browser) -> No
     browser.get(page.url + "/ui/")
     _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#ask").text == "提问", 60)
     assert "县域土地利用监测" in _text(browser, "body") and "Upload" not in _text(browser, "#upload")
+
+
+def _zones_lonlat(path: Path, spec) -> Path:
+    """The whole synthetic scene as one 基本农田 zone, in EPSG:4326 (the scene is in UTM 48N)."""
+    import json
+
+    from pyproj import Transformer
+
+    x0, y0 = spec.origin
+    x1, y1 = x0 + spec.width * spec.pixel_size_m, y0 - spec.height * spec.pixel_size_m
+    to_lonlat = Transformer.from_crs(spec.crs, "EPSG:4326", always_xy=True)
+    ring = [list(to_lonlat.transform(x, y)) for x, y in ((x0 + 5, y0 - 5), (x1 - 5, y0 - 5), (x1 - 5, y1 + 5),
+                                                          (x0 + 5, y1 + 5), (x0 + 5, y0 - 5))]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "城关镇基本农田"},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}}]}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_zones_in_another_crs_are_uploaded_measured_and_drawn(page: Engine, browser, scene, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(page.url + "/ui/")
+    _upload(browser, scene.layers)
+    _wait(browser, lambda d: "2024-05-01" in _text(d, "#layers"))
+    field = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#zones input[type=file]"))
+    field.send_keys(str(_zones_lonlat(tmp_path / "zones.geojson", scene.spec)))
+    _wait(browser, lambda d: ".geojson" in _text(d, "#zones"), 30)  # the name is shown split at the suffix
+    _ask(browser, "保护区边界是否被占用？")
+    _wait(browser, lambda d: "数字核查" in _text(d, "#audit"))
+    answer = _text(browser, "#answer")
+    assert "城关镇基本农田" in answer and "亩" in answer, answer
+    assert "回答中的数字均来自测量" in _text(browser, "#audit")
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#map img"), 60)
+    browser.save_screenshot(str(ARTIFACTS / "web_zones.png"))

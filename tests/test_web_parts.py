@@ -70,7 +70,7 @@ def test_photos_and_layers_cannot_be_asked_about_together(tmp_path: Path) -> Non
     ui = SimpleNamespace(answer="answer", audit="audit")
     engine = SimpleNamespace(settings=SimpleNamespace(roots=(), allows=lambda path: True))
     actions = Actions(engine, None, tmp_path / "uploads", ui)
-    out = list(actions.ask([str(scene.layers[0]), str(photo)], [], [], "有什么？", "mu", "s"))
+    out = list(actions.ask([str(scene.layers[0]), str(photo)], [], [], None, "有什么？", "mu", "s"))
     assert out == [{"answer": "⚠ 照片和带地理参考的影像不能一起提问：请只选其中一种。", "audit": ""}]
 
 
@@ -93,3 +93,35 @@ def test_dates_and_sensors_typed_into_the_layers_table_are_used(tmp_path: Path) 
         corrected(specs, [[a, "2023-05-01", "a camera"]])
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         corrected(specs, [[a, "May 2023", ""]])
+
+
+def test_the_answers_map_draws_the_zones(tmp_path: Path) -> None:
+    import io
+    import json
+
+    import numpy as np
+    from PIL import Image
+    from shapely.geometry import box, mapping
+
+    from engine.analysis.run import ZoneSpec
+    from engine.ask import AskRequest, collect, measure
+    from engine.outputs.pictures import ZONE_RGB
+    from engine.synthetic import SyntheticSpec, write_scene
+    from engine.types import LayerSpec
+    from engine.web.downloads import map_file
+
+    scene = write_scene(SyntheticSpec(width=96, height=96, patch_px=16), tmp_path / "scene")
+    zones = tmp_path / "zones.geojson"
+    zones.write_text(json.dumps({"type": "FeatureCollection", "crs": {"type": "name", "properties": {
+        "name": "urn:ogc:def:crs:EPSG::32648"}}, "features": [{"type": "Feature", "properties": {"name": "基本农田"},
+        "geometry": mapping(box(500100, 3999300, 500800, 3999900))}]}))
+    layers = [LayerSpec(path=p) for p in scene.layers]
+    out = collect(measure(AskRequest("保护区边界是否被占用？", layers, zones=ZoneSpec(zones))))
+    plain = map_file(layers, out["facts"], out["findings"], tmp_path / "plain")
+    drawn = map_file(layers, out["facts"], out["findings"], tmp_path / "drawn", zones=ZoneSpec(zones))
+
+    def yellow(path: str) -> int:
+        pixels = np.asarray(Image.open(io.BytesIO(Path(path).read_bytes())).convert("RGB")).astype(int)
+        return int((np.abs(pixels - np.array(ZONE_RGB)).sum(axis=2) < 60).sum())
+
+    assert yellow(drawn) > 50 * max(1, yellow(plain)), (yellow(drawn), yellow(plain))

@@ -76,8 +76,10 @@ def overview_map(analysis, rows: list[PatchRow], labels: Labels, max_pixels: int
                     [(r.number, r.map_geometry) for r in rows], zones, labels, max_pixels)
 
 
-def findings_map(product, facts: dict, findings: dict, labels: Labels, max_pixels: int = 900 * 900) -> MapPicture:
-    """The same map from a facts record and its findings (RFC 7946, lon/lat): what a client of the service has."""
+def findings_map(product, facts: dict, findings: dict, labels: Labels, max_pixels: int = 900 * 900,
+                 zones: list[tuple[str, BaseGeometry]] = ()) -> MapPicture:
+    """The same map from a facts record and its findings (RFC 7946, lon/lat): what a client of the service has;
+    ``zones``: named polygons in the product's grid CRS."""
     from pyproj import Transformer
     from shapely.geometry import shape
 
@@ -89,7 +91,7 @@ def findings_map(product, facts: dict, findings: dict, labels: Labels, max_pixel
                if (f.get("properties") or {}).get("source") == "measured"]
     e = facts["extent"]
     extent = Extent(float(e["xmin"]), float(e["ymin"]), float(e["xmax"]), float(e["ymax"]), str(e["crs"]))
-    return draw_map(product, extent, product.grid.crs, patches, [], labels, max_pixels)
+    return draw_map(product, extent, product.grid.crs, patches, list(zones), labels, max_pixels)
 
 
 def draw_map(product, extent: Extent, crs, patches: list[tuple[int, BaseGeometry]],

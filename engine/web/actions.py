@@ -22,7 +22,7 @@ from engine.photo import PHOTO_SUFFIXES, PhotoRequest, ask_photo
 from engine.types import LayerSpec
 from engine.web import downloads
 from engine.web.text import lang_of, say, seen_text
-from engine.web.uploads import corrected, layer_specs
+from engine.web.uploads import corrected, layer_specs, zones_spec
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,8 @@ class Actions:
         gif = downloads.time_lapse_file(specs, self.uploads / "timelapse") if len(dates) >= 3 else None
         return {ui.layers: rows, ui.timelapse: _shown(gif) if gif else _hidden()}
 
-    def ask(self, files, picked, table, question, unit, session, request: gr.Request = None) -> Iterator[dict]:
+    def ask(self, files, picked, table, zones, question, unit, session,
+            request: gr.Request = None) -> Iterator[dict]:
         ui, lang = self.ui, _lang(request)
         question = (question or "").strip()
         if not files and not picked:
@@ -116,6 +117,7 @@ class Actions:
             if specs and photos:
                 raise ValueError(say("mixed", lang))
             specs = corrected(specs, table, say("unknown_date", lang))
+            zone_spec = zones_spec(_path(zones) if zones else None)
         except (EngineError, ValueError) as exc:
             yield {ui.answer: f"⚠ {exc}", ui.audit: ""}
             return
@@ -123,7 +125,7 @@ class Actions:
             yield from self._ask_photo(PhotoRequest(question, photos, session_id=session), lang)
         else:
             yield from self._ask_layers(AskRequest(question=question, layers=specs, session_id=session,
-                                                   unit=AreaUnit(unit)), unit, lang)
+                                                   unit=AreaUnit(unit), zones=zone_spec), unit, lang)
 
     def _ask_layers(self, request: AskRequest, unit: str, lang: str) -> Iterator[dict]:
         ui, engine = self.ui, self.engine
@@ -141,7 +143,7 @@ class Actions:
                 yield {ui.answer: text}
             elif event.kind == "findings":
                 yield {ui.findings: str(downloads.findings_file(event.data, folder)),
-                       ui.map: downloads.map_file(request.layers, facts, event.data, folder, lang)}
+                       ui.map: downloads.map_file(request.layers, facts, event.data, folder, lang, request.zones)}
             elif event.kind == "audit":
                 yield {ui.answer: text if text.strip() else say("no_answer", lang),
                        ui.audit: audit_text(event.data, lang)}
@@ -165,17 +167,18 @@ class Actions:
             elif event.kind == "error":
                 yield {ui.answer: f"⚠ {event.data.get('message', '')}"}
 
-    def report(self, files, picked, table, unit, session, request: gr.Request = None) -> Iterator[dict]:
+    def report(self, files, picked, table, zones, unit, session, request: gr.Request = None) -> Iterator[dict]:
         ui, lang = self.ui, _lang(request)
         try:
             specs, _ = self.chosen(files, picked)
             if not specs:
                 raise ValueError(say("report_need_layers", lang))
             specs = corrected(specs, table, say("unknown_date", lang))
+            zone_spec = zones_spec(_path(zones) if zones else None)
         except (EngineError, ValueError) as exc:
             yield {ui.report_status: f"⚠ {exc}", ui.report_file: None}
             return
-        request_ = AskRequest(question="", layers=specs, session_id=session, unit=AreaUnit(unit))
+        request_ = AskRequest(question="", layers=specs, session_id=session, unit=AreaUnit(unit), zones=zone_spec)
         yield {ui.report_status: say("reporting", lang), ui.report_file: None}
         for event in events(self.engine, downloads.report_events(self.engine, self.reports, request_, unit, lang)):
             if event.kind == "done":

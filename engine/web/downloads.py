@@ -34,8 +34,11 @@ def report_events(engine, store, request: AskRequest, unit: str, lang: str):
     return lambda: make(request, config, store, report_id, engine.backend, engine.cache, True, threading.Event())
 
 
-def map_file(layers: list, facts: dict | None, findings: dict, folder: Path, lang: str = "zh") -> str | None:
-    """The last date in true colour with the answer's change patches drawn and numbered (``findings_map``)."""
+def map_file(layers: list, facts: dict | None, findings: dict, folder: Path, lang: str = "zh",
+             zones=None) -> str | None:  # zones: the request's ZoneSpec
+    """The last date in true colour with the answer's change patches drawn and numbered, and its zones
+    (``findings_map``)."""
+    from engine.analysis.zones import read_zones
     from engine.errors import EngineError
     from engine.outputs.labels import Labels
     from engine.outputs.pictures import findings_map
@@ -45,10 +48,13 @@ def map_file(layers: list, facts: dict | None, findings: dict, folder: Path, lan
         return None
     try:
         last = max((open_layer(spec) for spec in layers), key=lambda p: p.acquired or 0)
-        picture = findings_map(last, facts, findings, Labels.for_lang(lang))
+        drawn = [] if zones is None else [(z.name, z.geometry) for z in read_zones(
+            zones.path, last.grid, zones.name_field, zones.kind, zones.crs).zones]
+        picture = findings_map(last, facts, findings, Labels.for_lang(lang), zones=drawn)
     except (EngineError, ValueError, OSError) as exc:  # the answer stands without its picture
         log.warning("no map for the answer: %s", exc)
         return None
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "map.png"
     write_atomic(path, picture.png)
     return str(path)

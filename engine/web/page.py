@@ -3,8 +3,9 @@ the facts; three dates or more play as a time-lapse; a plain photo is a free vis
 
 A Gradio app mounted on the engine service (``gr.mount_gradio_app``), so ``engine serve`` serves it on the same
 port; what the buttons do is in ``engine.web.actions``. The element ids (``#upload``, ``#roots``, ``#layers``,
-``#timelapse``, ``#question``, ``#ask``, ``#seen``, ``#answer``, ``#audit``, ``#unit``, ``#facts``, ``#map``,
-``#findings``, ``#report``, ``#report-status``, ``#report-file``) are the contract for tests and integrators.
+``#zones``, ``#timelapse``, ``#question``, ``#ask``, ``#seen``, ``#answer``, ``#audit``, ``#unit``, ``#facts``,
+``#map``, ``#findings``, ``#report``, ``#report-status``, ``#report-file``) are the contract for tests and
+integrators.
 Labels follow the browser's language (Chinese or English, ``engine.web.text``).
 
 Nothing is fetched from the internet: Gradio's analytics are off, and the theme uses the system's fonts.
@@ -18,7 +19,7 @@ import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
-from engine.web.actions import Actions
+from engine.web.actions import Actions, facts_rows
 from engine.web.roots import layers_under
 from engine.web.text import LABELS, UNITS, i18n
 
@@ -50,6 +51,8 @@ def build_page(engine, reports, uploads: Path):  # engine: the service's _Engine
                                      visible=bool(picks))
                 ui.layers = gr.Dataframe(headers=["文件 / file", "日期 / date", "传感器 / sensor"], interactive=True,
                                          elem_id="layers", label=t("layers"), static_columns=[0])
+                zones = gr.File(label=t("zones"), file_count="single", elem_id="zones",
+                                file_types=[".geojson", ".json", ".gpkg", ".kml", ".zip"])
                 ui.timelapse = gr.Image(label=t("timelapse"), elem_id="timelapse", interactive=False,
                                         type="filepath", visible=False)
                 question = gr.Textbox(label=t("question"), placeholder=t("placeholder"), lines=1,
@@ -62,7 +65,8 @@ def build_page(engine, reports, uploads: Path):  # engine: the service's _Engine
                 ui.audit = gr.Markdown(elem_id="audit")
                 unit = gr.Radio([(f"{zh} ({en})", key) for key, (zh, en) in UNITS.items()], value="mu", label=t("unit"),
                                 elem_id="unit")
-                ui.facts = gr.Dataframe(interactive=False, elem_id="facts", label=t("facts"))
+                ui.facts = gr.Dataframe(facts_rows(None, "mu")["data"], headers=facts_rows(None, "mu")["headers"],
+                                        interactive=False, elem_id="facts", label=t("facts"))
                 ui.map = gr.Image(label=t("map"), elem_id="map", interactive=False, type="filepath")
                 with gr.Row():
                     ui.findings = gr.File(label=t("findings"), elem_id="findings", interactive=False)
@@ -75,8 +79,8 @@ def build_page(engine, reports, uploads: Path):  # engine: the service's _Engine
         for trigger in (upload.change, picked.change):
             trigger(actions.describe, [upload, picked], [ui.layers, ui.timelapse])
         for trigger in (ask_button.click, question.submit):
-            trigger(actions.ask, [upload, picked, ui.layers, question, unit, session], answer_outputs)
-        report_button.click(actions.report, [upload, picked, ui.layers, unit, session],
+            trigger(actions.ask, [upload, picked, ui.layers, zones, question, unit, session], answer_outputs)
+        report_button.click(actions.report, [upload, picked, ui.layers, zones, unit, session],
                             [ui.report_status, ui.report_file])
         unit.change(actions.refacts, [ui.facts_state, unit], [ui.facts])
     return page, theme, t

@@ -20,6 +20,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "roots": ("服务器上的影像（--root 目录）", "Layers on the server (--root folders)"),
     "layers": ("引擎读到的影像（日期和传感器可改）",
                "Layers as the engine reads them (dates and sensors can be corrected)"),
+    "zones": ("保护区（可选：GeoJSON、GeoPackage、KML 或压缩的 Shapefile，任意坐标系）",
+              "Protection zones (optional: GeoJSON, GeoPackage, KML or a zipped shapefile, any CRS)"),
     "timelapse": ("按日期播放（真彩色）", "The dates as a time-lapse (true colour)"),
     "question": ("问题", "Question"),
     "placeholder": ("例如：新增建设用地多少亩？（回车发送）", "e.g. How much new built-up land, in mu? (Enter sends)"),

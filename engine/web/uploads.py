@@ -17,6 +17,7 @@ from engine.errors import EngineError, LayerNotFoundError
 from engine.types import LayerSpec
 
 RASTER_SUFFIXES = (".tif", ".tiff")
+ZONE_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".kml")
 MAX_UNPACKED_BYTES = 8 * 2**30  # a zip bomb stops here
 
 
@@ -100,3 +101,23 @@ def corrected(specs: list[LayerSpec], table, unknown: str = "（未知）") -> l
             spec = dataclasses.replace(spec, sensor=sensor)
         out.append(spec)
     return out
+
+
+def zones_spec(name: str | None):  # -> ZoneSpec | None
+    """The uploaded protection zones (GeoJSON, GeoPackage, KML, or a zipped shapefile) as the analysis reads
+    them; their CRS is their own (the analysis transforms them onto the layers' grid)."""
+    from engine.analysis.run import ZoneSpec
+
+    if not name:
+        return None
+    path = Path(name)
+    if path.suffix.lower() == ".zip":
+        folder = unpack(path)
+        found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in ZONE_SUFFIXES)
+        if len(found) != 1:
+            raise UploadError(f"{path.name}: put one zones file (a shapefile with its .dbf, .shx and .prj, a "
+                              f"GeoPackage or GeoJSON) in the zip; found {len(found)}")
+        path = found[0]
+    elif path.suffix.lower() not in ZONE_SUFFIXES:
+        raise UploadError(f"{path.name}: zones are a GeoJSON, GeoPackage or KML file, or a zipped shapefile")
+    return ZoneSpec(path)
