@@ -37,7 +37,16 @@ from engine.answer.grounding import boxes_to_features
 from engine.errors import CancelledError, EngineError
 from engine.model.backends import Backend, BackendKind, png_data_url
 from engine.model.config import GenerationConfig
-from engine.prompt.builder import ImageFrame, PromptImage, PromptVideo, Turn, approx_tokens, build_prompt, time_lapse
+from engine.prompt.builder import (
+    DEFAULT_IMAGE_PIXELS,
+    ImageFrame,
+    PromptImage,
+    PromptVideo,
+    Turn,
+    approx_tokens,
+    build_prompt,
+    time_lapse,
+)
 from engine.scene.product import Product
 from engine.scene.render import Composite, RenderConfig, render_composites
 from engine.types import Extent, LayerSpec
@@ -139,7 +148,7 @@ def thumbnail(pixels: np.ndarray, side: int = 160) -> str:
 
 def ask(request: AskRequest, backend: Backend, sessions: Sessions | None = None,
         generation: GenerationConfig | None = None, cache: AnalysisCache | None = None,
-        cancel: threading.Event | None = None, image_pixels: tuple[int, int] = (256 * 28 * 28, 1280 * 28 * 28),
+        cancel: threading.Event | None = None, image_pixels: tuple[int, int] = DEFAULT_IMAGE_PIXELS,
         count_tokens: Callable[[str], int] = approx_tokens, max_findings: int = DEFAULT_CAP,
         history_tokens: int = 2048) -> Iterator[AskEvent]:
     """Answer ``request``: events as the work proceeds (see the module docstring)."""

@@ -23,7 +23,7 @@ from engine.ask import AskEvent, Sessions, thumbnail
 from engine.errors import PhotoError
 from engine.model.backends import Backend, BackendKind
 from engine.model.config import GenerationConfig
-from engine.prompt.builder import ImageFrame, Prompt, PromptImage, Turn, approx_tokens, kept_history
+from engine.prompt.builder import DEFAULT_IMAGE_PIXELS, ImageFrame, PromptImage, Turn, approx_tokens, build_prompt
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +56,14 @@ def read_photo(path: Path, max_pixels: int) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
+        with Image.open(path) as image:  # over 2 x Image.MAX_IMAGE_PIXELS: DecompressionBombError at open
             if image.format not in ("PNG", "JPEG"):
                 raise PhotoError(f"{path.name}: a {image.format} image; upload a PNG or JPEG photo")
             if image.width * image.height > MAX_PHOTO_PIXELS:
                 raise PhotoError(f"{path.name}: {image.width}x{image.height} px is over the "
                                  f"{MAX_PHOTO_PIXELS // 1_000_000} Mpx a photo may have")
             picture = ImageOps.exif_transpose(image).convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, PhotoError):
             raise
         raise PhotoError(f"{path.name}: not a readable PNG or JPEG image ({exc})") from None
@@ -78,14 +78,7 @@ def _image(path: Path, pixels: np.ndarray) -> PromptImage:
     from affine import Affine
 
     height, width = pixels.shape[:2]
-    return PromptImage(pixels, ImageFrame(width, height, Affine.identity(), "", path.name, "photo"))
-
-
-def _caption(number: int, image: PromptImage, language: str) -> str:
-    frame = image.frame
-    if language == "zh":
-        return f"照片{number}：{frame.date}，{frame.width}×{frame.height} 像素（无地理参考，未测量）"
-    return f"Photo {number}: {frame.date}, {frame.width}x{frame.height} px (no georeference, not measured)"
+    return PromptImage(pixels, ImageFrame(width, height, Affine.identity(), "", "", "photo", title=path.name))
 
 
 def ask_photo(request: PhotoRequest, backend: Backend, sessions: Sessions | None = None,
@@ -100,8 +93,7 @@ def ask_photo(request: PhotoRequest, backend: Backend, sessions: Sessions | None
     sessions = sessions or Sessions()
     language = request.language or language_of(request.question)
     started = time.perf_counter()
-    bounds = (256 * 28 * 28, 1280 * 28 * 28)
-    photos = [(path, read_photo(path, bounds[1])) for path in request.photos]
+    photos = [(path, read_photo(path, DEFAULT_IMAGE_PIXELS[1])) for path in request.photos]
     if backend.kind is BackendKind.NONE:
         yield AskEvent("error", {"code": "no_model", "message": NO_MODEL[language]})
         return
@@ -109,13 +101,9 @@ def ask_photo(request: PhotoRequest, backend: Backend, sessions: Sessions | None
     count_tokens = backend.count_tokens if backend.image_pixels() is not None else approx_tokens
     images = [_image(path, pixels) for path, pixels in photos]
     history = sessions.history(request.session_id)
-    kept = kept_history(history, count_tokens, history_tokens)
-    label = "问题：" if language == "zh" else "Question: "
-    text = "\n".join(_caption(i + 1, img, language) for i, img in enumerate(images)) + "\n\n" + label + \
-        request.question
-    prompt = Prompt(system=SYSTEM[language], history=kept, images=images, text=text, question=request.question,
-                    language=language, unit=unit_of(request.question, None, language), facts=None,
-                    dropped_turns=len(history) - len(kept))
+    prompt = build_prompt(request.question, None, images, history, language,
+                          unit_of(request.question, None, language), count_tokens, history_tokens,
+                          system=SYSTEM[language])
     pieces: list[str] = []
     for piece in backend.stream(prompt, generation, cancel):
         pieces.append(piece)
@@ -128,8 +116,8 @@ def ask_photo(request: PhotoRequest, backend: Backend, sessions: Sessions | None
     yield AskEvent("done", {
         "answer": text, "language": language, "mode": "photo", "backend": backend.info(),
         "cancelled": cancel.is_set(), "video": None,
-        "images": [{"caption": _caption(i + 1, img, language), "thumbnail": thumbnail(img.pixels)}
+        "images": [{"caption": img.caption(i + 1, language), "thumbnail": thumbnail(img.pixels)}
                    for i, img in enumerate(images)],
-        "history_turns": len(kept), "dropped_history_turns": len(history) - len(kept),
+        "history_turns": len(prompt.history), "dropped_history_turns": prompt.dropped_turns,
         "timings": {"total_s": round(time.perf_counter() - started, 4)},
     })

@@ -18,7 +18,7 @@ from engine.analysis.areas import AreaUnit
 from engine.analysis.run import AnalysisConfig, analyse
 from engine.answer.audit import audit
 from engine.ask import AskRequest, Sessions, ask, collect
-from engine.model.backends import LocalBackend, NoneBackend
+from engine.model.backends import BackendKind, LocalBackend, NoneBackend
 from engine.model.config import GenerationConfig, ModelConfig
 from engine.photo import PhotoError, PhotoRequest, ask_photo
 from engine.prompt.builder import ImageFrame, PromptImage, time_lapse
@@ -130,9 +130,35 @@ def test_a_photo_is_a_free_visual_question_to_the_model(tmp_path: Path, tiny: Lo
     assert seen and "2 images" in seen[-1]
 
 
-def test_a_photos_figures_are_never_measured() -> None:
-    checked = audit("照片中约有3栋房屋，占地约200亩。", {}, "照片里有什么？")
-    assert checked.verdict == "unsupported" and len(checked.unsupported) == 2
+class _Talkative(NoneBackend):
+    """A model that invents figures about a photo."""
+
+    kind = BackendKind.LOCAL
+
+    def stream(self, prompt, generation, cancel):
+        assert prompt.facts is None and "事实表" not in prompt.text and "照片1：site.png" in prompt.text
+        yield from ("照片中约有3栋房屋，", "占地约200亩。")
+
+
+def test_a_photos_figures_are_never_measured(tmp_path: Path) -> None:
+    events = list(ask_photo(PhotoRequest("照片里有什么？", [_photo(tmp_path / "site.png")]), _Talkative()))
+    checked = next(e.data for e in events if e.kind == "audit")
+    assert checked["verdict"] == "unsupported" and checked["unsupported"] == ["3栋", "约200亩"], checked
+    assert audit("照片中约有3栋房屋", {}, "").verdict == "unsupported"
+
+
+def test_a_photo_too_large_to_decode_is_refused_before_it_is_decoded(tmp_path: Path) -> None:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    huge = tmp_path / "huge.png"  # a 30000 x 30000 header over a few bytes
+    huge.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
+    with pytest.raises(PhotoError, match=r"huge\.png"):
+        list(ask_photo(PhotoRequest("照片里有什么？", [huge]), NoneBackend()))
 
 
 def test_a_photo_without_a_model_says_a_model_is_needed(tmp_path: Path) -> None:
@@ -159,3 +185,18 @@ def test_the_other_families_take_the_time_lapse_too(family: str, three_dates, tm
     out = collect(ask(AskRequest("趋势如何？", three_dates), backend, generation=GenerationConfig(max_new_tokens=2)))
     assert not out["errors"] and out["video"] == {"frames": 3, "dates": list(DATES)}, out["errors"]
     assert any("1 video of 3 frames" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(("family", "dates", "grid_t"), [("qwen3_vl", 6, 3), ("qwen2_5_vl", 6, 3), ("qwen2_vl", 5, 3)])
+def test_every_date_is_a_frame_the_processor_keeps(family: str, dates: int, grid_t: int, three_dates,
+                                                     tmp_path: Path) -> None:
+    """No frame sampling: Qwen3-VL's processor would keep 4 of 6 frames by default."""
+    from engine.model.tiny import build_tiny_model
+    from engine.prompt.builder import PromptVideo, build_prompt
+
+    backend = LocalBackend(ModelConfig(source=str(build_tiny_model(tmp_path / family, family=family)),
+                                       precision="fp32", device="cpu"))
+    frames = [_image(f"{2018 + i}-05-01", "true_color", (112, 112)) for i in range(dates)]
+    result = _analysis(three_dates)
+    prompt = build_prompt("趋势？", result.facts, [], [], "zh", AreaUnit.MU, len, video=PromptVideo(frames))
+    assert int(backend.inputs(prompt)["video_grid_thw"][0][0]) == grid_t  # frames in temporal patches of 2

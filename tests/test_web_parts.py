@@ -35,6 +35,7 @@ def test_layers_under_the_roots_are_products_and_geotiffs(tmp_path: Path) -> Non
     outside.mkdir()
     (outside / "secret.tif").write_bytes(b"")
     (root / "link").symlink_to(outside, target_is_directory=True)
+    (root / "linked.tif").symlink_to(outside / "secret.tif")
     found = dict(layers_under((root,)))
     assert set(found) == {"imagery/2023/LC08_L1TP_131034_20230501_20230509_02_T1",
                           "imagery/S2A_MSIL2A_20240501T040551_N0510_R047_T48SUE_20240501T084455.SAFE",
@@ -125,3 +126,96 @@ def test_the_answers_map_draws_the_zones(tmp_path: Path) -> None:
         return int((np.abs(pixels - np.array(ZONE_RGB)).sum(axis=2) < 60).sum())
 
     assert yellow(drawn) > 50 * max(1, yellow(plain)), (yellow(drawn), yellow(plain))
+
+
+def _vrt_to(target: Path, path: Path) -> Path:
+    """A VRT, named like a GeoTIFF, whose one band is ``target``'s first band."""
+    path.write_text(f"""<VRTDataset rasterXSize="32" rasterYSize="32"><VRTRasterBand dataType="UInt16" band="1">
+<SimpleSource><SourceFilename relativeToVRT="0">{target}</SourceFilename><SourceBand>1</SourceBand></SimpleSource>
+</VRTRasterBand></VRTDataset>""")
+    return path
+
+
+def test_an_upload_that_would_read_outside_the_roots_is_refused(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from engine.errors import PathNotAllowedError
+    from engine.service.settings import ServiceSettings
+    from engine.synthetic import SyntheticSpec, write_scene
+    from engine.web.actions import Actions
+
+    secret = write_scene(SyntheticSpec(width=32, height=32, patch_px=16), tmp_path / "outside").layers[0]
+    root, uploads = tmp_path / "root", tmp_path / "cache" / "uploads"
+    root.mkdir()
+    (uploads / "abc").mkdir(parents=True)
+    sneaky = _vrt_to(secret, uploads / "abc" / "county_2024-05-01.tif")
+    inside = write_scene(SyntheticSpec(width=32, height=32, patch_px=16), uploads / "def").layers
+    confined = Actions(SimpleNamespace(settings=ServiceSettings(roots=(root,))), None, uploads, None)
+    with pytest.raises(PathNotAllowedError):
+        confined.chosen([str(sneaky)], [])
+    assert len(confined.chosen([str(p) for p in inside], [])[0]) == 2  # real uploads are the page's own
+    loopback = Actions(SimpleNamespace(settings=ServiceSettings()), None, uploads, None)
+    assert len(loopback.chosen([str(sneaky)], [])[0]) == 1  # no roots: the machine's own files, as for the API
+
+
+def test_a_removed_pick_is_a_message_not_a_crash(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from engine.service.settings import ServiceSettings
+    from engine.web.actions import Actions
+    from engine.web.uploads import UploadError
+
+    root = tmp_path / "root"
+    root.mkdir()
+    actions = Actions(SimpleNamespace(settings=ServiceSettings(roots=(root,))), None, tmp_path / "uploads", None)
+    with pytest.raises(UploadError, match="not found"):
+        actions.chosen([], [str(root / "gone_2024-05-01.tif")])
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("zones.kml", '<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>/etc/passwd</SrcDataSource>'
+                  "</OGRVRTLayer></OGRVRTDataSource>"),
+    ("zones.gpkg", "not a database"), ("zones.shp", "not a shapefile"), ("zones.csv", "a,b"),
+])
+def test_zones_that_are_not_what_their_name_says_are_refused(tmp_path: Path, name: str, content: str) -> None:
+    from engine.web.uploads import UploadError, zones_spec
+
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(UploadError, match=name.split(".")[0]):
+        zones_spec(str(path))
+
+
+def test_one_zip_unpacked_by_two_requests_at_once(tmp_path: Path) -> None:
+    import zipfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.web.uploads import unpack
+
+    archive = tmp_path / "pair.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for i in range(20):
+            z.writestr(f"pair/layer_{i}.tif", b"\0" * 200_000)
+    with ThreadPoolExecutor(4) as pool:
+        folders = list(pool.map(lambda _: unpack(archive), range(8)))
+    assert len(set(folders)) == 1 and len(list(folders[0].iterdir())) == 20
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pair", "pair.zip"]  # no half-unpacked folder left
+
+
+def test_two_layers_of_one_name_keep_their_own_dates(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from engine.synthetic import SyntheticSpec, write_scene
+    from engine.types import LayerSpec
+    from engine.web.uploads import corrected, shown_names
+
+    specs = []
+    for year in ("2023", "2024"):
+        layer = write_scene(SyntheticSpec(width=32, height=32, patch_px=16, dates=(f"{year}-05-01",)),
+                            tmp_path / year).layers[0]
+        layer = layer.rename(layer.with_name("county.tif"))
+        specs.append(LayerSpec(path=layer))
+    names = shown_names(specs)
+    assert names == ["2023/county.tif", "2024/county.tif"]
+    dated = corrected(specs, [[names[0], "2023-06-01", ""], [names[1], "2024-06-01", ""]])
+    assert [s.date for s in dated] == [dt.date(2023, 6, 1), dt.date(2024, 6, 1)]

@@ -25,7 +25,7 @@ from typing import Protocol
 
 from engine.errors import BackendUnavailableError, GenerationError
 from engine.model.config import GenerationConfig, ModelConfig
-from engine.prompt.builder import Prompt, approx_tokens
+from engine.prompt.builder import DEFAULT_IMAGE_PIXELS, Prompt, approx_tokens
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class LocalBackend:
         size = processor.size  # Qwen's processors keep the pixel bounds as shortest/longest "edge"
         low = getattr(processor, "min_pixels", None) or getattr(size, "shortest_edge", None)
         high = getattr(processor, "max_pixels", None) or getattr(size, "longest_edge", None)
-        return int(low or 256 * 28 * 28), int(high or 1280 * 28 * 28)
+        return int(low or DEFAULT_IMAGE_PIXELS[0]), int(high or DEFAULT_IMAGE_PIXELS[1])
 
     def inputs(self, prompt: Prompt):  # -> transformers BatchFeature on the model's device
         """The processor's tensors for ``prompt``: the video (if any), then the images, then the text."""
@@ -255,8 +255,10 @@ class LocalBackend:
             first = Image.fromarray(prompt.video.frames[0].pixels)
             videos = [[first, *(Image.fromarray(f.pixels).resize(first.size, Image.Resampling.BILINEAR)
                                 for f in prompt.video.frames[1:])]]
-        inputs = lm.processor(text=[text], images=images, videos=videos, return_tensors="pt",
-                              **({"cap_pixels_per_frame": True} if videos else {}))  # as qwen-vl-utils caps
+        # every date is a frame (Qwen3-VL's processor would sample 4 of 6); each frame's pixels capped as
+        # qwen-vl-utils caps them
+        video_kwargs = {"do_sample_frames": False, "cap_pixels_per_frame": True} if videos else {}
+        inputs = lm.processor(text=[text], images=images, videos=videos, return_tensors="pt", **video_kwargs)
         log.info("model input: %s%d images, %d tokens",
                  f"1 video of {len(prompt.video.frames)} frames ({', '.join(prompt.video.dates)}; grid "
                  f"{inputs['video_grid_thw'][0].tolist()}), " if prompt.video else "",

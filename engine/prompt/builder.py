@@ -41,16 +41,21 @@ SYSTEM = {
 }
 
 
+DEFAULT_IMAGE_PIXELS = (256 * 28 * 28, 1280 * 28 * 28)  # (min, max) pixels of one image, as Qwen's processors
+
+
 @dataclass(frozen=True)
 class ImageFrame:
-    """Where an image sits on the map: its size, geotransform, CRS and what it shows."""
+    """Where an image sits on the map: its size, geotransform, CRS and what it shows (``composite``:
+    ``true_color``, ``false_color``, or ``photo``: a picture with no place on the map)."""
 
     width: int
     height: int
-    transform: Affine  # image pixel -> grid CRS
+    transform: Affine  # image pixel -> grid CRS (identity for a photo)
     crs: str
     date: str
     composite: str
+    title: str = ""  # a photo's file name
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,12 @@ class PromptImage:
     frame: ImageFrame
 
     def caption(self, number: int, language: str) -> str:
+        if self.frame.composite == "photo":
+            if language == "zh":
+                return (f"照片{number}：{self.frame.title}，{self.frame.width}×{self.frame.height} 像素"
+                        "（无地理参考，未测量）")
+            return (f"Photo {number}: {self.frame.title}, {self.frame.width}x{self.frame.height} px "
+                    "(no georeference, not measured)")
         if language == "zh":
             kind = "真彩色" if self.frame.composite == "true_color" else "假彩色（近红外-红-绿，植被呈红色）"
             return f"影像{number}：{self.frame.date} {kind}，{self.frame.width}×{self.frame.height} 像素"
@@ -170,16 +181,19 @@ def kept_history(history: list[Turn], count_tokens: Callable[[str], int], budget
     return kept
 
 
-def build_prompt(question: str, facts: Facts, images: list[PromptImage], history: list[Turn], language: str,
+def build_prompt(question: str, facts: Facts | None, images: list[PromptImage], history: list[Turn], language: str,
                  unit: AreaUnit, count_tokens: Callable[[str], int], history_budget_tokens: int = 2048,
-                 video: PromptVideo | None = None) -> Prompt:
-    """The prompt for ``question``; history beyond ``history_budget_tokens`` is dropped, oldest first."""
+                 video: PromptVideo | None = None, system: str | None = None) -> Prompt:
+    """The prompt for ``question``; history beyond ``history_budget_tokens`` is dropped, oldest first.
+
+    ``facts`` None: nothing was measured (a photo), and ``system`` says so instead of the facts rule."""
     kept = kept_history(history, count_tokens, history_budget_tokens)
     captions = "\n".join([*([video.caption(language)] if video else []),
                           *(img.caption(i + 1, language) for i, img in enumerate(images))])
     label = "问题：" if language == "zh" else "Question: "
-    text = "\n\n".join(filter(None, [captions, facts_table(facts, unit, language), label + question]))
-    return Prompt(system=SYSTEM[language], history=kept, images=images, text=text, question=question,
+    table = facts_table(facts, unit, language) if facts is not None else ""
+    text = "\n\n".join(filter(None, [captions, table, label + question]))
+    return Prompt(system=system or SYSTEM[language], history=kept, images=images, text=text, question=question,
                   language=language, unit=unit, facts=facts, dropped_turns=len(history) - len(kept), video=video)
 
 

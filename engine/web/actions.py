@@ -21,8 +21,9 @@ from engine.errors import EngineError
 from engine.photo import PHOTO_SUFFIXES, PhotoRequest, ask_photo
 from engine.types import LayerSpec
 from engine.web import downloads
+from engine.web.roots import layers_under
 from engine.web.text import lang_of, say, seen_text
-from engine.web.uploads import corrected, layer_specs, zones_spec
+from engine.web.uploads import UploadError, confine, corrected, layer_specs, zones_spec
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,20 @@ class Actions:
     def __init__(self, engine, reports, uploads: Path, ui):
         self.engine, self.reports, self.uploads, self.ui = engine, reports, uploads, ui
 
+    def allows(self, path: Path) -> bool:
+        """What the page may read: the service's roots (everything when it has none) and its own uploads."""
+        settings = self.engine.settings
+        if not settings.roots or settings.allows(path):
+            return True
+        try:
+            return Path(path).resolve().is_relative_to(self.uploads.resolve())
+        except (OSError, RuntimeError, ValueError):
+            return False
+
     def chosen(self, files, picked) -> tuple[list[LayerSpec], list[Path]]:
-        """The layers (uploads and picks, picks checked against the roots) and the photos."""
+        """The layers (uploads and picks, each checked as a request's layers are) and the photos; a refusal is an
+        ``UploadError``."""
+        from engine.service.errors import ServiceError
         from engine.service.requests import layer_spec
         from engine.service.schemas import LayerBody
 
@@ -81,26 +94,17 @@ class Actions:
         photos = [Path(n) for n in names if Path(n).suffix.lower() in PHOTO_SUFFIXES]
         rasters = [n for n in names if Path(n).suffix.lower() not in PHOTO_SUFFIXES]
         specs = layer_specs(rasters) if rasters else []
-        specs += [layer_spec(LayerBody(path=p), self.engine.settings) for p in picked or []]
+        if self.engine.settings.roots:
+            confine(specs, self.allows)
+        try:
+            specs += [layer_spec(LayerBody(path=p), self.engine.settings) for p in picked or []]
+        except ServiceError as exc:  # a pick moved or removed since the page listed it
+            raise UploadError(str(exc)) from None
         return specs, photos
 
-    def describe(self, files, picked, request: gr.Request = None) -> dict:
-        """The layers table (date and sensor as read, or the photos) and, for three dates or more, the time-lapse."""
-        from engine.scene.describe import describe
-
-        ui, lang = self.ui, _lang(request)
-        try:
-            specs, photos = self.chosen(files, picked)
-        except EngineError as exc:
-            return {ui.layers: [[str(exc), "", ""]], ui.timelapse: _hidden()}
-        rows = [[p.name, say("photo_row", lang), say("no_georeference", lang)] for p in photos]
-        for spec in specs:
-            info = describe(spec).to_dict()
-            rows.append([Path(str(spec.path)).name, info.get("date") or say("unknown_date", lang),
-                         info.get("sensor_label") or info.get("sensor") or ""])
-        dates = {r[1] for r in rows[len(photos):] if r[1] != say("unknown_date", lang)}
-        gif = downloads.time_lapse_file(specs, self.uploads / "timelapse") if len(dates) >= 3 else None
-        return {ui.layers: rows, ui.timelapse: _shown(gif) if gif else _hidden()}
+    def refresh_roots(self) -> dict:
+        """The roots' layers as they are now (the page lists them when it opens)."""
+        return gr.update(choices=layers_under(self.engine.settings.roots))
 
     def ask(self, files, picked, table, zones, question, unit, session,
             request: gr.Request = None) -> Iterator[dict]:
@@ -115,10 +119,10 @@ class Actions:
         try:
             specs, photos = self.chosen(files, picked)
             if specs and photos:
-                raise ValueError(say("mixed", lang))
+                raise UploadError(say("mixed", lang))
             specs = corrected(specs, table, say("unknown_date", lang))
             zone_spec = zones_spec(_path(zones) if zones else None)
-        except (EngineError, ValueError) as exc:
+        except EngineError as exc:
             yield {ui.answer: f"⚠ {exc}", ui.audit: ""}
             return
         if photos:
@@ -172,10 +176,10 @@ class Actions:
         try:
             specs, _ = self.chosen(files, picked)
             if not specs:
-                raise ValueError(say("report_need_layers", lang))
+                raise UploadError(say("report_need_layers", lang))
             specs = corrected(specs, table, say("unknown_date", lang))
             zone_spec = zones_spec(_path(zones) if zones else None)
-        except (EngineError, ValueError) as exc:
+        except EngineError as exc:
             yield {ui.report_status: f"⚠ {exc}", ui.report_file: None}
             return
         request_ = AskRequest(question="", layers=specs, session_id=session, unit=AreaUnit(unit), zones=zone_spec)

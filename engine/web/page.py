@@ -83,6 +83,8 @@ def build_page(engine, reports, uploads: Path):  # engine: the service's _Engine
         report_button.click(actions.report, [upload, picked, ui.layers, zones, unit, session],
                             [ui.report_status, ui.report_file])
         unit.change(actions.refacts, [ui.facts_state, unit], [ui.facts])
+        if engine.settings.roots:
+            page.load(actions.refresh_roots, None, [picked])
     return page, theme, t
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-RASTER_SUFFIXES = (".tif", ".tiff")
+from engine.web.uploads import RASTER_SUFFIXES
+
 LIMIT = 500
 MAX_DEPTH = 4
 
@@ -33,7 +34,8 @@ def layers_under(roots: tuple[Path, ...], limit: int = LIMIT) -> list[tuple[str,
                 folders[:] = []
                 continue
             found += [(str(Path(root.name) / (folder / f).relative_to(root)), str(folder / f))
-                      for f in sorted(files) if f.lower().endswith(RASTER_SUFFIXES) and not f.startswith(".")]
+                      for f in sorted(files) if f.lower().endswith(RASTER_SUFFIXES) and not f.startswith(".")
+                      and (folder / f).resolve().is_relative_to(root)]  # a link out of the root is not offered
             if len(found) >= limit:
                 return found[:limit]
     return found

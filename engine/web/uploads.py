@@ -52,10 +52,13 @@ def layer_specs(paths: list[str]) -> list[LayerSpec]:
 
 def unpack(archive_path: Path) -> Path:
     """The zip unpacked into a folder beside it (once); every member must land inside that folder."""
+    import shutil
+    import tempfile
+
     folder = archive_path.with_suffix("")
     if folder.is_dir():
         return _single_child(folder)
-    target = folder.with_name(folder.name + ".part")
+    target = Path(tempfile.mkdtemp(prefix=folder.name + ".", suffix=".part", dir=folder.parent))
     try:
         with zipfile.ZipFile(archive_path) as archive:
             members = archive.infolist()
@@ -67,9 +70,17 @@ def unpack(archive_path: Path) -> Path:
                 if not destination.is_relative_to(root) or member.filename.startswith("/"):
                     raise UploadError(f"{archive_path.name}: the member {member.filename!r} would land outside")
             archive.extractall(target)
+        try:
+            target.rename(folder)  # another request may have unpacked the same zip meanwhile: its copy stands
+        except OSError:
+            if not folder.is_dir():
+                raise
     except zipfile.BadZipFile as exc:
         raise UploadError(f"{archive_path.name}: not a zip file ({exc})") from None
-    target.rename(folder)
+    except OSError as exc:
+        raise UploadError(f"{archive_path.name}: cannot be unpacked ({exc})") from None
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
     return _single_child(folder)
 
 
@@ -77,6 +88,28 @@ def _single_child(folder: Path) -> Path:
     """A zip of one folder (``LC08_…/`` or ``S2A_….SAFE/``) is that folder."""
     children = [p for p in folder.iterdir() if not p.name.startswith((".", "__MACOSX"))]
     return children[0] if len(children) == 1 and children[0].is_dir() else folder
+
+
+def shown_names(specs: list[LayerSpec]) -> list[str]:
+    """Each layer's name in the layers table: its file name, with its folder where two share a name."""
+    names = [spec.path.name for spec in specs]
+    return [f"{spec.path.parent.name}/{name}" if names.count(name) > 1 else name
+            for spec, name in zip(specs, names, strict=True)]
+
+
+def confine(specs: list[LayerSpec], allows) -> None:
+    """Refuse (``PathNotAllowedError``) an uploaded layer that would read a file ``allows`` refuses: a VRT named
+    ``.tif`` or a product whose metadata points elsewhere (as every request's layers are checked)."""
+    from engine.scene.confine import check_confined, check_request
+    from engine.scene.layer import open_layer
+
+    for spec in specs:
+        check_request(spec.path, allows)
+        try:
+            product = open_layer(spec)
+        except EngineError:  # unreadable as it is: nothing more will be opened
+            continue
+        check_confined(product, allows)
 
 
 def corrected(specs: list[LayerSpec], table, unknown: str = "（未知）") -> list[LayerSpec]:
@@ -90,14 +123,17 @@ def corrected(specs: list[LayerSpec], table, unknown: str = "（未知）") -> l
     typed = {str(r[0]): [str(c).strip() if c is not None else "" for c in r[1:3]] for r in rows if len(r) > 1}
     labels = {sensor.label.lower(): sensor for sensor in Sensor}
     out = []
-    for spec in specs:
-        date_text, sensor_text = [*typed.get(spec.path.name, []), "", ""][:2]
+    for spec, name in zip(specs, shown_names(specs), strict=True):
+        date_text, sensor_text = [*typed.get(name, []), "", ""][:2]
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", date_text):
             spec = dataclasses.replace(spec, date=dt.date.fromisoformat(date_text))
         elif date_text and date_text not in (unknown, "（未知）", "(unknown)"):
-            raise ValueError(f"{spec.path.name}: the date {date_text!r} is not YYYY-MM-DD")
+            raise UploadError(f"{name}: the date {date_text!r} is not YYYY-MM-DD / 日期应写成 YYYY-MM-DD")
         if sensor_text and sensor_text != (describe(spec).sensor_label or ""):
-            sensor = labels.get(sensor_text.lower()) or Sensor.parse(sensor_text)  # ValueError: unknown sensor
+            try:
+                sensor = labels.get(sensor_text.lower()) or Sensor.parse(sensor_text)
+            except ValueError as exc:
+                raise UploadError(f"{name}: {exc}") from None
             spec = dataclasses.replace(spec, sensor=sensor)
         out.append(spec)
     return out
@@ -120,4 +156,21 @@ def zones_spec(name: str | None):  # -> ZoneSpec | None
         path = found[0]
     elif path.suffix.lower() not in ZONE_SUFFIXES:
         raise UploadError(f"{path.name}: zones are a GeoJSON, GeoPackage or KML file, or a zipped shapefile")
+    _check_zone_content(path)
     return ZoneSpec(path)
+
+
+_ZONE_MAGIC = {".gpkg": (b"SQLite format 3\0",), ".shp": (b"\x00\x00\x27\x0a",),
+               ".kml": (b"<?xml", b"<kml")}
+
+
+def _check_zone_content(path: Path) -> None:
+    """The file is what its name says (GDAL picks a driver by content: an OGR VRT named ``.kml`` could read
+    files anywhere); GeoJSON is parsed as JSON, never by GDAL."""
+    magic = _ZONE_MAGIC.get(path.suffix.lower())
+    if magic is None:
+        return
+    with path.open("rb") as f:
+        head = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(magic):
+        raise UploadError(f"{path.name}: not a {path.suffix.lower()[1:].upper()} file")
