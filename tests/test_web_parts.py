@@ -219,3 +219,38 @@ def test_two_layers_of_one_name_keep_their_own_dates(tmp_path: Path) -> None:
     assert names == ["2023/county.tif", "2024/county.tif"]
     dated = corrected(specs, [[names[0], "2023-06-01", ""], [names[1], "2024-06-01", ""]])
     assert [s.date for s in dated] == [dt.date(2023, 6, 1), dt.date(2024, 6, 1)]
+
+
+def test_uploads_older_than_a_day_are_removed_with_what_was_made_from_them(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from engine.web.uploads import expire
+
+    uploads = tmp_path / "uploads"
+    old = [uploads / "a1" / "pair.zip", uploads / "a1" / "pair" / "b4.tif", uploads / "timelapse" / "x.gif",
+           uploads / "answers" / "s1" / "map.png"]
+    new = [uploads / "b2" / "county.tif", uploads / "answers" / "s2" / "findings.geojson"]
+    for path in old + new:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    two_days_ago = time.time() - 2 * 86400
+    for path in old:
+        os.utime(path, (two_days_ago, two_days_ago))
+    assert expire(uploads, 86400) == len(old)
+    assert all(p.exists() for p in new) and not any(p.exists() for p in old)
+    assert not (uploads / "a1").exists() and not (uploads / "timelapse").exists()  # emptied folders go too
+    assert uploads.is_dir()
+
+
+def test_the_page_builds_with_every_handler_it_names(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from engine.service.settings import ServiceSettings
+    from engine.web.page import build_page
+
+    page, _, translations = build_page(SimpleNamespace(settings=ServiceSettings(roots=(tmp_path,))), None,
+                                       tmp_path / "uploads")
+    names = {fn.fn.__name__ for fn in page.fns.values()}
+    assert {"describe", "replay", "ask", "report", "refacts", "refresh_roots"} <= names, names
+    assert set(translations.translations) >= {"zh-CN", "en"}

@@ -23,9 +23,12 @@ from engine.types import LayerSpec
 from engine.web import downloads
 from engine.web.roots import layers_under
 from engine.web.text import lang_of, say, seen_text
-from engine.web.uploads import UploadError, confine, corrected, layer_specs, zones_spec
+from engine.web.uploads import UploadError, confine, corrected, expire, layer_specs, shown_names, zones_spec
 
 log = logging.getLogger(__name__)
+
+UPLOAD_MAX_AGE_S = 24 * 3600
+EXPIRE_EVERY_S = 3600
 
 
 def events(engine, produce: Callable[[], Iterator[AskEvent]]) -> Iterator[AskEvent]:
@@ -72,6 +75,18 @@ class Actions:
 
     def __init__(self, engine, reports, uploads: Path, ui):
         self.engine, self.reports, self.uploads, self.ui = engine, reports, uploads, ui
+        self.expired_at = 0.0
+        self.tidy()
+
+    def tidy(self) -> None:
+        """At most hourly: uploads older than a day go, with what was unpacked and drawn from them."""
+        import time
+
+        if time.monotonic() - self.expired_at > EXPIRE_EVERY_S:
+            self.expired_at = time.monotonic()
+            removed = expire(self.uploads, UPLOAD_MAX_AGE_S)
+            if removed:
+                log.info("removed %d upload files older than %d h", removed, UPLOAD_MAX_AGE_S // 3600)
 
     def allows(self, path: Path) -> bool:
         """What the page may read: the service's roots (everything when it has none) and its own uploads."""
@@ -105,6 +120,39 @@ class Actions:
     def refresh_roots(self) -> dict:
         """The roots' layers as they are now (the page lists them when it opens)."""
         return gr.update(choices=layers_under(self.engine.settings.roots))
+
+    def describe(self, files, picked, request: gr.Request = None) -> dict:
+        """The layers table (date and sensor as read, or the photos) and, for three dates or more, the time-lapse."""
+        from engine.scene.describe import describe
+
+        ui, lang = self.ui, _lang(request)
+        self.tidy()
+        try:
+            specs, photos = self.chosen(files, picked)
+        except EngineError as exc:
+            return {ui.layers: [[str(exc), "", ""]], ui.timelapse: _hidden()}
+        rows = [[p.name, say("photo_row", lang), say("no_georeference", lang)] for p in photos]
+        for spec, name in zip(specs, shown_names(specs), strict=True):
+            info = describe(spec).to_dict()
+            rows.append([name, info.get("date") or say("unknown_date", lang),
+                         info.get("sensor_label") or info.get("sensor") or ""])
+        return {ui.layers: rows, ui.timelapse: self._time_lapse(specs)}
+
+    def replay(self, files, picked, table, request: gr.Request = None) -> dict:
+        """The time-lapse again after dates were typed into the table (frames ordered and stamped by them)."""
+        try:
+            specs, _ = self.chosen(files, picked)
+            specs = corrected(specs, table, say("unknown_date", _lang(request)))
+        except EngineError:  # the table says what is wrong when the question is asked
+            return _hidden()
+        return self._time_lapse(specs)
+
+    def _time_lapse(self, specs: list[LayerSpec]) -> dict:
+        from engine.scene.describe import describe
+
+        dates = {str(spec.date) if spec.date else describe(spec).date for spec in specs} - {None}
+        gif = downloads.time_lapse_file(specs, self.uploads / "timelapse") if len(dates) >= 3 else None
+        return _shown(gif) if gif else _hidden()
 
     def ask(self, files, picked, table, zones, question, unit, session,
             request: gr.Request = None) -> Iterator[dict]:

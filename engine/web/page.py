@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
-from engine.web.actions import Actions, facts_rows
+from engine.web.actions import UPLOAD_MAX_AGE_S, Actions, facts_rows
 from engine.web.roots import layers_under
 from engine.web.text import LABELS, UNITS, i18n
 
@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 PATH = "/ui"
 EXAMPLES = ["本季度耕地面积变化情况？", "疑似违规建设的分布区域？", "保护区边界是否被占用？",
             "近一年土地利用结构趋势？"]  # the seed's four scenarios
-UPLOAD_MAX_AGE_S = 24 * 3600
 FILE_TYPES = [".tif", ".tiff", ".zip", ".png", ".jpg", ".jpeg"]
 
 
@@ -78,6 +77,7 @@ def build_page(engine, reports, uploads: Path):  # engine: the service's _Engine
         answer_outputs = [ui.answer, ui.audit, ui.seen, ui.facts, ui.facts_state, ui.findings, ui.map]
         for trigger in (upload.change, picked.change):
             trigger(actions.describe, [upload, picked], [ui.layers, ui.timelapse])
+        ui.layers.input(actions.replay, [upload, picked, ui.layers], [ui.timelapse])
         for trigger in (ask_button.click, question.submit):
             trigger(actions.ask, [upload, picked, ui.layers, zones, question, unit, session], answer_outputs)
         report_button.click(actions.report, [upload, picked, ui.layers, zones, unit, session],

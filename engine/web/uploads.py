@@ -174,3 +174,32 @@ def _check_zone_content(path: Path) -> None:
         head = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
     if not head.startswith(magic):
         raise UploadError(f"{path.name}: not a {path.suffix.lower()[1:].upper()} file")
+
+
+def expire(folder: Path, max_age_s: float) -> int:
+    """Remove files under ``folder`` unchanged for ``max_age_s`` (uploads, what was unpacked or drawn from them,
+    files left by an earlier run that Gradio no longer tracks) and the folders that leaves empty (a new, still
+    empty folder stays); returns how many files went."""
+    import os
+    import time
+
+    cutoff = time.time() - max_age_s
+    removed, emptied = 0, set()
+    for here, _, files in os.walk(folder, topdown=False):
+        place = Path(here)
+        for name in files:
+            try:
+                if (place / name).lstat().st_mtime < cutoff:
+                    (place / name).unlink()
+                    removed += 1
+                    emptied.add(place)
+            except OSError:  # gone meanwhile: next time
+                continue
+        if place != folder:
+            try:
+                if place in emptied or place.stat().st_mtime < cutoff:
+                    place.rmdir()  # only when empty
+                    emptied.add(place.parent)
+            except OSError:
+                pass
+    return removed
