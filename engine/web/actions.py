@@ -59,8 +59,8 @@ def audit_text(audit: dict, lang: str = "zh") -> str:
         head = say(verdict, lang)
     else:
         unsupported = audit.get("unsupported", [])
-        head = (f"✘ {len(unsupported)} figures are not measured: " + ", ".join(unsupported) if lang == "en" else
-                f"✘ {len(unsupported)} 个数字没有测量依据：" + "、".join(unsupported))
+        head = say("unsupported", lang).format(n=len(unsupported),
+                                               figures=(", " if lang == "en" else "、").join(unsupported))
     lines = [f"- {'✔' if n['supported'] else '✘'} {n['text']}" + (f"（{n['source']}）" if n.get("source") else "")
              for n in audit.get("numbers", [])]
     return "\n".join([f"**{say('audit', lang)}：** {head}", *lines])
@@ -117,6 +117,14 @@ class Actions:
             raise UploadError(str(exc)) from None
         return specs, photos
 
+    def selection(self, files, picked, table, zones, lang: str):  # -> (layers, photos, ZoneSpec | None)
+        """What an ask or a report is about: the layers with the table's corrections, the photos (never both),
+        and the zones."""
+        specs, photos = self.chosen(files, picked)
+        if specs and photos:
+            raise UploadError(say("mixed", lang))
+        return corrected(specs, table, say("unknown_date", lang)), photos, zones_spec(_path(zones) if zones else None)
+
     def refresh_roots(self) -> dict:
         """The roots' layers as they are now (the page lists them when it opens)."""
         return gr.update(choices=layers_under(self.engine.settings.roots))
@@ -165,11 +173,7 @@ class Actions:
             yield {ui.answer: say("need_question", lang)}
             return
         try:
-            specs, photos = self.chosen(files, picked)
-            if specs and photos:
-                raise UploadError(say("mixed", lang))
-            specs = corrected(specs, table, say("unknown_date", lang))
-            zone_spec = zones_spec(_path(zones) if zones else None)
+            specs, photos, zone_spec = self.selection(files, picked, table, zones, lang)
         except EngineError as exc:
             yield {ui.answer: f"⚠ {exc}", ui.audit: ""}
             return
@@ -222,11 +226,9 @@ class Actions:
     def report(self, files, picked, table, zones, unit, session, request: gr.Request = None) -> Iterator[dict]:
         ui, lang = self.ui, _lang(request)
         try:
-            specs, _ = self.chosen(files, picked)
+            specs, _, zone_spec = self.selection(files, picked, table, zones, lang)
             if not specs:
                 raise UploadError(say("report_need_layers", lang))
-            specs = corrected(specs, table, say("unknown_date", lang))
-            zone_spec = zones_spec(_path(zones) if zones else None)
         except EngineError as exc:
             yield {ui.report_status: f"⚠ {exc}", ui.report_file: None}
             return
@@ -235,8 +237,7 @@ class Actions:
         for event in events(self.engine, downloads.report_events(self.engine, self.reports, request_, unit, lang)):
             if event.kind == "done":
                 zip_path = self.reports.zip_of(str(event.data["id"]))
-                done = (f"Report made: {event.data['patches']} change patches" if lang == "en" else
-                        f"报告已生成：{event.data['patches']} 个变化图斑")
+                done = say("report_done", lang).format(patches=event.data["patches"])
                 yield {ui.report_status: done, ui.report_file: str(zip_path) if zip_path else None}
             elif event.kind == "error":
                 yield {ui.report_status: f"⚠ {event.data.get('message', '')}", ui.report_file: None}

@@ -61,6 +61,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit": ("数字核查", "Figures checked"),
     "all_measured": ("✔ 回答中的数字均来自测量", "✔ every figure in the answer is measured"),
     "no_figures": ("回答中没有可核对的数字", "the answer has no figure to check"),
+    "unsupported": ("✘ {n} 个数字没有测量依据：{figures}", "✘ {n} figures are not measured: {figures}"),
+    "report_done": ("报告已生成：{patches} 个变化图斑", "Report made: {patches} change patches"),
 }
 
 
