@@ -110,6 +110,17 @@ def _requested_hosts(driver) -> set[str]:
     return hosts
 
 
+def _clicked(element) -> bool:
+    """Whether ``element`` took a click (False while something, e.g. a loading spinner, covers it)."""
+    from selenium.common.exceptions import ElementClickInterceptedException
+
+    try:
+        element.click()
+        return True
+    except ElementClickInterceptedException:
+        return False
+
+
 def _upload(driver, paths: list[Path]) -> None:
     from selenium.webdriver.common.by import By
 
@@ -385,7 +396,7 @@ def test_off_loopback_the_page_needs_the_token_and_offers_the_roots_layers(tmp_p
         browser.find_element(By.ID, "login").click()
         box = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#roots input"), 60)
         for layer in scene.layers:  # picked from the service's root, nothing uploaded
-            box.click()
+            _wait(browser, lambda d: _clicked(box), 60)  # once the list is refreshed (a spinner covers it)
             box.send_keys(layer.name)
             option = _wait(browser, lambda d, name=layer.name: next(
                 (o for o in d.find_elements(By.CSS_SELECTOR, "#roots li[data-testid=dropdown-option]")
