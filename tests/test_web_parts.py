@@ -254,3 +254,18 @@ def test_the_page_builds_with_every_handler_it_names(tmp_path: Path) -> None:
     names = {fn.fn.__name__ for fn in page.fns.values()}
     assert {"describe", "replay", "ask", "report", "refacts", "refresh_roots"} <= names, names
     assert set(translations.translations) >= {"zh-CN", "en"}
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("zh", "**数字核查：** ✘ 1 个数字没有测量依据：两百亩\n- ✔ 179.7亩（transitions[0].area_m2）\n- ✘ 两百亩"),
+    ("en", "**Figures checked:** ✘ 1 figures are not measured: 200 mu\n- ✔ 179.7 mu (transitions[0].area_m2)\n"
+           "- ✘ 200 mu"),
+])
+def test_the_audit_reads_in_the_pages_language(lang: str, expected: str) -> None:
+    from engine.web.actions import audit_text
+
+    figure = "两百亩" if lang == "zh" else "200 mu"
+    audit = {"verdict": "unsupported", "unsupported": [figure], "numbers": [
+        {"supported": True, "text": "179.7亩" if lang == "zh" else "179.7 mu", "source": "transitions[0].area_m2"},
+        {"supported": False, "text": figure}]}
+    assert audit_text(audit, lang) == expected

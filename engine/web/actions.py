@@ -61,9 +61,10 @@ def audit_text(audit: dict, lang: str = "zh") -> str:
         unsupported = audit.get("unsupported", [])
         head = say("unsupported", lang).format(n=len(unsupported),
                                                figures=(", " if lang == "en" else "、").join(unsupported))
-    lines = [f"- {'✔' if n['supported'] else '✘'} {n['text']}" + (f"（{n['source']}）" if n.get("source") else "")
-             for n in audit.get("numbers", [])]
-    return "\n".join([f"**{say('audit', lang)}：** {head}", *lines])
+    left, right, colon = (" (", ")", ":") if lang == "en" else ("（", "）", "：")
+    lines = [f"- {'✔' if n['supported'] else '✘'} {n['text']}" + (f"{left}{n['source']}{right}" if n.get("source")
+                                                                  else "") for n in audit.get("numbers", [])]
+    return "\n".join([f"**{say('audit', lang)}{colon}** {head}", *lines])
 
 
 def _path(item) -> str:
