@@ -323,6 +323,7 @@ def test_three_dates_play_as_a_time_lapse_and_the_tiny_model_sees_them_as_one_vi
     browser.save_screenshot(str(ARTIFACTS / "web_time_lapse.png"))
     log = tiny_page.log.read_text()
     assert "model input: 1 video of 3 frames (2022-05-01, 2023-05-01, 2024-05-01; grid [2," in log, log[-3000:]
+    assert _requested_hosts(browser) == {"127.0.0.1"}  # the time-lapse, too, comes from the service
 
 
 def test_three_dates_without_a_model_are_answered_with_each_intervals_trend(page: Engine, browser, three) -> None:
@@ -475,3 +476,4 @@ def test_zones_in_another_crs_are_uploaded_measured_and_drawn(page: Engine, brow
     assert "回答中的数字均来自测量" in _text(browser, "#audit")
     _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#map img"), 60)
     browser.save_screenshot(str(ARTIFACTS / "web_zones.png"))
+    assert _requested_hosts(browser) == {"127.0.0.1"}
