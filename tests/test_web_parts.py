@@ -69,7 +69,9 @@ def test_photos_and_layers_cannot_be_asked_about_together(tmp_path: Path) -> Non
     photo = tmp_path / "site.png"
     photo.write_bytes(b"\x89PNG")
     ui = SimpleNamespace(answer="answer", audit="audit")
-    engine = SimpleNamespace(settings=SimpleNamespace(roots=(), allows=lambda path: True))
+    from engine.service.settings import ServiceSettings
+
+    engine = SimpleNamespace(settings=ServiceSettings())
     actions = Actions(engine, None, tmp_path / "uploads", ui)
     out = list(actions.ask([str(scene.layers[0]), str(photo)], [], [], None, "有什么？", "mu", "s"))
     assert out == [{"answer": "⚠ 照片和带地理参考的影像不能一起提问：请只选其中一种。", "audit": ""}]

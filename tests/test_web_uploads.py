@@ -45,3 +45,15 @@ def test_a_zipped_pair_is_two_layers_and_other_files_are_refused(tmp_path: Path)
     (tmp_path / "broken.zip").write_bytes(b"not a zip")
     with pytest.raises(UploadError, match="not a zip file"):
         layer_specs([str(tmp_path / "broken.zip")])
+
+
+def test_a_zip_unpacking_to_more_than_four_times_the_upload_limit_is_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("bomb/layer.tif", b"\0" * (5 * 2**20))  # 5 MB of zeros: a few kB zipped
+    assert archive.stat().st_size < 2**20
+    with pytest.raises(UploadError, match="unpacks to more than 4 MB"):
+        layer_specs([str(archive)], max_upload_bytes=2**20)
+    assert not (tmp_path / "bomb").exists()

@@ -257,7 +257,10 @@ class LocalBackend:
                                 for f in prompt.video.frames[1:])]]
         # every date is a frame (Qwen3-VL's processor would sample 4 of 6); each frame's pixels capped as
         # qwen-vl-utils caps them
-        video_kwargs = {"do_sample_frames": False, "cap_pixels_per_frame": True} if videos else {}
+        # (one frame a second: Qwen3-VL stamps frames with times; the dates themselves are in the text)
+        video_kwargs = {"do_sample_frames": False, "cap_pixels_per_frame": True, "video_metadata": [
+            {"fps": 1.0, "total_num_frames": len(videos[0]), "frames_indices": list(range(len(videos[0])))}]} \
+            if videos else {}
         inputs = lm.processor(text=[text], images=images, videos=videos, return_tensors="pt", **video_kwargs)
         log.info("model input: %s%d images, %d tokens",
                  f"1 video of {len(prompt.video.frames)} frames ({', '.join(prompt.video.dates)}; grid "

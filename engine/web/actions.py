@@ -109,7 +109,7 @@ class Actions:
         names = [_path(f) for f in files or []]
         photos = [Path(n) for n in names if Path(n).suffix.lower() in PHOTO_SUFFIXES]
         rasters = [n for n in names if Path(n).suffix.lower() not in PHOTO_SUFFIXES]
-        specs = layer_specs(rasters) if rasters else []
+        specs = layer_specs(rasters, self.engine.settings.max_upload_bytes) if rasters else []
         if self.engine.settings.roots:
             confine(specs, self.allows)
         try:

@@ -18,7 +18,7 @@ from engine.types import LayerSpec
 
 RASTER_SUFFIXES = (".tif", ".tiff")
 ZONE_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".kml")
-MAX_UNPACKED_BYTES = 8 * 2**30  # a zip bomb stops here
+UNPACKED_PER_UPLOAD = 4  # a zip may unpack to this many times the upload limit (products compress ~2x); no more
 
 
 class UploadError(EngineError, ValueError):
@@ -27,7 +27,7 @@ class UploadError(EngineError, ValueError):
     code = "bad_upload"
 
 
-def layer_specs(paths: list[str]) -> list[LayerSpec]:
+def layer_specs(paths: list[str], max_upload_bytes: int = 2 * 2**30) -> list[LayerSpec]:
     """The layers in the uploaded files (``UploadError`` when one is neither a GeoTIFF nor a zip of layers)."""
     from engine.sweep.layers import expand
 
@@ -38,7 +38,7 @@ def layer_specs(paths: list[str]) -> list[LayerSpec]:
         if suffix in RASTER_SUFFIXES:
             specs.append(LayerSpec(path=path))
         elif suffix == ".zip":
-            folder = unpack(path)
+            folder = unpack(path, UNPACKED_PER_UPLOAD * max_upload_bytes)
             try:
                 specs += expand(folder)
             except EngineError as exc:
@@ -50,8 +50,9 @@ def layer_specs(paths: list[str]) -> list[LayerSpec]:
     return specs
 
 
-def unpack(archive_path: Path) -> Path:
-    """The zip unpacked into a folder beside it (once); every member must land inside that folder."""
+def unpack(archive_path: Path, max_bytes: int = UNPACKED_PER_UPLOAD * 2 * 2**30) -> Path:
+    """The zip unpacked into a folder beside it (once); every member must land inside that folder, and all of
+    them hold at most ``max_bytes`` (a zip bomb stops here)."""
     import shutil
     import tempfile
 
@@ -62,8 +63,9 @@ def unpack(archive_path: Path) -> Path:
     try:
         with zipfile.ZipFile(archive_path) as archive:
             members = archive.infolist()
-            if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
-                raise UploadError(f"{archive_path.name}: unpacks to more than {MAX_UNPACKED_BYTES >> 30} GB")
+            if sum(m.file_size for m in members) > max_bytes:
+                raise UploadError(f"{archive_path.name}: unpacks to more than {max_bytes / 2**20:,.0f} MB "
+                                  f"({UNPACKED_PER_UPLOAD} x --max-upload-mb)")
             root = target.resolve()
             for member in members:
                 destination = (root / member.filename).resolve()
