@@ -177,6 +177,9 @@ def test_a_removed_pick_is_a_message_not_a_crash(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("name", "content"), [
     ("zones.kml", '<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>/etc/passwd</SrcDataSource>'
                   "</OGRVRTLayer></OGRVRTDataSource>"),
+    ("zones.kml", '<?xml version="1.0"?><OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>/tmp/a.csv'
+                  "</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>"),  # an XML declaration is no KML
+    ("zones.kml", "<?xml version="),
     ("zones.gpkg", "not a database"), ("zones.shp", "not a shapefile"), ("zones.csv", "a,b"),
 ])
 def test_zones_that_are_not_what_their_name_says_are_refused(tmp_path: Path, name: str, content: str) -> None:
@@ -253,8 +256,14 @@ def test_the_page_builds_with_every_handler_it_names(tmp_path: Path) -> None:
 
     page, _, translations = build_page(SimpleNamespace(settings=ServiceSettings(roots=(tmp_path,))), None,
                                        tmp_path / "uploads")
+    import inspect
+
     names = {fn.fn.__name__ for fn in page.fns.values()}
     assert {"describe", "replay", "ask", "report", "refacts", "refresh_roots"} <= names, names
+    for fn in page.fns.values():  # each handler takes exactly the inputs it is given (the request aside)
+        if getattr(fn.fn, "__self__", None) is not None:
+            params = [p for p in inspect.signature(fn.fn).parameters if p != "request"]
+            assert len(params) == len(fn.inputs), (fn.fn.__name__, params, len(fn.inputs))
     assert set(translations.translations) >= {"zh-CN", "en"}
 
 
@@ -271,3 +280,60 @@ def test_the_audit_reads_in_the_pages_language(lang: str, expected: str) -> None
         {"supported": True, "text": "179.7亩" if lang == "zh" else "179.7 mu", "source": "transitions[0].area_m2"},
         {"supported": False, "text": figure}]}
     assert audit_text(audit, lang) == expected
+
+
+def test_a_real_kml_is_accepted(tmp_path: Path) -> None:
+    from engine.web.uploads import zones_spec
+
+    kml = tmp_path / "zones.kml"
+    kml.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+                   "</Document></kml>")
+    assert zones_spec(str(kml)).path == kml
+
+
+def test_a_zipped_layer_reading_outside_the_roots_is_refused_before_it_is_opened(tmp_path: Path, monkeypatch) -> None:
+    import zipfile
+    from types import SimpleNamespace
+
+    from engine.errors import PathNotAllowedError
+    from engine.service.settings import ServiceSettings
+    from engine.synthetic import SyntheticSpec, write_scene
+    from engine.web.actions import Actions
+
+    secret = write_scene(SyntheticSpec(width=32, height=32, patch_px=16), tmp_path / "outside").layers[0]
+    root, uploads = tmp_path / "root", tmp_path / "cache" / "uploads"
+    root.mkdir()
+    (uploads / "abc").mkdir(parents=True)
+    archive = uploads / "abc" / "product.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("product/county_2024-05-01.tif", _vrt_to(secret, tmp_path / "v.vrt").read_text())
+    opened = []
+    import engine.scene.layer
+
+    real = engine.scene.layer.open_layer
+    monkeypatch.setattr(engine.scene.layer, "open_layer", lambda spec, *a, **k: opened.append(spec) or real(spec))
+    actions = Actions(SimpleNamespace(settings=ServiceSettings(roots=(root,))), None, uploads, None)
+    with pytest.raises(PathNotAllowedError):
+        actions.chosen([str(archive)], [])
+    assert opened == []  # refused before GDAL opened anything
+
+
+def test_a_zipped_zones_file_is_held_to_the_upload_limit(tmp_path: Path) -> None:
+    import zipfile
+
+    from engine.web.uploads import UploadError, zones_spec
+
+    archive = tmp_path / "zones.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("zones/zones.geojson", " " * (5 * 2**20))
+    with pytest.raises(UploadError, match="unpacks to more than 4 MB"):
+        zones_spec(str(archive), max_upload_bytes=2**20)
+
+
+def test_layers_of_one_name_in_folders_of_one_name_are_told_apart(tmp_path: Path) -> None:
+    from engine.types import LayerSpec
+    from engine.web.uploads import shown_names
+
+    specs = [LayerSpec(path=tmp_path / root / "2023" / "x.tif") for root in ("a", "b")]
+    specs.append(LayerSpec(path=tmp_path / "c" / "y.tif"))
+    assert shown_names(specs) == ["a/2023/x.tif", "b/2023/x.tif", "y.tif"]

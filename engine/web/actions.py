@@ -109,7 +109,9 @@ class Actions:
         names = [_path(f) for f in files or []]
         photos = [Path(n) for n in names if Path(n).suffix.lower() in PHOTO_SUFFIXES]
         rasters = [n for n in names if Path(n).suffix.lower() not in PHOTO_SUFFIXES]
-        specs = layer_specs(rasters, self.engine.settings.max_upload_bytes) if rasters else []
+        settings = self.engine.settings
+        specs = layer_specs(rasters, settings.max_upload_bytes, self.allows if settings.roots else None) \
+            if rasters else []
         if self.engine.settings.roots:
             confine(specs, self.allows)
         try:
@@ -124,11 +126,13 @@ class Actions:
         specs, photos = self.chosen(files, picked)
         if specs and photos:
             raise UploadError(say("mixed", lang))
-        return corrected(specs, table, say("unknown_date", lang)), photos, zones_spec(_path(zones) if zones else None)
+        zone_spec = zones_spec(_path(zones) if zones else None, self.engine.settings.max_upload_bytes)
+        return corrected(specs, table, say("unknown_date", lang)), photos, zone_spec
 
     def refresh_roots(self) -> dict:
         """The roots' layers as they are now (the page lists them when it opens)."""
-        return gr.update(choices=layers_under(self.engine.settings.roots))
+        choices = layers_under(self.engine.settings.roots)
+        return gr.update(choices=choices, visible=bool(choices))
 
     def describe(self, files, picked, request: gr.Request = None) -> dict:
         """The layers table (date and sensor as read, or the photos) and, for three dates or more, the time-lapse."""
@@ -199,7 +203,7 @@ class Actions:
                 text += str(event.data.get("text", ""))
                 yield {ui.answer: text}
             elif event.kind == "findings":
-                yield {ui.findings: str(downloads.findings_file(event.data, folder)),
+                yield {ui.findings: downloads.findings_file(event.data, folder),
                        ui.map: downloads.map_file(request.layers, facts, event.data, folder, lang, request.zones)}
             elif event.kind == "audit":
                 yield {ui.answer: text if text.strip() else say("no_answer", lang),

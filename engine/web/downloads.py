@@ -15,12 +15,16 @@ from engine.outputs.report import ReportConfig
 log = logging.getLogger(__name__)
 
 
-def findings_file(findings: dict, folder: Path) -> Path:
-    """The answer's findings as an RFC 7946 GeoJSON file in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
+def findings_file(findings: dict, folder: Path) -> str | None:
+    """The answer's findings as an RFC 7946 GeoJSON file in ``folder`` (None when it cannot be written)."""
     path = folder / "findings.geojson"
-    write_atomic(path, json.dumps(findings, ensure_ascii=False).encode("utf-8"))
-    return path
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(findings, ensure_ascii=False).encode("utf-8"))
+    except OSError as exc:
+        log.warning("no findings file for the answer: %s", exc)
+        return None
+    return str(path)
 
 
 def report_events(engine, store, request: AskRequest, unit: str, lang: str):
@@ -54,9 +58,13 @@ def map_file(layers: list, facts: dict | None, findings: dict, folder: Path, lan
     except (EngineError, ValueError, OSError) as exc:  # the answer stands without its picture
         log.warning("no map for the answer: %s", exc)
         return None
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "map.png"
-    write_atomic(path, picture.png)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, picture.png)
+    except OSError as exc:
+        log.warning("no map for the answer: %s", exc)
+        return None
     return str(path)
 
 
@@ -73,7 +81,11 @@ def time_lapse_file(layers: list, folder: Path) -> str | None:
     except (EngineError, ValueError, OSError) as exc:  # the layers stand without their time-lapse
         log.warning("no time-lapse of the layers: %s", exc)
         return None
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{hashlib.sha256(gif).hexdigest()[:16]}.gif"
-    write_atomic(path, gif)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, gif)
+    except OSError as exc:
+        log.warning("no time-lapse of the layers: %s", exc)
+        return None
     return str(path)

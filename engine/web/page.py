@@ -84,7 +84,7 @@ def build_page(engine, reports, uploads: Path):  # engine: the service's _Engine
                             [ui.report_status, ui.report_file])
         unit.change(actions.refacts, [ui.facts_state, unit], [ui.facts])
         if engine.settings.roots:
-            page.load(actions.refresh_roots, None, [picked])
+            page.load(actions.refresh_roots, None, [picked])  # files added or removed since the service started
     return page, theme, t
 
 

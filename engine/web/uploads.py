@@ -27,8 +27,10 @@ class UploadError(EngineError, ValueError):
     code = "bad_upload"
 
 
-def layer_specs(paths: list[str], max_upload_bytes: int = 2 * 2**30) -> list[LayerSpec]:
-    """The layers in the uploaded files (``UploadError`` when one is neither a GeoTIFF nor a zip of layers)."""
+def layer_specs(paths: list[str], max_upload_bytes: int = 2 * 2**30, allows=None) -> list[LayerSpec]:
+    """The layers in the uploaded files (``UploadError`` when one is neither a GeoTIFF nor a zip of layers);
+    with ``allows``, every unpacked file is checked against it before any is opened."""
+    from engine.scene.confine import check_request
     from engine.sweep.layers import expand
 
     specs: list[LayerSpec] = []
@@ -39,6 +41,10 @@ def layer_specs(paths: list[str], max_upload_bytes: int = 2 * 2**30) -> list[Lay
             specs.append(LayerSpec(path=path))
         elif suffix == ".zip":
             folder = unpack(path, UNPACKED_PER_UPLOAD * max_upload_bytes)
+            if allows is not None:  # VRT sources, MTL/SAFE references: before GDAL opens anything
+                for member in sorted(folder.rglob("*")):
+                    if member.is_file():
+                        check_request(member, allows)
             try:
                 specs += expand(folder)
             except EngineError as exc:
@@ -88,15 +94,25 @@ def unpack(archive_path: Path, max_bytes: int = UNPACKED_PER_UPLOAD * 2 * 2**30)
 
 def _single_child(folder: Path) -> Path:
     """A zip of one folder (``LC08_…/`` or ``S2A_….SAFE/``) is that folder."""
-    children = [p for p in folder.iterdir() if not p.name.startswith((".", "__MACOSX"))]
+    try:
+        children = [p for p in folder.iterdir() if not p.name.startswith((".", "__MACOSX"))]
+    except OSError as exc:  # removed meanwhile (expired): upload it again
+        raise UploadError(f"{folder.name}: the unpacked upload is gone ({exc}); upload it again") from None
     return children[0] if len(children) == 1 and children[0].is_dir() else folder
 
 
 def shown_names(specs: list[LayerSpec]) -> list[str]:
-    """Each layer's name in the layers table: its file name, with its folder where two share a name."""
-    names = [spec.path.name for spec in specs]
-    return [f"{spec.path.parent.name}/{name}" if names.count(name) > 1 else name
-            for spec, name in zip(specs, names, strict=True)]
+    """Each layer's name in the layers table: its file name, with as many of its folders as tell apart the
+    layers that share a name."""
+    parts = [spec.path.parts for spec in specs]
+    depth = [1] * len(specs)
+    while True:
+        names = ["/".join(p[-d:]) for p, d in zip(parts, depth, strict=True)]
+        clashing = [i for i, n in enumerate(names) if names.count(n) > 1 and depth[i] < len(parts[i])]
+        if not clashing:
+            return names
+        for i in clashing:
+            depth[i] += 1
 
 
 def confine(specs: list[LayerSpec], allows) -> None:
@@ -141,7 +157,7 @@ def corrected(specs: list[LayerSpec], table, unknown: str = "（未知）") -> l
     return out
 
 
-def zones_spec(name: str | None):  # -> ZoneSpec | None
+def zones_spec(name: str | None, max_upload_bytes: int = 2 * 2**30):  # -> ZoneSpec | None
     """The uploaded protection zones (GeoJSON, GeoPackage, KML, or a zipped shapefile) as the analysis reads
     them; their CRS is their own (the analysis transforms them onto the layers' grid)."""
     from engine.analysis.run import ZoneSpec
@@ -150,7 +166,7 @@ def zones_spec(name: str | None):  # -> ZoneSpec | None
         return None
     path = Path(name)
     if path.suffix.lower() == ".zip":
-        folder = unpack(path)
+        folder = unpack(path, UNPACKED_PER_UPLOAD * max_upload_bytes)
         found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in ZONE_SUFFIXES)
         if len(found) != 1:
             raise UploadError(f"{path.name}: put one zones file (a shapefile with its .dbf, .shx and .prj, a "
@@ -162,20 +178,29 @@ def zones_spec(name: str | None):  # -> ZoneSpec | None
     return ZoneSpec(path)
 
 
-_ZONE_MAGIC = {".gpkg": (b"SQLite format 3\0",), ".shp": (b"\x00\x00\x27\x0a",),
-               ".kml": (b"<?xml", b"<kml")}
+_ZONE_MAGIC = {".gpkg": b"SQLite format 3\0", ".shp": b"\x00\x00\x27\x0a"}
 
 
 def _check_zone_content(path: Path) -> None:
     """The file is what its name says (GDAL picks a driver by content: an OGR VRT named ``.kml`` could read
-    files anywhere); GeoJSON is parsed as JSON, never by GDAL."""
-    magic = _ZONE_MAGIC.get(path.suffix.lower())
-    if magic is None:
+    files anywhere): a GeoPackage or shapefile by its first bytes, KML by its first element; GeoJSON is parsed
+    as JSON, never by GDAL."""
+    import xml.etree.ElementTree as ET
+
+    suffix = path.suffix.lower()
+    if suffix == ".kml":
+        try:
+            _, first = next(ET.iterparse(path, events=("start",)))
+            matches = first.tag.rsplit("}", 1)[-1].lower() == "kml"
+        except (ET.ParseError, StopIteration, OSError):
+            matches = False
+    elif suffix in _ZONE_MAGIC:
+        with path.open("rb") as f:
+            matches = f.read(len(_ZONE_MAGIC[suffix])) == _ZONE_MAGIC[suffix]
+    else:
         return
-    with path.open("rb") as f:
-        head = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not head.startswith(magic):
-        raise UploadError(f"{path.name}: not a {path.suffix.lower()[1:].upper()} file")
+    if not matches:
+        raise UploadError(f"{path.name}: not a {suffix[1:].upper()} file")
 
 
 def expire(folder: Path, max_age_s: float) -> int:
