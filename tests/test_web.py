@@ -477,3 +477,67 @@ def test_zones_in_another_crs_are_uploaded_measured_and_drawn(page: Engine, brow
     _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#map img"), 60)
     browser.save_screenshot(str(ARTIFACTS / "web_zones.png"))
     assert _requested_hosts(browser) == {"127.0.0.1"}
+
+
+@pytest.fixture
+def slow_model():
+    """An OpenAI-compatible server that streams one word every 0.3 s for a minute, and records when the engine
+    stops reading (the connection closed under it)."""
+    import json
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    record: dict[str, float] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            record["started"] = time.monotonic()
+            try:
+                for _ in range(200):
+                    chunk = json.dumps({"choices": [{"delta": {"content": "词"}}]}, ensure_ascii=False)
+                    self.wfile.write(f"data: {chunk}\n\n".encode())
+                    self.wfile.flush()
+                    time.sleep(0.3)
+                self.wfile.write(b"data: [DONE]\n\n")
+                record["finished"] = time.monotonic()
+            except OSError:
+                record["dropped"] = time.monotonic()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/v1", record
+    server.shutdown()
+
+
+def test_an_answer_stops_when_its_browser_goes_away(tmp_path_factory, slow_model, scene, tmp_path: Path) -> None:
+    import time
+
+    url, record = slow_model
+    server = Engine("--backend", "openai", "--openai-url", url, "--openai-model", "stub",
+                    env={"LANDUSE_CACHE_DIR": str(tmp_path_factory.mktemp("web-slow-cache"))})
+    driver = _chrome(tmp_path / "chromium-slow", "zh-CN")
+    try:
+        driver.get(server.url + "/ui/")
+        _upload(driver, scene.layers)
+        _wait(driver, lambda d: "2024-05-01" in _text(d, "#layers"))
+        _ask(driver, "新增建设用地多少亩？")
+        _wait(driver, lambda d: "词词" in _text(d, "#answer"), 120)  # the model is answering
+    finally:
+        driver.quit()  # the browser goes away mid-answer
+        closed = time.monotonic()
+    try:
+        deadline = closed + 30
+        while time.monotonic() < deadline and "dropped" not in record and "finished" not in record:
+            time.sleep(0.5)
+        assert "dropped" in record, record  # the engine stopped reading the model, not after the whole minute
+        assert record["dropped"] - closed < 30
+    finally:
+        server.stop()

@@ -146,15 +146,20 @@ class _Engine:
         finally:
             emit(None)
 
-    def events(self, produce: Callable[[], Iterator[AskEvent]]) -> Iterator[AskEvent]:
-        """``produce``'s events for a caller in another thread (the browser page): admitted like an API request
-        (``ServiceError`` 429 when the queue is full), run by the one worker, yielded as they come."""
+    def events(self, produce: Callable[[threading.Event], Iterator[AskEvent]]) -> Iterator[AskEvent]:
+        """``produce(cancel)``'s events for a caller in another thread (the browser page): admitted like an API
+        request (``ServiceError`` 429 when the queue is full), run by the one worker, yielded as they come;
+        ``cancel`` is set when the caller stops reading (closes this generator: its browser went away)."""
         self.admit()
         events: queue.Queue[AskEvent | None] = queue.Queue()
+        cancel = threading.Event()
 
         def job() -> None:
             try:
-                self.run(produce, events.put)
+                if cancel.is_set():  # gone before its turn
+                    events.put(None)
+                else:
+                    self.run(lambda: produce(cancel), events.put)  # ends with None
             finally:
                 self.release()
 
@@ -163,8 +168,11 @@ class _Engine:
         except RuntimeError:  # the worker is shutting down
             self.release()
             raise ServiceError(503, "shutting_down", "the service is stopping") from None
-        while (event := events.get()) is not None:
-            yield event
+        try:
+            while (event := events.get()) is not None:
+                yield event
+        finally:
+            cancel.set()
 
     def health(self) -> dict[str, object]:
         def mean(key: str) -> float | None:

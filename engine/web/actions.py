@@ -9,6 +9,7 @@ by the page's components (``ui``), so each event updates only what it concerns.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -31,7 +32,7 @@ UPLOAD_MAX_AGE_S = 24 * 3600
 EXPIRE_EVERY_S = 3600
 
 
-def events(engine, produce: Callable[[], Iterator[AskEvent]]) -> Iterator[AskEvent]:
+def events(engine, produce: Callable[[threading.Event], Iterator[AskEvent]]) -> Iterator[AskEvent]:
     """``produce``'s events through the service's queue and worker (``_Engine.events``); a refusal (queue full,
     stopping) as an ``error`` event the page shows."""
     from engine.service.errors import ServiceError
@@ -193,8 +194,8 @@ class Actions:
         text, facts = "", None
         folder = self.uploads / "answers" / str(request.session_id)
         yield {ui.answer: say("measuring", lang), ui.audit: "", ui.seen: "", ui.findings: None, ui.map: None}
-        for event in events(engine, lambda: ask(request, engine.backend, engine.sessions, engine.generation,
-                                                 engine.cache)):
+        for event in events(engine, lambda cancel: ask(request, engine.backend, engine.sessions, engine.generation,
+                                                        engine.cache, cancel)):
             if event.kind == "facts":
                 facts = event.data
                 yield {ui.answer: say("measured", lang), ui.facts: facts_rows(facts, unit, lang),
@@ -218,7 +219,8 @@ class Actions:
         text = ""
         yield {ui.answer: say("looking", lang), ui.audit: "", ui.seen: say("photo_mode", lang),
                ui.facts: facts_rows(None, "mu", lang), ui.facts_state: None, ui.findings: None, ui.map: None}
-        for event in events(engine, lambda: ask_photo(request, engine.backend, engine.sessions, engine.generation)):
+        for event in events(engine, lambda cancel: ask_photo(request, engine.backend, engine.sessions,
+                                                              engine.generation, cancel)):
             if event.kind == "token":
                 text += str(event.data.get("text", ""))
                 yield {ui.answer: text}

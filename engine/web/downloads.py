@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from pathlib import Path
 
 from engine.ask import AskRequest
@@ -35,7 +34,7 @@ def report_events(engine, store, request: AskRequest, unit: str, lang: str):
 
     report_id = new_id()
     config = ReportConfig(unit=unit if unit in ("mu", "ha") else "mu", lang=lang, max_chips=4, pdf=False)
-    return lambda: make(request, config, store, report_id, engine.backend, engine.cache, True, threading.Event())
+    return lambda cancel: make(request, config, store, report_id, engine.backend, engine.cache, True, cancel)
 
 
 def map_file(layers: list, facts: dict | None, findings: dict, folder: Path, lang: str = "zh",
