@@ -5,23 +5,19 @@ One model instance serves every ask: asks run one at a time in a worker
 thread, with at most ``queue_size`` admitted (running or waiting); beyond that
 the reply is 429 with ``Retry-After``. A streamed ask is cancelled when its
 client disconnects. Every error is ``{"error": {"code", "message"}}``; the
-mapping from engine errors to HTTP statuses is in ``STATUS`` and nowhere else.
+mapping from engine errors to HTTP statuses is ``engine.service.errors.STATUS`` and nowhere else; what every
+request shares (the backend, the one worker, admission, sessions) is ``engine.service.worker``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import functools
 import hmac
-import importlib.metadata
 import logging
-import queue
 import threading
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -35,13 +31,13 @@ from engine import __version__, errors
 from engine.analysis.cache import AnalysisCache
 from engine.analysis.run import AnalysisConfig
 from engine.answer.audit import audit, check_facts
-from engine.ask import AskEvent, Sessions, ask, collect, measure
+from engine.ask import AskEvent, ask, collect, measure
 from engine.model.backends import Backend
 from engine.model.config import GenerationConfig
 from engine.outputs.report import ReportConfig
 from engine.scene.describe import describe
 from engine.scene.overviews import cache_dir
-from engine.service.errors import ServiceError
+from engine.service.errors import ServiceError, incident, status_of
 from engine.service.guards import BodyLimit, HostCheck, OffLoopRoute
 from engine.service.reports import ReportStore, report_events
 from engine.service.reports import new_id as new_report_id
@@ -58,29 +54,11 @@ from engine.service.schemas import (
 from engine.service.settings import ServiceSettings
 from engine.service.sweeps import sweep_config, sweep_events
 from engine.service.vectors import PendingVectors
+from engine.service.worker import ServiceEngine
 
 log = logging.getLogger(__name__)
 
-#: engine error -> HTTP status (the one place where this mapping lives)
-STATUS: dict[type[errors.EngineError], int] = {
-    errors.LayerNotFoundError: 404,
-    errors.PathNotAllowedError: 403,
-    **{cls: 422 for cls in (errors.NotARasterError, errors.CorruptRasterError, errors.MissingCRSError,
-                            errors.ExtentOutsideError, errors.NoValidPixelsError, errors.BandRolesUnknownError,
-                            errors.MissingBandError, errors.MetadataError, errors.InvalidExtentError,
-                            errors.NoOverlapError, errors.ZonesError, errors.ReferenceLayerError, errors.AoiError,
-                            errors.SweepError, errors.ReportError, errors.PhotoError,
-                            errors.InvalidResolutionError, errors.ExtentTooLargeError,
-                            errors.FactsError)},
-}
 ERRORS = {"model": ErrorResponse}
-
-
-def _incident(what: str) -> str:
-    """Log the exception being handled with a new id; the id is all a client is told."""
-    incident = uuid.uuid4().hex[:12]
-    log.exception("internal error %s in %s", incident, what)
-    return incident
 
 
 def _internal(incident: str) -> JSONResponse:
@@ -97,108 +75,6 @@ def json_response(data: object) -> Response:
     return Response(orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
-def status_of(exc: errors.EngineError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 422
-
-
-class _Engine:
-    """What every request shares: the backend, the one worker, admission, sessions, recent speeds."""
-
-    def __init__(self, settings: ServiceSettings, backend: Backend, generation: GenerationConfig,
-                 cache: AnalysisCache | None):
-        self.settings, self.backend, self.generation, self.cache = settings, backend, generation, cache
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ask")
-        self.sessions = Sessions()
-        self.admitted = 0
-        self.lock = threading.Lock()
-        self.recent: collections.deque[dict[str, float]] = collections.deque(maxlen=settings.recent_asks)
-
-    def admit(self) -> None:
-        with self.lock:
-            if self.admitted >= self.settings.queue_size:
-                raise ServiceError(429, "busy", f"{self.admitted} asks are queued or running; try again later",
-                                   {"Retry-After": str(self.settings.retry_after_s)})
-            self.admitted += 1
-
-    def release(self) -> None:
-        with self.lock:
-            self.admitted -= 1
-
-    def run(self, produce: Callable[[], Iterator[AskEvent]], emit) -> None:
-        """Run one ask (or analysis) in the worker, handing each event to ``emit``; always ends with ``None``."""
-        try:
-            for event in produce():
-                if event.kind == "done":
-                    timings = event.data.get("timings", {})
-                    self.recent.append({k: timings[k] for k in ("first_token_s", "tokens_per_s") if k in timings})
-                emit(event)
-        except errors.EngineError as exc:
-            emit(AskEvent("error", {"code": exc.code, "message": str(exc), "status": status_of(exc)}))
-        except ValueError as exc:
-            emit(AskEvent("error", {"code": "invalid_request", "message": str(exc), "status": 422}))
-        except Exception:  # a bug: an id for the client (the log has the traceback); the service keeps serving
-            incident = _incident("ask")
-            emit(AskEvent("error", {"code": "internal_error", "message": f"internal error (id {incident})",
-                                    "id": incident, "status": 500}))
-        finally:
-            emit(None)
-
-    def events(self, produce: Callable[[threading.Event], Iterator[AskEvent]]) -> Iterator[AskEvent]:
-        """``produce(cancel)``'s events for a caller in another thread (the browser page): admitted like an API
-        request (``ServiceError`` 429 when the queue is full), run by the one worker, yielded as they come;
-        ``cancel`` is set when the caller stops reading (closes this generator: its browser went away)."""
-        self.admit()
-        events: queue.Queue[AskEvent | None] = queue.Queue()
-        cancel = threading.Event()
-
-        def job() -> None:
-            try:
-                if cancel.is_set():  # gone before its turn
-                    events.put(None)
-                else:
-                    self.run(lambda: produce(cancel), events.put)  # ends with None
-            finally:
-                self.release()
-
-        try:
-            self.worker.submit(job)
-        except RuntimeError:  # the worker is shutting down
-            self.release()
-            raise ServiceError(503, "shutting_down", "the service is stopping") from None
-        try:
-            while (event := events.get()) is not None:
-                yield event
-        finally:
-            cancel.set()
-
-    def health(self) -> dict[str, object]:
-        def mean(key: str) -> float | None:
-            values = [r[key] for r in self.recent if key in r]
-            return round(sum(values) / len(values), 4) if values else None
-
-        info = self.backend.info()
-        return {"status": "ok", "backend": info.get("backend"), "model": info.get("model"),
-                "device": info.get("device"), "precision": info.get("precision"), "backend_info": info,
-                "versions": _versions(), "queue_length": self.admitted, "queue_size": self.settings.queue_size,
-                "recent_asks": len(self.recent), "first_token_latency_s": mean("first_token_s"),
-                "tokens_per_s": mean("tokens_per_s")}
-
-
-@functools.cache
-def _versions() -> dict[str, str | None]:
-    """Versions of the engine and the libraries answers depend on (read once: metadata lookups are slow)."""
-    versions: dict[str, str | None] = {"engine": __version__}
-    for package in ("torch", "transformers", "bitsandbytes", "rasterio", "fastapi"):
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = None
-    return versions
-
-
 def _zip_response(reports: ReportStore, report_id: str) -> Response:
     path = reports.zip_of(report_id)
     if path is None:
@@ -210,7 +86,7 @@ def _zip_response(reports: ReportStore, report_id: str) -> Response:
 
 def create_app(settings: ServiceSettings, backend: Backend, generation: GenerationConfig | None = None,
                cache: AnalysisCache | None = None) -> FastAPI:
-    engine = _Engine(settings, backend, generation or GenerationConfig(), cache)
+    engine = ServiceEngine(settings, backend, generation or GenerationConfig(), cache)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -253,8 +129,8 @@ def create_app(settings: ServiceSettings, backend: Backend, generation: Generati
 
     @app.exception_handler(Exception)
     async def on_bug(request: Request, exc: Exception) -> JSONResponse:
-        incident = _incident(f"{request.method} {request.url.path}")
-        return _internal(incident)
+        failure = incident(f"{request.method} {request.url.path}")
+        return _internal(failure)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
