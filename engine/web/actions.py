@@ -146,11 +146,13 @@ class Actions:
         except EngineError as exc:
             return {ui.layers: [[str(exc), "", ""]], ui.timelapse: _hidden()}
         rows = [[p.name, say("photo_row", lang), say("no_georeference", lang)] for p in photos]
+        dates = []
         for spec, name in zip(specs, shown_names(specs), strict=True):
             info = describe(spec).to_dict()
+            dates.append(info.get("date"))
             rows.append([name, info.get("date") or say("unknown_date", lang),
                          info.get("sensor_label") or info.get("sensor") or ""])
-        return {ui.layers: rows, ui.timelapse: self._time_lapse(specs)}
+        return {ui.layers: rows, ui.timelapse: self._time_lapse(specs, dates)}
 
     def replay(self, files, picked, table, request: gr.Request = None) -> dict:
         """The time-lapse again after dates were typed into the table (frames ordered and stamped by them)."""
@@ -159,13 +161,14 @@ class Actions:
             specs = corrected(specs, table, say("unknown_date", _lang(request)))
         except EngineError:  # the table says what is wrong when the question is asked
             return _hidden()
-        return self._time_lapse(specs)
-
-    def _time_lapse(self, specs: list[LayerSpec]) -> dict:
         from engine.scene.describe import describe
 
-        dates = {str(spec.date) if spec.date else describe(spec).date for spec in specs} - {None}
-        gif = downloads.time_lapse_file(specs, self.uploads / "timelapse") if len(dates) >= 3 else None
+        return self._time_lapse(specs, [str(s.date) if s.date else describe(s).date for s in specs])
+
+    def _time_lapse(self, specs: list[LayerSpec], dates: list[str | None]) -> dict:
+        """The time-lapse of ``specs`` (their ``dates``, as read or typed) when three dates or more are known."""
+        gif = downloads.time_lapse_file(specs, self.uploads / "timelapse") if len(set(dates) - {None}) >= 3 \
+            else None
         return _shown(gif) if gif else _hidden()
 
     def ask(self, files, picked, table, zones, question, unit, session,
